@@ -1,0 +1,12 @@
+//! netoops wire protocol codec.
+//!
+//! Everything lives in [`wire`], a module the kernel module compiles into its own crate
+//! unchanged; this crate root only wraps it for the collector and the tests. See
+//! `PROTOCOL.md` at the repository root for the byte-level specification.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+pub mod wire;
+
+pub use wire::*;

@@ -1,0 +1,667 @@
+//! The encoder: plans a dump's packets once, then writes any packet into a caller buffer.
+//!
+//! Packet layout (deterministic, see `PROTOCOL.md` "Packetization"):
+//!
+//! * every packet: header, then `DUMP_INFO`;
+//! * the first packets ("fact packets"): the fact records in the fixed order of
+//!   [`FACT_ORDER`], greedily: a record that does not fit any more starts the next packet;
+//! * the last fact packet is filled up with a first `LOG_CHUNK` (if at least one log byte
+//!   fits);
+//! * then "log packets", each one `LOG_CHUNK` as large as the packet allows, the last one
+//!   holding what is left.
+
+use core::fmt;
+
+use super::bytes::Writer;
+use super::crc32c::crc32c;
+use super::header::Header;
+use super::types::{ArchRegs, CpuId, DumpInfo, PacketType, Reason, Regs, RegsSource, Time};
+use super::{
+    rt, CRC_OFFSET, HEADER_LEN, MAX_PACKET_SIZE, MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN,
+    MAX_USER_BLOB_LEN, MIN_PACKET_SIZE, RECORD_HEADER_LEN,
+};
+
+/// Machine facts of a dump. Every field is optional: an absent fact is simply not sent.
+/// Strings are raw bytes (normally UTF-8, without a NUL terminator); an empty string counts
+/// as absent and a string longer than [`MAX_STRING_LEN`](super::MAX_STRING_LEN) is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DumpFacts<'a> {
+    /// `KERNEL_RELEASE`: `uname -r`, e.g. `6.12.0-netoops`.
+    pub kernel_release: Option<&'a [u8]>,
+    /// `KERNEL_VERSION`: `uname -v`, e.g. `#1 SMP PREEMPT_DYNAMIC ...`.
+    pub kernel_version: Option<&'a [u8]>,
+    /// `HOSTNAME`: `uname -n`.
+    pub hostname: Option<&'a [u8]>,
+    /// `ARCH`: `uname -m`, e.g. `x86_64`.
+    pub arch: Option<&'a [u8]>,
+    /// `CPU_VENDOR`: e.g. `GenuineIntel`, `AuthenticAMD`.
+    pub cpu_vendor: Option<&'a [u8]>,
+    /// `CPU_ID`: family, model, stepping, microcode revision.
+    pub cpu_id: Option<CpuId>,
+    /// `DMI_BIOS_VENDOR`.
+    pub dmi_bios_vendor: Option<&'a [u8]>,
+    /// `DMI_BIOS_VERSION`.
+    pub dmi_bios_version: Option<&'a [u8]>,
+    /// `DMI_BIOS_DATE`.
+    pub dmi_bios_date: Option<&'a [u8]>,
+    /// `DMI_BOARD_VENDOR`.
+    pub dmi_board_vendor: Option<&'a [u8]>,
+    /// `DMI_BOARD_NAME`.
+    pub dmi_board_name: Option<&'a [u8]>,
+    /// `DMI_PRODUCT_NAME`.
+    pub dmi_product_name: Option<&'a [u8]>,
+    /// `USER_BLOB`: 0 to 128 opaque bytes; `Some(&[])` is sent as an empty record.
+    pub user_blob: Option<&'a [u8]>,
+    /// `REGS`: registers and where they come from.
+    pub regs: Option<Regs<'a>>,
+    /// `TAINT`: the kernel's taint bitmask.
+    pub taint: Option<u64>,
+    /// `TIME`: uptime and wall-clock time of the dump.
+    pub time: Option<Time>,
+}
+
+impl DumpFacts<'_> {
+    /// No facts at all.
+    pub const fn empty() -> Self {
+        DumpFacts {
+            kernel_release: None,
+            kernel_version: None,
+            hostname: None,
+            arch: None,
+            cpu_vendor: None,
+            cpu_id: None,
+            dmi_bios_vendor: None,
+            dmi_bios_version: None,
+            dmi_bios_date: None,
+            dmi_board_vendor: None,
+            dmi_board_name: None,
+            dmi_product_name: None,
+            user_blob: None,
+            regs: None,
+            taint: None,
+            time: None,
+        }
+    }
+}
+
+/// Everything one dump sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dump<'a> {
+    /// The kernel's 128-bit boot id (the 16 bytes of `/proc/sys/kernel/random/boot_id`).
+    pub boot_id: [u8; 16],
+    /// Per-boot dump sequence number (0 for the first dump of a boot).
+    pub seq: u32,
+    /// Why the dump was taken.
+    pub reason: Reason,
+    /// Machine facts.
+    pub facts: DumpFacts<'a>,
+    /// The log bytes as `kmsg_dump` gave them (at most the configured size).
+    pub log: &'a [u8],
+    /// Whether `log` was cut to the configured size (more log existed).
+    pub log_truncated: bool,
+}
+
+/// Why a dump cannot be encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The maximum packet size is below [`MIN_PACKET_SIZE`](super::MIN_PACKET_SIZE).
+    PacketSizeTooSmall {
+        /// The size asked for.
+        max: usize,
+    },
+    /// The user blob is longer than 128 bytes.
+    UserBlobTooLong {
+        /// Its length.
+        len: usize,
+    },
+    /// The register payload is longer than
+    /// [`MAX_REGS_PAYLOAD_LEN`](super::MAX_REGS_PAYLOAD_LEN).
+    RegsTooLong {
+        /// Its length.
+        len: usize,
+    },
+    /// Registers were given with source 0 ("none").
+    RegsSourceNone,
+    /// `Time::wall_nsec` is not below 1 000 000 000.
+    BadWallNsec {
+        /// The value given.
+        nsec: u32,
+    },
+    /// The log is longer than `u32::MAX` bytes.
+    LogTooLong {
+        /// Its length.
+        len: usize,
+    },
+    /// The dump needs more than 65535 packets at this packet size.
+    TooManyPackets,
+    /// The packet index is not below the packet count.
+    IndexOutOfRange {
+        /// The index asked for.
+        index: u16,
+        /// The dump's packet count.
+        count: u16,
+    },
+    /// The output buffer is smaller than the packet.
+    BufferTooSmall {
+        /// The packet's length.
+        need: usize,
+        /// The buffer's length.
+        have: usize,
+    },
+    /// The encoder broke one of its own invariants (a bug; never expected).
+    Internal,
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EncodeError::PacketSizeTooSmall { max } => {
+                write!(
+                    f,
+                    "maximum packet size {} is below the minimum {}",
+                    max, MIN_PACKET_SIZE
+                )
+            }
+            EncodeError::UserBlobTooLong { len } => {
+                write!(
+                    f,
+                    "user blob of {} bytes exceeds {} bytes",
+                    len, MAX_USER_BLOB_LEN
+                )
+            }
+            EncodeError::RegsTooLong { len } => {
+                write!(
+                    f,
+                    "register payload of {} bytes exceeds {}",
+                    len, MAX_REGS_PAYLOAD_LEN
+                )
+            }
+            EncodeError::RegsSourceNone => f.write_str("registers given with source none"),
+            EncodeError::BadWallNsec { nsec } => {
+                write!(f, "wall-clock nanoseconds {} >= 1e9", nsec)
+            }
+            EncodeError::LogTooLong { len } => write!(f, "log of {} bytes is too long", len),
+            EncodeError::TooManyPackets => f.write_str("dump needs more than 65535 packets"),
+            EncodeError::IndexOutOfRange { index, count } => {
+                write!(f, "packet index {} out of range (count {})", index, count)
+            }
+            EncodeError::BufferTooSmall { need, have } => {
+                write!(
+                    f,
+                    "buffer of {} bytes too small for packet of {}",
+                    have, need
+                )
+            }
+            EncodeError::Internal => f.write_str("internal encoder error"),
+        }
+    }
+}
+
+/// The record types of the facts, in the order they are sent.
+pub const FACT_ORDER: [u16; FACT_SLOTS] = [
+    rt::BOOT_ID,
+    rt::TIME,
+    rt::TAINT,
+    rt::KERNEL_RELEASE,
+    rt::KERNEL_VERSION,
+    rt::HOSTNAME,
+    rt::ARCH,
+    rt::CPU_VENDOR,
+    rt::CPU_ID,
+    rt::DMI_BIOS_VENDOR,
+    rt::DMI_BIOS_VERSION,
+    rt::DMI_BIOS_DATE,
+    rt::DMI_BOARD_VENDOR,
+    rt::DMI_BOARD_NAME,
+    rt::DMI_PRODUCT_NAME,
+    rt::USER_BLOB,
+    rt::REGS,
+];
+
+/// Number of fact record types.
+pub const FACT_SLOTS: usize = 17;
+/// Record-area bytes of the `DUMP_INFO` record.
+const DUMP_INFO_REC: usize = RECORD_HEADER_LEN + DumpInfo::WIRE_LEN;
+/// `LOG_CHUNK` bytes before the data: record header plus the u32 offset.
+const CHUNK_OVERHEAD: usize = RECORD_HEADER_LEN + 4;
+
+/// One fact record's value.
+#[derive(Clone, Copy)]
+enum Fact<'a> {
+    BootId([u8; 16]),
+    Time(Time),
+    Taint(u64),
+    Str(u16, &'a [u8]),
+    CpuId(CpuId),
+    UserBlob(&'a [u8]),
+    Regs(Regs<'a>),
+}
+
+impl Fact<'_> {
+    fn ty(&self) -> u16 {
+        match self {
+            Fact::BootId(_) => rt::BOOT_ID,
+            Fact::Time(_) => rt::TIME,
+            Fact::Taint(_) => rt::TAINT,
+            Fact::Str(ty, _) => *ty,
+            Fact::CpuId(_) => rt::CPU_ID,
+            Fact::UserBlob(_) => rt::USER_BLOB,
+            Fact::Regs(_) => rt::REGS,
+        }
+    }
+
+    fn value_len(&self) -> usize {
+        match self {
+            Fact::BootId(_) => 16,
+            Fact::Time(_) => Time::WIRE_LEN,
+            Fact::Taint(_) => 8,
+            Fact::Str(_, s) => s.len(),
+            Fact::CpuId(_) => CpuId::WIRE_LEN,
+            Fact::UserBlob(b) => b.len(),
+            Fact::Regs(r) => 4usize.saturating_add(r.regs.payload_len()),
+        }
+    }
+
+    fn record_len(&self) -> usize {
+        RECORD_HEADER_LEN.saturating_add(self.value_len())
+    }
+
+    fn write(&self, w: &mut Writer<'_>) -> Option<()> {
+        w.u16(self.ty())?;
+        w.u16(u16::try_from(self.value_len()).ok()?)?;
+        match self {
+            Fact::BootId(id) => w.put(id),
+            Fact::Time(t) => {
+                w.u64(t.uptime_ns)?;
+                w.i64(t.wall_sec)?;
+                w.u32(t.wall_nsec)
+            }
+            Fact::Taint(t) => w.u64(*t),
+            Fact::Str(_, s) | Fact::UserBlob(s) => w.put(s),
+            Fact::CpuId(c) => {
+                w.u32(c.family)?;
+                w.u32(c.model)?;
+                w.u32(c.stepping)?;
+                w.u32(c.microcode)
+            }
+            Fact::Regs(r) => {
+                w.u16(r.regs.arch())?;
+                w.u8(r.source.to_u8())?;
+                w.u8(0)?;
+                match r.regs {
+                    ArchRegs::X86_64(x) => {
+                        for v in x.to_array() {
+                            w.u64(v)?;
+                        }
+                        Some(())
+                    }
+                    ArchRegs::Other { payload, .. } => w.put(payload),
+                }
+            }
+        }
+    }
+}
+
+/// A string fact as sent: absent if empty, cut to `MAX_STRING_LEN`.
+fn string_fact(ty: u16, s: Option<&[u8]>) -> Option<Fact<'_>> {
+    let s = s?;
+    if s.is_empty() {
+        return None;
+    }
+    Some(Fact::Str(ty, s.get(..MAX_STRING_LEN).unwrap_or(s)))
+}
+
+impl<'a> Dump<'a> {
+    /// The fact in slot `slot` of [`FACT_ORDER`], if the dump has it.
+    fn fact(&self, slot: usize) -> Option<Fact<'a>> {
+        let f = &self.facts;
+        match slot {
+            0 => Some(Fact::BootId(self.boot_id)),
+            1 => f.time.map(Fact::Time),
+            2 => f.taint.map(Fact::Taint),
+            3 => string_fact(rt::KERNEL_RELEASE, f.kernel_release),
+            4 => string_fact(rt::KERNEL_VERSION, f.kernel_version),
+            5 => string_fact(rt::HOSTNAME, f.hostname),
+            6 => string_fact(rt::ARCH, f.arch),
+            7 => string_fact(rt::CPU_VENDOR, f.cpu_vendor),
+            8 => f.cpu_id.map(Fact::CpuId),
+            9 => string_fact(rt::DMI_BIOS_VENDOR, f.dmi_bios_vendor),
+            10 => string_fact(rt::DMI_BIOS_VERSION, f.dmi_bios_version),
+            11 => string_fact(rt::DMI_BIOS_DATE, f.dmi_bios_date),
+            12 => string_fact(rt::DMI_BOARD_VENDOR, f.dmi_board_vendor),
+            13 => string_fact(rt::DMI_BOARD_NAME, f.dmi_board_name),
+            14 => string_fact(rt::DMI_PRODUCT_NAME, f.dmi_product_name),
+            15 => f.user_blob.map(Fact::UserBlob),
+            16 => f.regs.map(Fact::Regs),
+            _ => None,
+        }
+    }
+
+    /// The `DUMP_INFO` value every packet of this dump carries.
+    pub fn dump_info(&self) -> DumpInfo {
+        DumpInfo {
+            log_len: u32::try_from(self.log.len()).unwrap_or(u32::MAX),
+            flags: if self.log_truncated {
+                super::DUMP_FLAG_LOG_TRUNCATED
+            } else {
+                0
+            },
+            regs_source: match self.facts.regs {
+                Some(r) => r.source,
+                None => RegsSource::None,
+            },
+        }
+    }
+
+    fn validate(&self) -> Result<(), EncodeError> {
+        if let Some(b) = self.facts.user_blob {
+            if b.len() > MAX_USER_BLOB_LEN {
+                return Err(EncodeError::UserBlobTooLong { len: b.len() });
+            }
+        }
+        if let Some(r) = self.facts.regs {
+            if r.regs.payload_len() > MAX_REGS_PAYLOAD_LEN {
+                return Err(EncodeError::RegsTooLong {
+                    len: r.regs.payload_len(),
+                });
+            }
+            if r.source.to_u8() == 0 {
+                return Err(EncodeError::RegsSourceNone);
+            }
+        }
+        if let Some(t) = self.facts.time {
+            if t.wall_nsec >= 1_000_000_000 {
+                return Err(EncodeError::BadWallNsec { nsec: t.wall_nsec });
+            }
+        }
+        if u32::try_from(self.log.len()).is_err() {
+            return Err(EncodeError::LogTooLong {
+                len: self.log.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The packet plan of one dump.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Plan {
+    /// Number of fact packets (at least 1: `BOOT_ID` is always sent).
+    fact_packets: usize,
+    /// Fact packet `p` holds the facts of slots `slot_start[p]..slot_start[p + 1]`.
+    slot_start: [u8; FACT_SLOTS + 1],
+    /// Record-area length of fact packet `p`.
+    fact_area: [u16; FACT_SLOTS],
+    /// Sum of `fact_area`.
+    fact_area_total: u32,
+    /// Log bytes in the `LOG_CHUNK` at the end of the last fact packet (0: no chunk there).
+    first_chunk: usize,
+    /// Log bytes per log packet (the last may hold fewer).
+    chunk_cap: usize,
+    /// Number of log packets.
+    log_packets: usize,
+    /// Total packets.
+    count: u16,
+    /// Total record-area bytes.
+    dump_len: u32,
+}
+
+/// Splits one [`Dump`] into packets of at most a given size and writes them on demand.
+///
+/// Creating it computes the whole plan (packet count, every packet's length and offset);
+/// [`write_packet`](Self::write_packet) then writes any packet, in any order, any number of
+/// times, byte-identically.
+#[derive(Debug, Clone, Copy)]
+pub struct Packetizer<'a> {
+    dump: Dump<'a>,
+    max_packet: usize,
+    plan: Plan,
+}
+
+impl<'a> Packetizer<'a> {
+    /// Plans `dump` for packets of at most `max_packet_size` bytes (the UDP payload the
+    /// path allows). Sizes above [`MAX_PACKET_SIZE`](super::MAX_PACKET_SIZE) are lowered to
+    /// it; sizes below [`MIN_PACKET_SIZE`](super::MIN_PACKET_SIZE) are an error.
+    pub fn new(dump: Dump<'a>, max_packet_size: usize) -> Result<Self, EncodeError> {
+        if max_packet_size < MIN_PACKET_SIZE {
+            return Err(EncodeError::PacketSizeTooSmall {
+                max: max_packet_size,
+            });
+        }
+        dump.validate()?;
+        let max_packet = if max_packet_size > MAX_PACKET_SIZE {
+            MAX_PACKET_SIZE
+        } else {
+            max_packet_size
+        };
+        let plan = Self::plan(&dump, max_packet)?;
+        Ok(Packetizer {
+            dump,
+            max_packet,
+            plan,
+        })
+    }
+
+    fn plan(dump: &Dump<'a>, max_packet: usize) -> Result<Plan, EncodeError> {
+        let room = max_packet
+            .checked_sub(HEADER_LEN + DUMP_INFO_REC)
+            .ok_or(EncodeError::Internal)?;
+        let mut slot_start = [FACT_SLOTS as u8; FACT_SLOTS + 1];
+        let mut fact_area = [0u16; FACT_SLOTS];
+        slot_start[0] = 0;
+        let mut p = 0usize;
+        let mut used = 0usize;
+        for slot in 0..FACT_SLOTS {
+            let Some(fact) = dump.fact(slot) else {
+                continue;
+            };
+            let len = fact.record_len();
+            if len > room {
+                // Cannot happen with the limits checked in validate(); never emit an
+                // oversized packet regardless.
+                return Err(EncodeError::Internal);
+            }
+            if used.saturating_add(len) > room {
+                *fact_area.get_mut(p).ok_or(EncodeError::Internal)? =
+                    area_u16(DUMP_INFO_REC.saturating_add(used))?;
+                p = p.saturating_add(1);
+                *slot_start.get_mut(p).ok_or(EncodeError::Internal)? = slot as u8;
+                used = 0;
+            }
+            used = used.saturating_add(len);
+        }
+        let log_len = dump.log.len();
+        let free = room.saturating_sub(used);
+        let first_chunk = if log_len > 0 && free > CHUNK_OVERHEAD {
+            core::cmp::min(log_len, free.saturating_sub(CHUNK_OVERHEAD))
+        } else {
+            0
+        };
+        if first_chunk > 0 {
+            used = used
+                .saturating_add(CHUNK_OVERHEAD)
+                .saturating_add(first_chunk);
+        }
+        *fact_area.get_mut(p).ok_or(EncodeError::Internal)? =
+            area_u16(DUMP_INFO_REC.saturating_add(used))?;
+        let fact_packets = p.saturating_add(1);
+        // slot_start[fact_packets] is already FACT_SLOTS (initial value).
+
+        let chunk_cap = room.saturating_sub(CHUNK_OVERHEAD);
+        let rest = log_len.saturating_sub(first_chunk);
+        let log_packets = rest
+            .checked_div(chunk_cap)
+            .ok_or(EncodeError::Internal)?
+            .saturating_add(usize::from(rest.checked_rem(chunk_cap).unwrap_or(0) != 0));
+        let count = fact_packets
+            .checked_add(log_packets)
+            .and_then(|c| u16::try_from(c).ok())
+            .ok_or(EncodeError::TooManyPackets)?;
+        let mut fact_area_total = 0u64;
+        for a in fact_area.iter().take(fact_packets) {
+            fact_area_total = fact_area_total.saturating_add(u64::from(*a));
+        }
+        let dump_len = fact_area_total
+            .saturating_add(
+                (log_packets as u64).saturating_mul((DUMP_INFO_REC + CHUNK_OVERHEAD) as u64),
+            )
+            .saturating_add(rest as u64);
+        Ok(Plan {
+            fact_packets,
+            slot_start,
+            fact_area,
+            fact_area_total: u32::try_from(fact_area_total).map_err(|_| EncodeError::Internal)?,
+            first_chunk,
+            chunk_cap,
+            log_packets,
+            count,
+            dump_len: u32::try_from(dump_len)
+                .map_err(|_| EncodeError::LogTooLong { len: log_len })?,
+        })
+    }
+
+    /// The dump being encoded.
+    pub fn dump(&self) -> &Dump<'a> {
+        &self.dump
+    }
+
+    /// The packet size limit in effect (the requested one, at most 1460).
+    pub fn max_packet_size(&self) -> usize {
+        self.max_packet
+    }
+
+    /// Number of packets of this dump (at least 1).
+    pub fn packet_count(&self) -> u16 {
+        self.plan.count
+    }
+
+    /// Total record-area bytes of all packets (the header's dump length).
+    pub fn dump_len(&self) -> u32 {
+        self.plan.dump_len
+    }
+
+    /// Log bytes in log packet `j` (0-based, counted after the fact packets).
+    fn log_chunk(&self, j: usize) -> Option<(usize, usize)> {
+        let off = j
+            .checked_mul(self.plan.chunk_cap)?
+            .checked_add(self.plan.first_chunk)?;
+        let left = self.dump.log.len().checked_sub(off)?;
+        let n = core::cmp::min(left, self.plan.chunk_cap);
+        if n == 0 {
+            None
+        } else {
+            Some((off, n))
+        }
+    }
+
+    /// Record-area length and offset of packet `index`.
+    fn area(&self, index: u16) -> Result<(usize, u32), EncodeError> {
+        let i = usize::from(index);
+        if index >= self.plan.count {
+            return Err(EncodeError::IndexOutOfRange {
+                index,
+                count: self.plan.count,
+            });
+        }
+        if i < self.plan.fact_packets {
+            let len = *self.plan.fact_area.get(i).ok_or(EncodeError::Internal)?;
+            let mut off = 0u32;
+            for a in self.plan.fact_area.iter().take(i) {
+                off = off.saturating_add(u32::from(*a));
+            }
+            return Ok((usize::from(len), off));
+        }
+        let j = i.saturating_sub(self.plan.fact_packets);
+        let (_, n) = self.log_chunk(j).ok_or(EncodeError::Internal)?;
+        let full = (DUMP_INFO_REC + CHUNK_OVERHEAD).saturating_add(self.plan.chunk_cap);
+        let off = u64::from(self.plan.fact_area_total)
+            .saturating_add((j as u64).saturating_mul(full as u64));
+        let off = u32::try_from(off).map_err(|_| EncodeError::Internal)?;
+        Ok(((DUMP_INFO_REC + CHUNK_OVERHEAD).saturating_add(n), off))
+    }
+
+    /// Length in bytes of packet `index` (at most the maximum packet size).
+    pub fn packet_len(&self, index: u16) -> Result<usize, EncodeError> {
+        Ok(HEADER_LEN.saturating_add(self.area(index)?.0))
+    }
+
+    /// Writes packet `index` into the start of `buf` and returns its length. `buf` must be
+    /// at least [`packet_len`](Self::packet_len) bytes (the maximum packet size is always
+    /// enough); bytes after the packet are left untouched.
+    pub fn write_packet(&self, index: u16, buf: &mut [u8]) -> Result<usize, EncodeError> {
+        let (area_len, offset) = self.area(index)?;
+        let len = HEADER_LEN.saturating_add(area_len);
+        let have = buf.len();
+        let out = buf
+            .get_mut(..len)
+            .ok_or(EncodeError::BufferTooSmall { need: len, have })?;
+        self.write_into(index, area_len, offset, out)
+            .ok_or(EncodeError::Internal)?;
+        let crc = crc32c(out);
+        out.get_mut(CRC_OFFSET..CRC_OFFSET + 4)
+            .ok_or(EncodeError::Internal)?
+            .copy_from_slice(&crc.to_le_bytes());
+        Ok(len)
+    }
+
+    fn write_into(&self, index: u16, area_len: usize, offset: u32, out: &mut [u8]) -> Option<()> {
+        let len = out.len();
+        let mut w = Writer::new(out);
+        let header = Header {
+            version: super::VERSION,
+            packet_type: PacketType::Data,
+            header_len: HEADER_LEN as u8,
+            flags: 0,
+            packet_len: u16::try_from(len).ok()?,
+            reason: self.dump.reason,
+            crc: 0,
+            boot_id: self.dump.boot_id,
+            seq: self.dump.seq,
+            index,
+            count: self.plan.count,
+            dump_len: self.plan.dump_len,
+            packet_offset: offset,
+        };
+        header.write(&mut w)?;
+        let info = self.dump.dump_info();
+        w.u16(rt::DUMP_INFO)?;
+        w.u16(DumpInfo::WIRE_LEN as u16)?;
+        w.u32(info.log_len)?;
+        w.u8(info.flags)?;
+        w.u8(info.regs_source.to_u8())?;
+        w.u16(0)?;
+
+        let i = usize::from(index);
+        if i < self.plan.fact_packets {
+            let from = usize::from(*self.plan.slot_start.get(i)?);
+            let to = usize::from(*self.plan.slot_start.get(i.saturating_add(1))?);
+            for slot in from..to {
+                if let Some(fact) = self.dump.fact(slot) {
+                    fact.write(&mut w)?;
+                }
+            }
+            if i.saturating_add(1) == self.plan.fact_packets && self.plan.first_chunk > 0 {
+                write_chunk(&mut w, 0, self.dump.log.get(..self.plan.first_chunk)?)?;
+            }
+        } else {
+            let (off, n) = self.log_chunk(i.saturating_sub(self.plan.fact_packets))?;
+            write_chunk(&mut w, off, self.dump.log.get(off..off.checked_add(n)?)?)?;
+        }
+        if w.pos() == HEADER_LEN.saturating_add(area_len) {
+            Some(())
+        } else {
+            None
+        }
+    }
+}
+
+fn write_chunk(w: &mut Writer<'_>, off: usize, data: &[u8]) -> Option<()> {
+    w.u16(rt::LOG_CHUNK)?;
+    w.u16(u16::try_from(data.len().checked_add(4)?).ok()?)?;
+    w.u32(u32::try_from(off).ok()?)?;
+    w.put(data)
+}
+
+fn area_u16(v: usize) -> Result<u16, EncodeError> {
+    u16::try_from(v).map_err(|_| EncodeError::Internal)
+}
