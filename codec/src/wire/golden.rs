@@ -95,7 +95,7 @@ pub const OOPS: Dump<'static> = Dump {
             source: RegsSource::Fault,
             regs: ArchRegs::X86_64(OOPS_REGS),
         }),
-        taint: Some(0x1201),
+        taint: Some(0x1080),
         time: Some(Time {
             uptime_ns: 97_531_246_801,
             wall_sec: 1_767_225_655,

@@ -482,7 +482,8 @@ fn longer_header_and_flags_are_accepted() {
 #[test]
 fn decoder_rejects_each_record_defect() {
     let mut b = [0u8; BUF];
-    let cases: [(&[(u16, &[u8])], DecodeError); 12] = [
+    type Case<'a> = (&'a [(u16, &'a [u8])], DecodeError);
+    let cases: [Case<'_>; 12] = [
         (&[], DecodeError::MissingDumpInfo { offset: 48 }),
         (
             &[(rt::HOSTNAME, b"x")],
