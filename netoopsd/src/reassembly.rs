@@ -1,0 +1,547 @@
+//! Reassembly: groups validated packets into dumps by (boot id, sequence number), drops
+//! retransmitted copies, rejects packets that contradict their dump, and keeps what is
+//! needed to show a dump, complete or not. Independent of where packets come from.
+
+use std::collections::BTreeMap;
+
+use netoops_codec::wire::{
+    parse_packet, relate, ArchRegs, CpuId, DecodeError, DumpInfo, DumpKey, Inconsistency, Packet,
+    Reason, Record, Regs, RegsSource, RegsX86_64, Time,
+};
+
+/// Where a packet came from (for messages).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// File name (or peer address when listening).
+    pub source: String,
+    /// Byte offset of the packet in the file.
+    pub offset: u64,
+}
+
+/// What happened to one pushed packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new packet of a dump (perhaps a new dump).
+    Added,
+    /// A byte-identical copy of a packet already held.
+    Duplicate,
+    /// A valid packet that contradicts its dump; dropped.
+    Inconsistent(Inconsistency),
+    /// Not a valid packet.
+    Malformed(DecodeError),
+}
+
+/// A packet that was dropped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Where it came from.
+    pub origin: Origin,
+    /// Why, as a sentence.
+    pub reason: String,
+}
+
+/// Counters over all pushed packets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Packets pushed.
+    pub packets: u64,
+    /// New packets of dumps.
+    pub added: u64,
+    /// Retransmitted copies dropped.
+    pub duplicates: u64,
+    /// Valid packets contradicting their dump.
+    pub inconsistent: u64,
+    /// Invalid packets.
+    pub malformed: u64,
+}
+
+/// Facts of a dump, owned. Strings are raw bytes as sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// `KERNEL_RELEASE`.
+    pub kernel_release: Option<Vec<u8>>,
+    /// `KERNEL_VERSION`.
+    pub kernel_version: Option<Vec<u8>>,
+    /// `HOSTNAME`.
+    pub hostname: Option<Vec<u8>>,
+    /// `ARCH`.
+    pub arch: Option<Vec<u8>>,
+    /// `CPU_VENDOR`.
+    pub cpu_vendor: Option<Vec<u8>>,
+    /// `CPU_ID`.
+    pub cpu_id: Option<CpuId>,
+    /// `DMI_BIOS_VENDOR`.
+    pub dmi_bios_vendor: Option<Vec<u8>>,
+    /// `DMI_BIOS_VERSION`.
+    pub dmi_bios_version: Option<Vec<u8>>,
+    /// `DMI_BIOS_DATE`.
+    pub dmi_bios_date: Option<Vec<u8>>,
+    /// `DMI_BOARD_VENDOR`.
+    pub dmi_board_vendor: Option<Vec<u8>>,
+    /// `DMI_BOARD_NAME`.
+    pub dmi_board_name: Option<Vec<u8>>,
+    /// `DMI_PRODUCT_NAME`.
+    pub dmi_product_name: Option<Vec<u8>>,
+    /// `USER_BLOB`.
+    pub user_blob: Option<Vec<u8>>,
+    /// `TAINT`.
+    pub taint: Option<u64>,
+    /// `TIME`.
+    pub time: Option<Time>,
+    /// `BOOT_ID` was received (it always equals the header's).
+    pub boot_id_record: bool,
+}
+
+/// Registers of a dump, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedRegs {
+    /// x86_64 `pt_regs`.
+    X86_64(RegsX86_64),
+    /// Another architecture, payload as sent.
+    Other {
+        /// Architecture tag.
+        arch: u16,
+        /// Payload.
+        payload: Vec<u8>,
+    },
+}
+
+/// What is known about one received packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacketMeta {
+    /// Packet index.
+    pub index: u16,
+    /// Packet length.
+    pub len: usize,
+    /// Offset of its record area in the dump.
+    pub packet_offset: u32,
+    /// Its CRC32C.
+    pub crc: u32,
+    /// Where it was first seen.
+    pub origin: Origin,
+    bytes: Vec<u8>,
+}
+
+/// A record of a type the decoder does not know (kept for display).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRecord {
+    /// Packet index.
+    pub packet: u16,
+    /// Record type.
+    pub ty: u16,
+    /// Value length.
+    pub len: usize,
+}
+
+/// A contiguous received piece of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSegment {
+    /// Offset in the log.
+    pub offset: u64,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// One dump being (or having been) reassembled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpState {
+    /// Boot id and sequence number.
+    pub key: DumpKey,
+    /// Reason.
+    pub reason: Reason,
+    /// Number of packets the dump has.
+    pub count: u16,
+    /// Record-area bytes of the dump.
+    pub dump_len: u32,
+    /// The `DUMP_INFO` every packet carries.
+    pub info: DumpInfo,
+    /// Received packets by index.
+    pub packets: BTreeMap<u16, PacketMeta>,
+    /// Retransmitted copies dropped.
+    pub duplicates: u64,
+    /// Packets dropped as inconsistent with this dump.
+    pub inconsistent: u64,
+    /// Facts received so far.
+    pub facts: Facts,
+    /// Registers and their source, if received.
+    pub regs: Option<(RegsSource, OwnedRegs)>,
+    /// Records of unknown types.
+    pub unknown: Vec<UnknownRecord>,
+    chunks: BTreeMap<u32, Vec<u8>>,
+}
+
+fn owned(v: &[u8]) -> Option<Vec<u8>> {
+    Some(v.to_vec())
+}
+
+impl DumpState {
+    fn new(p: &Packet<'_>) -> Self {
+        DumpState {
+            key: p.key(),
+            reason: p.header.reason,
+            count: p.header.count,
+            dump_len: p.header.dump_len,
+            info: p.dump_info,
+            packets: BTreeMap::new(),
+            duplicates: 0,
+            inconsistent: 0,
+            facts: Facts::default(),
+            regs: None,
+            unknown: Vec::new(),
+            chunks: BTreeMap::new(),
+        }
+    }
+
+    /// Checks `p` against a packet already held and its neighbours by index.
+    fn check(&self, p: &Packet<'_>) -> Result<bool, Inconsistency> {
+        let idx = p.header.index;
+        let mut against: Vec<&PacketMeta> = Vec::new();
+        if let Some(same) = self.packets.get(&idx) {
+            against.push(same);
+        }
+        if let Some((_, m)) = self.packets.range(..idx).next_back() {
+            against.push(m);
+        }
+        if let Some((_, m)) = self.packets.range(idx.saturating_add(1)..).next() {
+            against.push(m);
+        }
+        if let Some((_, m)) = self.packets.iter().next() {
+            against.push(m);
+        }
+        for m in against {
+            let other = parse_packet(&m.bytes).expect("held packets were validated");
+            if relate(&other, p)? == netoops_codec::wire::Relation::Copy {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn add(&mut self, p: &Packet<'_>, origin: Origin) {
+        let index = p.header.index;
+        for r in p.records() {
+            let f = &mut self.facts;
+            match r {
+                Record::DumpInfo(_) => {}
+                Record::BootId(_) => f.boot_id_record = true,
+                Record::Time(t) => f.time = Some(t),
+                Record::Taint(t) => f.taint = Some(t),
+                Record::Regs(Regs { source, regs }) => {
+                    self.regs = Some((
+                        source,
+                        match regs {
+                            ArchRegs::X86_64(x) => OwnedRegs::X86_64(x),
+                            ArchRegs::Other { arch, payload } => OwnedRegs::Other {
+                                arch,
+                                payload: payload.to_vec(),
+                            },
+                        },
+                    ))
+                }
+                Record::UserBlob(b) => f.user_blob = owned(b),
+                Record::KernelRelease(v) => f.kernel_release = owned(v),
+                Record::KernelVersion(v) => f.kernel_version = owned(v),
+                Record::Hostname(v) => f.hostname = owned(v),
+                Record::Arch(v) => f.arch = owned(v),
+                Record::CpuVendor(v) => f.cpu_vendor = owned(v),
+                Record::CpuId(c) => f.cpu_id = Some(c),
+                Record::DmiBiosVendor(v) => f.dmi_bios_vendor = owned(v),
+                Record::DmiBiosVersion(v) => f.dmi_bios_version = owned(v),
+                Record::DmiBiosDate(v) => f.dmi_bios_date = owned(v),
+                Record::DmiBoardVendor(v) => f.dmi_board_vendor = owned(v),
+                Record::DmiBoardName(v) => f.dmi_board_name = owned(v),
+                Record::DmiProductName(v) => f.dmi_product_name = owned(v),
+                Record::LogChunk { offset, data } => {
+                    self.chunks.insert(offset, data.to_vec());
+                }
+                Record::Unknown { ty, value } => self.unknown.push(UnknownRecord {
+                    packet: index,
+                    ty,
+                    len: value.len(),
+                }),
+            }
+        }
+        self.packets.insert(
+            index,
+            PacketMeta {
+                index,
+                len: p.bytes().len(),
+                packet_offset: p.header.packet_offset,
+                crc: p.header.crc,
+                origin,
+                bytes: p.bytes().to_vec(),
+            },
+        );
+    }
+
+    /// Whether every packet was received.
+    pub fn is_complete(&self) -> bool {
+        self.packets.len() == usize::from(self.count)
+    }
+
+    /// Indices of packets not received, as inclusive ranges.
+    pub fn missing_packets(&self) -> Vec<(u16, u16)> {
+        let mut out = Vec::new();
+        let mut next = 0u32;
+        for &i in self.packets.keys().chain(std::iter::once(&self.count)) {
+            let i = u32::from(i);
+            if i > next {
+                out.push((next as u16, (i - 1) as u16));
+            }
+            next = i + 1;
+        }
+        out
+    }
+
+    /// The received log, as contiguous segments in log order.
+    pub fn log_segments(&self) -> Vec<LogSegment> {
+        let mut out: Vec<LogSegment> = Vec::new();
+        for (&off, data) in &self.chunks {
+            let off = u64::from(off);
+            match out.last_mut() {
+                Some(last) if last.offset + last.bytes.len() as u64 >= off => {
+                    let end = last.offset + last.bytes.len() as u64;
+                    let skip = (end - off) as usize;
+                    if skip < data.len() {
+                        last.bytes.extend_from_slice(&data[skip..]);
+                    }
+                }
+                _ => out.push(LogSegment {
+                    offset: off,
+                    bytes: data.clone(),
+                }),
+            }
+        }
+        out
+    }
+
+    /// Log byte ranges `[start, end)` not received.
+    pub fn missing_log(&self) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut next = 0u64;
+        for s in self.log_segments() {
+            if s.offset > next {
+                out.push((next, s.offset));
+            }
+            next = next.max(s.offset + s.bytes.len() as u64);
+        }
+        let len = u64::from(self.info.log_len);
+        if len > next {
+            out.push((next, len));
+        }
+        out
+    }
+
+    /// The whole log, if every byte of it was received.
+    pub fn full_log(&self) -> Option<Vec<u8>> {
+        let segs = self.log_segments();
+        match segs.as_slice() {
+            [] if self.info.log_len == 0 => Some(Vec::new()),
+            [one] if one.offset == 0 && one.bytes.len() as u64 == u64::from(self.info.log_len) => {
+                Some(one.bytes.clone())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Groups packets into dumps.
+#[derive(Debug, Default)]
+pub struct Reassembler {
+    dumps: BTreeMap<DumpKey, DumpState>,
+    order: Vec<DumpKey>,
+    /// Counters.
+    pub stats: Stats,
+    /// Packets dropped as malformed or inconsistent.
+    pub rejected: Vec<Rejected>,
+}
+
+impl Reassembler {
+    /// An empty reassembler.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes one UDP payload.
+    pub fn push(&mut self, payload: &[u8], origin: Origin) -> Outcome {
+        self.stats.packets += 1;
+        let p = match parse_packet(payload) {
+            Ok(p) => p,
+            Err(e) => {
+                self.stats.malformed += 1;
+                self.rejected.push(Rejected {
+                    origin: Origin {
+                        offset: origin.offset + e.offset() as u64,
+                        ..origin
+                    },
+                    reason: format!("malformed netoops packet: {e}"),
+                });
+                return Outcome::Malformed(e);
+            }
+        };
+        let key = p.key();
+        let dump = match self.dumps.get_mut(&key) {
+            Some(d) => d,
+            None => {
+                self.order.push(key);
+                self.dumps.entry(key).or_insert_with(|| DumpState::new(&p))
+            }
+        };
+        match dump.check(&p) {
+            Ok(true) => {
+                dump.duplicates += 1;
+                self.stats.duplicates += 1;
+                Outcome::Duplicate
+            }
+            Ok(false) => {
+                dump.add(&p, origin);
+                self.stats.added += 1;
+                Outcome::Added
+            }
+            Err(why) => {
+                dump.inconsistent += 1;
+                self.stats.inconsistent += 1;
+                self.rejected.push(Rejected {
+                    origin,
+                    reason: format!(
+                        "packet {} of dump {} contradicts packets already received: {why}",
+                        p.header.index,
+                        crate::display::dump_name(&key)
+                    ),
+                });
+                Outcome::Inconsistent(why)
+            }
+        }
+    }
+
+    /// The dumps, in the order their first packet arrived.
+    pub fn dumps(&self) -> impl Iterator<Item = &DumpState> {
+        self.order.iter().filter_map(|k| self.dumps.get(k))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netoops_codec::wire::golden::{OOPS, SOFT};
+    use netoops_codec::wire::{packet_crc, Packetizer};
+
+    fn packets(d: netoops_codec::wire::Dump<'_>, max: usize) -> Vec<Vec<u8>> {
+        let p = Packetizer::new(d, max).unwrap();
+        (0..p.packet_count())
+            .map(|i| {
+                let mut b = vec![0; 1460];
+                let n = p.write_packet(i, &mut b).unwrap();
+                b.truncate(n);
+                b
+            })
+            .collect()
+    }
+
+    fn origin(i: usize) -> Origin {
+        Origin {
+            source: "test".into(),
+            offset: i as u64 * 1000,
+        }
+    }
+
+    #[test]
+    fn complete_dump_any_order_with_copies() {
+        let pk = packets(OOPS, 512);
+        let mut r = Reassembler::new();
+        for (i, p) in pk.iter().enumerate().rev() {
+            assert_eq!(r.push(p, origin(i)), Outcome::Added);
+        }
+        assert_eq!(r.push(&pk[3], origin(99)), Outcome::Duplicate);
+        let d: Vec<&DumpState> = r.dumps().collect();
+        assert_eq!(d.len(), 1);
+        let d = d[0];
+        assert!(d.is_complete());
+        assert_eq!(d.duplicates, 1);
+        assert_eq!(d.missing_packets(), vec![]);
+        assert_eq!(d.missing_log(), vec![]);
+        assert_eq!(d.full_log().unwrap(), OOPS.log);
+        assert_eq!(d.facts.hostname.as_deref(), Some(&b"qemu-test"[..]));
+        assert!(matches!(
+            d.regs,
+            Some((RegsSource::Fault, OwnedRegs::X86_64(_)))
+        ));
+        assert_eq!(
+            r.stats,
+            Stats {
+                packets: 10,
+                added: 9,
+                duplicates: 1,
+                inconsistent: 0,
+                malformed: 0
+            }
+        );
+    }
+
+    #[test]
+    fn lost_packets_show_as_missing_ranges() {
+        let pk = packets(OOPS, 512);
+        let mut r = Reassembler::new();
+        for (i, p) in pk.iter().enumerate() {
+            if i != 0 && i != 4 && i != 5 && i != 8 {
+                r.push(p, origin(i));
+            }
+        }
+        let d = r.dumps().next().unwrap();
+        assert!(!d.is_complete());
+        assert_eq!(d.missing_packets(), vec![(0, 0), (4, 5), (8, 8)]);
+        assert!(d.full_log().is_none());
+        assert!(d.facts.hostname.is_none(), "facts were in packet 0");
+        // Compute the expected holes from the packets themselves.
+        let mut holes = Vec::new();
+        for i in [4usize, 5, 8] {
+            let p = parse_packet(&pk[i]).unwrap();
+            for rec in p.records() {
+                if let Record::LogChunk { offset, data } = rec {
+                    holes.push((u64::from(offset), u64::from(offset) + data.len() as u64));
+                }
+            }
+        }
+        // 4 and 5 are adjacent: one hole.
+        let want = vec![(holes[0].0, holes[1].1), holes[2]];
+        assert_eq!(d.missing_log(), want);
+        assert_eq!(want[1].1, OOPS.log.len() as u64);
+        for s in d.log_segments() {
+            let o = s.offset as usize;
+            assert_eq!(&OOPS.log[o..o + s.bytes.len()], &s.bytes[..]);
+        }
+    }
+
+    #[test]
+    fn separate_dumps_and_bad_packets() {
+        let mut r = Reassembler::new();
+        let soft = packets(SOFT, 1460);
+        let oops = packets(OOPS, 1460);
+        r.push(&oops[0], origin(0));
+        r.push(&soft[0], origin(1));
+        let mut bad = oops[1].clone();
+        bad[100] ^= 1;
+        assert!(matches!(
+            r.push(&bad, origin(2)),
+            Outcome::Malformed(DecodeError::BadCrc { .. })
+        ));
+        assert_eq!(r.rejected[0].origin.offset, 2000 + 12);
+        // Same index, different content, valid CRC: a conflicting packet.
+        let mut conflict = oops[0].clone();
+        let n = conflict.len();
+        conflict[n - 1] ^= 1;
+        let c = packet_crc(&conflict);
+        conflict[12..16].copy_from_slice(&c.to_le_bytes());
+        assert_eq!(
+            r.push(&conflict, origin(3)),
+            Outcome::Inconsistent(Inconsistency::Conflict)
+        );
+        let keys: Vec<u32> = r.dumps().map(|d| d.key.seq).collect();
+        assert_eq!(keys, vec![7, 2]);
+        assert_eq!(r.stats.malformed, 1);
+        assert_eq!(r.stats.inconsistent, 1);
+        assert!(r.rejected[1]
+            .reason
+            .contains("same packet index with different contents"));
+    }
+}
