@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: GPL-2.0
+# netoops: build the module, the test kernel and run the tests.
+#
+#   make                   build netoops.ko against the test kernel (built and cached on first use)
+#   make KDIR=<tree>       build netoops.ko against your own Rust-enabled kernel tree
+#   make check             all tests: userspace crates, fuzzing, QEMU scenarios
+#   make demo              boot a VM, load netoops, crash it, show what netoops saw
+#   make kernel            only build (or reuse) the cached test kernel
+#   make setup             only install the host packages and tools
+#   make clean
+
+SHELL := /bin/bash
+
+# The toolchain the kernel and the module are built with (see qemu/toolchain.env).
+KRUSTC        ?= /usr/bin/rustc
+BINDGEN       ?= /opt/netoops-tools/bin/bindgen
+LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+export LIBCLANG_PATH
+KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
+
+.PHONY: all module setup kernel check demo clean
+
+all: module
+
+setup:
+	@scripts/setup-host.sh
+
+# Without KDIR: the cached test kernel, built first if needed. With KDIR: that tree, checked.
+ifeq ($(origin KDIR),undefined)
+module: setup
+	@kdir=$$(qemu/kernel.sh build) && scripts/check-kdir.sh "$$kdir" && \
+	  $(MAKE) -C "$$kdir" M="$(CURDIR)" $(KMAKE_VARS) modules
+else
+# Checked when the Makefile is read, so a wrong tree fails at once with one line.
+kdir_problem := $(shell scripts/check-kdir.sh "$(KDIR)" 2>&1)
+ifneq ($(kdir_problem),)
+$(error $(kdir_problem))
+endif
+module:
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" $(KMAKE_VARS) modules
+endif
+
+kernel: setup
+	@qemu/kernel.sh build >/dev/null
+
+check: module
+	@tests/check.sh
+
+demo: module
+	@qemu/harness.py --demo
+
+clean:
+	rm -f *.o *.ko *.mod *.mod.c *.mod.o .*.cmd modules.order Module.symvers bindings_generated.rs .*.d
+	rm -rf .tmp_versions

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Idempotent host set-up for building and testing netoops.
+#
+# Installs (only what is missing):
+#   - Debian packages: kernel build deps, Debian's rustc-web + rust-web-src (a rustc with
+#     library source, which the kernel's Rust support needs), libclang-19, QEMU, busybox-static,
+#     tshark
+#   - the trixie-backports suite (and nothing else from trixie), for linux-source-7.N
+#   - bindgen-cli 0.71.1 (the kernel needs >= 0.71.1; bookworm ships 0.60)
+#
+# Safe to run again: every step checks first and says what it skips.
+set -euo pipefail
+
+log() { printf '[setup] %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+PKGS=(
+    build-essential flex bison bc libelf-dev libssl-dev cpio kmod python3
+    rustc-web rust-web-src libclang-19-dev
+    qemu-system-x86 busybox-static tshark iproute2
+)
+
+BINDGEN_VERSION=0.71.1
+BINDGEN_ROOT=${NETOOPS_TOOLS:-/opt/netoops-tools}
+BACKPORTS_LIST=/etc/apt/sources.list.d/netoops-trixie-backports.sources
+
+apt_updated=0
+apt_update() {
+    if [ "$apt_updated" = 0 ]; then
+        log "apt-get update"
+        $SUDO apt-get update -q >/dev/null
+        apt_updated=1
+    fi
+}
+
+# --- trixie-backports (only this suite; priority 100 so nothing else upgrades) -----------
+if [ ! -f "$BACKPORTS_LIST" ]; then
+    log "adding the trixie-backports suite ($BACKPORTS_LIST)"
+    $SUDO tee "$BACKPORTS_LIST" >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-trixie-automatic.gpg
+SRC
+    apt_update
+else
+    log "trixie-backports suite already configured"
+fi
+
+# --- Debian packages ---------------------------------------------------------------------
+missing=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt_update
+    log "installing Debian packages: ${missing[*]}"
+    echo 'wireshark-common wireshark-common/install-setuid boolean false' | $SUDO debconf-set-selections
+    extra=()
+    # The image may carry a newer qemu-utils (from bookworm-backports) that Breaks bookworm's
+    # qemu-system-common; take qemu-utils from bookworm with it rather than add another suite.
+    if printf '%s\n' "${missing[@]}" | grep -qx qemu-system-x86; then
+        extra=(qemu-utils/bookworm --allow-downgrades)
+    fi
+    $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" "${extra[@]}" >/dev/null
+else
+    log "Debian packages already installed"
+fi
+
+# --- newest linux-source-7.N from trixie-backports ---------------------------------------
+if ! ls /usr/src/linux-source-7.*.tar.xz >/dev/null 2>&1; then
+    apt_update
+    src_pkg=$(apt-cache search --names-only '^linux-source-7\.[0-9]+$' | awk '{print $1}' | sort -V | tail -n1)
+    if [ -z "$src_pkg" ]; then
+        log "ERROR: no linux-source-7.N package found in trixie-backports" >&2
+        exit 1
+    fi
+    log "installing $src_pkg from trixie-backports"
+    $SUDO apt-get install -y -q --no-install-recommends "$src_pkg/trixie-backports" >/dev/null
+else
+    log "kernel source already installed: $(ls /usr/src/linux-source-7.*.tar.xz | tr '\n' ' ')"
+fi
+
+# --- bindgen-cli -------------------------------------------------------------------------
+if [ -x "$BINDGEN_ROOT/bin/bindgen" ] && "$BINDGEN_ROOT/bin/bindgen" --version | grep -q "$BINDGEN_VERSION"; then
+    log "bindgen $BINDGEN_VERSION already installed in $BINDGEN_ROOT"
+else
+    log "building bindgen-cli $BINDGEN_VERSION into $BINDGEN_ROOT (about 2 minutes)"
+    cargo install --quiet --locked --root "$BINDGEN_ROOT" bindgen-cli --version "$BINDGEN_VERSION"
+fi
+
+log "done"

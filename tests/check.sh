@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `make check`: every test of the project, then one summary line `N passed, N failed`.
+#   1. the userspace crates' cargo tests (unit, property, golden)
+#   2. a bounded fuzz run of the packet decoder
+#   3. the QEMU scenarios (tests/scenarios.py) against the built netoops.ko
+# Each step's own output is shown; the counts are summed from what each runner reports.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+# Sum cargo's "test result: ok. N passed; M failed" lines.
+count_cargo() {
+    local p f
+    p=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' "$out" | awk '{s += $4} END {print s + 0}')
+    f=$(grep -Eo '[0-9]+ failed;' "$out" | awk '{s += $1} END {print s + 0}')
+    passed=$((passed + p)); failed=$((failed + f))
+}
+
+if [ -f Cargo.toml ]; then
+    step "cargo test --workspace"
+    if cargo test --workspace --color never 2>&1 | tee "$out"; then
+        count_cargo
+    else
+        count_cargo
+        # A build failure reports no test results: count it as a failure.
+        grep -q 'test result:' "$out" || failed=$((failed + 1))
+    fi
+fi
+
+if [ -x codec/fuzz/run.sh ]; then
+    step "fuzz the packet decoder (${NETOOPS_FUZZ_SECONDS:-30} s)"
+    if codec/fuzz/run.sh "${NETOOPS_FUZZ_SECONDS:-30}"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
+fi
+
+step "QEMU scenarios"
+qemu/harness.py 2>&1 | tee "$out"
+line=$(grep -E '^qemu: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n1)
+if [ -n "$line" ]; then
+    passed=$((passed + $(echo "$line" | awk '{print $2}')))
+    failed=$((failed + $(echo "$line" | awk '{print $4}')))
+else
+    echo "QEMU harness ended without a summary"
+    failed=$((failed + 1))
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
