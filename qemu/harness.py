@@ -210,8 +210,9 @@ def demo():
     log(f"booting {kdir.name} under TCG; the guest loads netoops and provokes an oops (LKDTM BUG)")
     status, serial, qemu_out, elapsed = run_vm(kdir, initrd, sc, logpath)
     print()
-    for line in serial.splitlines():
-        if re.search(r"netoops|lkdtm|kernel BUG|Oops|DEMO", line):
+    shown = serial[serial.find("DEMO:"):] if "DEMO:" in serial else serial
+    for line in shown.splitlines():
+        if re.search(r"netoops|lkdtm|kernel BUG|Oops|RIP|DEMO", line):
             print(f"  {line}")
     print()
     problems = judge(sc, status, serial, qemu_out)

@@ -19,9 +19,9 @@ KERNEL_TROUBLE = [
     r"^.*netoops: .*skipped.*$",
 ]
 
-# The line the dumper prints: sequence, reason, bytes read and the newest line it read.
+# The console line the dumper prints (only the kernel's own, not a guest echoing dmesg): sequence, reason, bytes read and the newest line it read.
 DUMP_RE = re.compile(
-    r"netoops: dump (\d+): reason=(\w+), read (\d+) bytes of log, newest line: (.*)$", re.M)
+    r"^\[\s*\d+\.\d+\] netoops: dump (\d+): reason=(\w+), read (\d+) bytes of log, newest line: (.*)$", re.M)
 
 
 @dataclass

@@ -6,4 +6,4 @@ echo "DEMO: provoking an oops with LKDTM BUG"
 provoke BUG
 wait_dmesg 'netoops: dump 1:'
 echo "DEMO: the machine survived the oops; netoops reported:"
-dmesg | grep 'netoops: dump'
+dmesg | grep 'netoops: dump' | sed 's/^/DEMO>   /'
