@@ -11,6 +11,9 @@
 
 mod bindings;
 mod kmsg_dumper;
+#[path = "codec/src/wire/mod.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod wire;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 use kmsg_dumper::{DumpHandler, LogReader, Reason};
