@@ -15,10 +15,18 @@
     unreachable_pub,
     clippy::all,
     clippy::undocumented_unsafe_blocks,
+    improper_ctypes,
+    unnecessary_transmutes,
     unsafe_op_in_unsafe_fn
 )]
 
 #[allow(unused_imports)]
 use pin_init::MaybeZeroable;
+
+// The kernel's bindgen_parameters block these so that they map to Rust's own types, as
+// `kernel::bindings` maps them.
+type __kernel_size_t = usize;
+type __kernel_ssize_t = isize;
+type __kernel_ptrdiff_t = isize;
 
 include!("bindings_generated.rs");

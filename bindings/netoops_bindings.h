@@ -6,3 +6,4 @@
  * the module is built for. Nothing here is a hand-written layout.
  */
 #include <linux/kmsg_dump.h>
+#include <linux/netdevice.h>
