@@ -187,8 +187,13 @@ fn normalize(mut e: common::Owned) -> common::Owned {
     e
 }
 
+/// 400 cases per property unless `PROPTEST_CASES` says otherwise.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn decode_of_encode_is_identity(g in gen(), max in max_size(), seed in any::<u64>()) {
