@@ -141,3 +141,43 @@ pub fn render(r: &Reassembler, files: &[Value]) -> Value {
         "files": files,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reassembly::Origin;
+    use netoops_codec::wire::golden::OOPS;
+    use netoops_codec::wire::Packetizer;
+
+    #[test]
+    fn oops_dump_as_json() {
+        let p = Packetizer::new(OOPS, 1460).unwrap();
+        let mut r = Reassembler::new();
+        for i in [0u16, 2] {
+            let mut b = vec![0; 1460];
+            let n = p.write_packet(i, &mut b).unwrap();
+            r.push(
+                &b[..n],
+                Origin {
+                    source: "cap".into(),
+                    offset: 100,
+                },
+            );
+        }
+        let v = render(&r, &[]);
+        let d = &v["dumps"][0];
+        assert_eq!(d["complete"], false);
+        assert_eq!(d["missing_packets"], json!([[1, 1]]));
+        assert_eq!(d["regs"]["values"]["ip"], "0xffffffffc0a12034");
+        assert_eq!(d["regs"]["source"], "fault");
+        assert_eq!(d["facts"]["cpu_id"]["microcode"], 0x0500_0036);
+        assert_eq!(
+            d["facts"]["time"]["wall_clock"],
+            "2026-01-01T00:00:55.123456789Z"
+        );
+        assert_eq!(d["log"], Value::Null);
+        assert_eq!(d["log_segments"].as_array().unwrap().len(), 2);
+        assert_eq!(d["packets"][1]["source"], "cap");
+        assert_eq!(v["stats"]["added"], 2);
+    }
+}

@@ -225,3 +225,93 @@ pub fn render<'a>(dumps: impl IntoIterator<Item = &'a DumpState>) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reassembly::{Origin, Reassembler};
+    use netoops_codec::wire::{ArchRegs, Dump, DumpFacts, Packetizer, Reason, Regs};
+
+    fn reassemble(d: Dump<'_>, max: usize, keep: impl Fn(u16) -> bool) -> Reassembler {
+        let p = Packetizer::new(d, max).unwrap();
+        let mut r = Reassembler::new();
+        for i in 0..p.packet_count() {
+            let mut b = vec![0; 1460];
+            let n = p.write_packet(i, &mut b).unwrap();
+            if keep(i) {
+                r.push(
+                    &b[..n],
+                    Origin {
+                        source: "t".into(),
+                        offset: 0,
+                    },
+                );
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn holes_in_the_middle_of_a_line_start_their_own_line() {
+        let log: Vec<u8> = (0..3000)
+            .map(|i| {
+                if i % 50 == 49 {
+                    b'\n'
+                } else {
+                    b'a' + (i % 26) as u8
+                }
+            })
+            .collect();
+        let d = Dump {
+            boot_id: [1; 16],
+            seq: 0,
+            reason: Reason::Panic,
+            facts: DumpFacts::empty(),
+            log: &log,
+            log_truncated: false,
+        };
+        let r = reassemble(d, 512, |i| i != 2);
+        let text = render(r.dumps());
+        let hole = text
+            .lines()
+            .find(|l| l.starts_with("[netoops: log bytes"))
+            .unwrap();
+        // Packet 0 carries 452-20-8 = 424 log bytes, packet 1 the next 444.
+        assert_eq!(hole, "[netoops: log bytes 868..1312 missing]");
+        assert!(text.contains("\n[netoops: log bytes 868..1312 missing]\n"));
+        assert!(
+            text.contains("  packets:        6 of 7 received, missing 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("  log:            3000 bytes, missing 868..1312 (444 bytes)\n"));
+        assert!(text.contains("  registers:      none\n"));
+        assert!(text.contains("  reason:         panic\n"));
+    }
+
+    #[test]
+    fn other_architectures_and_lost_registers() {
+        let d = Dump {
+            boot_id: [1; 16],
+            seq: 9,
+            reason: Reason::Unknown(9),
+            facts: DumpFacts {
+                hostname: Some(b"a\nb"),
+                regs: Some(Regs {
+                    source: netoops_codec::wire::RegsSource::PanicCpu,
+                    regs: ArchRegs::Other {
+                        arch: 7,
+                        payload: &[1, 2, 3],
+                    },
+                }),
+                ..DumpFacts::empty()
+            },
+            log: b"x",
+            log_truncated: false,
+        };
+        let text = render(reassemble(d, 1460, |_| true).dumps());
+        assert!(text.contains("  reason:         unknown(9)\n"), "{text}");
+        assert!(text.contains("  hostname:       a\\nb\n"), "{text}");
+        assert!(text.contains("  registers:      arch 7 (source: panic-cpu), 3 bytes: 010203\n"));
+        assert!(text.contains("----- log -----\nx\n----- end of log -----\n"));
+    }
+}
