@@ -189,7 +189,10 @@ fn normalize(mut e: common::Owned) -> common::Owned {
 
 /// 400 cases per property unless `PROPTEST_CASES` says otherwise.
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(400)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400)
 }
 
 proptest! {
