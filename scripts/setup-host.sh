@@ -7,6 +7,7 @@
 #     tshark
 #   - the trixie-backports suite (and nothing else from trixie), for linux-source-7.N
 #   - bindgen-cli 0.71.1 (the kernel needs >= 0.71.1; bookworm ships 0.60)
+#   - cargo-fuzz, for the bounded fuzz run of the packet decoder
 #
 # Safe to run again: every step checks first and says what it skips.
 set -euo pipefail
@@ -96,6 +97,14 @@ if [ -x "$BINDGEN_ROOT/bin/bindgen" ] && "$BINDGEN_ROOT/bin/bindgen" --version |
 else
     log "building bindgen-cli $BINDGEN_VERSION into $BINDGEN_ROOT (about 2 minutes)"
     cargo install --quiet --locked --root "$BINDGEN_ROOT" bindgen-cli --version "$BINDGEN_VERSION"
+fi
+
+# --- cargo-fuzz (the bounded fuzz run of make check) ------------------------------------
+if command -v cargo-fuzz >/dev/null 2>&1 || [ -x "$HOME/.cargo/bin/cargo-fuzz" ]; then
+    log "cargo-fuzz already installed"
+else
+    log "installing cargo-fuzz (about 2 minutes)"
+    cargo install --quiet --locked cargo-fuzz
 fi
 
 log "done"
