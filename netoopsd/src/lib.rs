@@ -11,4 +11,5 @@ pub mod display;
 pub mod input;
 pub mod json;
 pub mod reassembly;
+pub mod signature;
 pub mod text;

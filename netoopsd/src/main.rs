@@ -29,6 +29,18 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Measure crash signatures on a directory of labelled logs (TITLE:/ALT:/CORRUPTED:
+    /// headers, an empty line, then the log): title agreement, bucket precision and recall.
+    EvalSignatures {
+        /// Print JSON (figures and one result per log).
+        #[arg(long)]
+        json: bool,
+        /// List the logs whose title disagrees.
+        #[arg(long, short)]
+        verbose: bool,
+        /// The directory, e.g. ../shared/corpus/syzkaller-linux.
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,5 +64,23 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::EvalSignatures { json, verbose, dir } => {
+            use netoopsd::signature::eval;
+            match eval::load_dir(&dir) {
+                Ok(cases) => {
+                    let (f, rows) = eval::evaluate(&cases);
+                    if json {
+                        println!("{:#}", eval::render_json(&f, &rows));
+                    } else {
+                        print!("{}", eval::render_text(&f, &rows, verbose));
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("netoopsd: error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,565 @@
+//! Stack frames in kernel log text: recognising them, normalising function names, and
+//! telling generic frames (printing, panicking, locking, allocation, entry code) from the
+//! ones that say where a bug is.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// One frame of a call trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The normalised function name.
+    pub func: String,
+    /// Whether the unwinder was sure of it (x86 prints unsure frames with a `? ` prefix).
+    pub reliable: bool,
+}
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("valid regex"))
+}
+
+/// A call-trace line: `func+0x1/0x2`, `? func+0x1/0x2 [mod]`, `[<ffffffff8123>] func+0x1/0x2`,
+/// `func+0x1/0x2 mm/file.c:12`, or an inlined `func mm/file.c:12 [inline]`. `line` has the
+/// log prefix (timestamps) already removed; leading blanks are allowed.
+pub fn parse_frame(line: &str) -> Option<Frame> {
+    static OFFSET: OnceLock<Regex> = OnceLock::new();
+    static INLINE: OnceLock<Regex> = OnceLock::new();
+    let off = re(
+        &OFFSET,
+        r"^\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
+    );
+    if let Some(c) = off.captures(line) {
+        return Some(Frame {
+            func: normalize_func(&c[2]),
+            reliable: c.get(1).is_none(),
+        });
+    }
+    static ARM32: OnceLock<Regex> = OnceLock::new();
+    let arm = re(
+        &ARM32,
+        r"^\s*\[<[0-9a-fA-F]+>\] \(([A-Za-z_][^\s+)]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from ",
+    );
+    if let Some(c) = arm.captures(line) {
+        return Some(Frame {
+            func: normalize_func(&c[1]),
+            reliable: true,
+        });
+    }
+    let inl = re(
+        &INLINE,
+        r"^\s*(?:\[<[0-9a-fA-F]+>\]\s*)*(\?\s+)?([A-Za-z_][\w.]*)\s+[\w/.\-]+:\d+(?::\d+)?\s+\[inline\]",
+    );
+    inl.captures(line).map(|c| Frame {
+        func: normalize_func(&c[2]),
+        reliable: c.get(1).is_none(),
+    })
+}
+
+/// The function of an instruction-pointer line: `RIP: 0010:func+0x4/0x6`,
+/// `RIP: 0010:[<ffffffff82d4e304>]  [<ffffffff82d4e304>] func+0x24/0x30`, `IP: [<..>] func+..`,
+/// `EIP: func+..`, `pc : func+0x..` (arm64), `PC is at func+0x..` (arm).
+pub fn parse_ip(line: &str) -> Option<String> {
+    static IP: OnceLock<Regex> = OnceLock::new();
+    let ip = re(
+        &IP,
+        r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|PC is at)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<[0-9a-fA-F]+>\])*\s*([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
+    );
+    ip.captures(line).map(|c| normalize_func(&c[1]))
+}
+
+/// The function of a lockdep `..., at: func+0x17/0x20` line (or `at: [<..>] func ...`).
+pub fn parse_lock_at(line: &str) -> Option<String> {
+    static AT: OnceLock<Regex> = OnceLock::new();
+    let at = re(
+        &AT,
+        r"\bat: (?:\[<[0-9a-fA-F]+>\]\s*)*([A-Za-z_][\w.]*?)(?:\+0x[0-9a-f]+|\s+[\w/.\-]+:\d+)",
+    );
+    at.captures(line).map(|c| normalize_func(&c[1]))
+}
+
+/// Removes compiler suffixes (`.isra.0`, `.constprop.3`, `.part.1`, `.cold`, ...) and maps
+/// the many spellings of a system call (`__x64_sys_foo`, `__se_sys_foo`, `SyS_foo`,
+/// `__do_sys_foo`) to `sys_foo`.
+pub fn normalize_func(f: &str) -> String {
+    static SUFFIX: OnceLock<Regex> = OnceLock::new();
+    static SYSCALL: OnceLock<Regex> = OnceLock::new();
+    let suffix = re(
+        &SUFFIX,
+        r"(?:\.(?:isra|constprop|part|cold|lto_priv|llvm|localalias|clone)(?:\.\d+)*)+$",
+    );
+    let f = suffix.replace(f, "");
+    let syscall = re(
+        &SYSCALL,
+        r"^(?:__(?:x64|ia32|x32|arm64|riscv|s390x?)_|__se_|__do_|__)?(?:(?:compat_)?[Ss]y[Ss])_(\w+)$",
+    );
+    if let Some(c) = syscall.captures(&f) {
+        return format!("sys_{}", &c[1]);
+    }
+    f.into_owned()
+}
+
+/// Function names (after leading underscores are dropped) that never say where a bug is:
+/// reporting, panicking, exception entry, sanitizers, lockdep, locking and sleeping
+/// primitives, allocation, string and copy helpers, syscall and kthread entry. A name
+/// ending in `*` is a prefix, one starting with `*` a suffix, one in `*` on both ends a
+/// substring.
+const GENERIC: &[&str] = &[
+    // reporting and dying
+    "dump_stack*",
+    "show_stack",
+    "show_trace_log_lvl",
+    "show_regs",
+    "sched_show_task",
+    "panic",
+    "vpanic",
+    "nmi_panic",
+    "die",
+    "die_body",
+    "oops_end",
+    "oops_begin",
+    "warn*",
+    "report_bug*",
+    "handle_bug",
+    "fixup_bug",
+    "do_trap",
+    "do_error_trap",
+    "do_invalid_op",
+    "invalid_op",
+    "exc_*",
+    "asm_exc_*",
+    "asm_sysvec_*",
+    "sysvec_*",
+    "page_fault*",
+    "do_page_fault",
+    "no_context",
+    "bad_area*",
+    "do_user_addr_fault",
+    "do_kern_addr_fault",
+    "kernelmode_fixup_or_oops",
+    "handle_page_fault",
+    "do_general_protection",
+    "general_protection",
+    "do_divide_error",
+    "divide_error",
+    "do_int3*",
+    "bug_handler",
+    "check_panic_on_warn",
+    "nmi_cpu_backtrace*",
+    "nmi_trigger_cpumask_backtrace",
+    "arch_trigger_cpumask_backtrace",
+    "trigger_*backtrace",
+    "print_*",
+    "printk*",
+    "vprintk*",
+    "rcu_dump_cpu_stacks",
+    "check_hung_*",
+    "watchdog*",
+    "hung_task*",
+    // rust panics
+    "rust_begin_unwind",
+    "rust_panic*",
+    "rust_helper_BUG",
+    "core::panicking::*",
+    "core::panic*",
+    "_RNvNtCs*panicking*",
+    // sanitizers and debug checks
+    "kasan*",
+    "check_memory_region*",
+    "asan_*",
+    "kmsan*",
+    "msan_*",
+    "kfence*",
+    "ubsan*",
+    "sanitizer_*",
+    "kcov*",
+    "kmemleak*",
+    "debug_object*",
+    "debug_check_no_*",
+    "debug_print_object",
+    "usercopy_*",
+    "check_object_size",
+    "check_heap_object",
+    "check_stack_object",
+    "refcount_*",
+    "might_sleep",
+    "might_fault",
+    "might_resched",
+    "might_lock*",
+    "check_preemption_disabled",
+    "debug_smp_processor_id",
+    "this_cpu_preempt_check",
+    "should_fail*",
+    "fail_dump",
+    "stack_trace_*",
+    "save_stack*",
+    "unwind_*",
+    "arch_stack_walk",
+    "trace_*",
+    "perf_trace_*",
+    "dump_backtrace*",
+    "dump_cpu_task",
+    "rcu_is_watching",
+    "rcu_dynticks*",
+    "debug_lockdep_rcu_enabled",
+    "write_comp_data",
+    "timer_is_static_object",
+    "work_is_static_object",
+    "x86_indirect_thunk*",
+    "*_thunk_*",
+    "*panic*",
+    "assertfail",
+    "kcsan_*",
+    "osq_lock",
+    "mutex_optimistic_spin",
+    "mutex_spin_on_owner",
+    "rb_*",
+    "klist_*",
+    "string*",
+    "strnstr",
+    "test_and_*",
+    "set_bit",
+    "clear_bit",
+    "lock_sock*",
+    "release_sock",
+    "call_rwsem_*",
+    "console_unlock",
+    "console_lock",
+    "down_trylock",
+    "local_bh_enable*",
+    "xas_*",
+    "kref_*",
+    "kobject_del",
+    "wait_on_page*",
+    "folio_wait*",
+    "lock_page*",
+    "folio_lock*",
+    "do_kernel_fault",
+    "do_mem_abort",
+    "do_tag_check_fault",
+    "do_translation_fault",
+    "do_bad_area",
+    "el1_abort",
+    "switch_to",
+    "rela_dyn_start",
+    "call_rcu*",
+    "vfree*",
+    "vunmap*",
+    "vunmap",
+    "wake_up*",
+    "try_to_wake_up",
+    "lockdep*",
+    "lock_acquire*",
+    "lock_release",
+    "lock_acquired",
+    "lock_contended",
+    "lock_is_held*",
+    "lock_sync",
+    "mark_lock*",
+    "validate_chain",
+    "check_prev_add",
+    "check_prevs_add",
+    "check_noncircular",
+    "check_irq_usage",
+    "mark_usage",
+    "register_lock_class",
+    "look_up_lock_class",
+    "hlock_class",
+    "valid_state",
+    "held_lock*",
+    "reacquire_held_locks",
+    "find_held_lock",
+    "rcu_lockdep_*",
+    "list_add_valid*",
+    "list_del_entry_valid*",
+    "list_add",
+    "list_del*",
+    "list_valid_*",
+    "kobject_put",
+    "kobject_release",
+    // locking, sleeping, waiting
+    "mutex_lock*",
+    "mutex_unlock*",
+    "mutex_trylock*",
+    "raw_spin_*",
+    "spin_lock*",
+    "spin_unlock*",
+    "spin_trylock*",
+    "do_raw_spin_*",
+    "raw_read_*",
+    "raw_write_*",
+    "read_lock*",
+    "read_unlock*",
+    "write_lock*",
+    "write_unlock*",
+    "rwsem_*",
+    "down_read*",
+    "down_write*",
+    "up_read*",
+    "up_write*",
+    "down",
+    "down_interruptible",
+    "down_killable",
+    "down_timeout",
+    "up",
+    "rt_mutex*",
+    "queued_spin_*",
+    "queued_read_*",
+    "queued_write_*",
+    "native_queued_spin_*",
+    "pv_queued_spin_*",
+    "schedule*",
+    "preempt_schedule*",
+    "io_schedule*",
+    "wait_for_completion*",
+    "wait_for_common*",
+    "do_wait_for_common",
+    "wait_on_bit*",
+    "out_of_line_wait_on_bit*",
+    "bit_wait*",
+    "finish_wait",
+    "prepare_to_wait*",
+    "wait_rcu_gp",
+    "rcu_barrier",
+    "msleep*",
+    "usleep_range*",
+    "cond_resched*",
+    "context_switch",
+    "finish_task_switch*",
+    "switch_to",
+    "resched_curr",
+    "preempt_count_*",
+    "irq_exit*",
+    "irq_enter*",
+    "do_softirq*",
+    "handle_softirqs",
+    "invoke_softirq",
+    "apic_timer_interrupt",
+    "smp_apic_timer_interrupt",
+    "local_apic_timer_interrupt",
+    "hrtimer_interrupt",
+    "hrtimer_run_queues",
+    "hrtimer_run_queues*",
+    "tick_sched_*",
+    "tick_nohz_*",
+    "update_process_times",
+    "rcu_sched_clock_irq",
+    "rcu_check_callbacks",
+    "rcu_pending",
+    "interrupt_entry",
+    "common_interrupt",
+    "ret_from_intr",
+    "retint_*",
+    "native_safe_halt",
+    "default_idle*",
+    "arch_cpu_idle*",
+    "do_idle",
+    "cpu_startup_entry",
+    "call_cpuidle",
+    "cpuidle_*",
+    // allocation
+    "kmalloc*",
+    "kmem_cache_*",
+    "slab_*",
+    "slub_*",
+    "kzalloc*",
+    "kcalloc*",
+    "krealloc*",
+    "kvmalloc*",
+    "kvzalloc*",
+    "kvcalloc*",
+    "kmemdup*",
+    "kstrdup*",
+    "kfree*",
+    "kvfree*",
+    "alloc_pages*",
+    "alloc_pages_nodemask",
+    "get_free_pages",
+    "pcpu_*",
+    "alloc_percpu*",
+    "vmalloc*",
+    "vzalloc*",
+    "new_slab",
+    "allocate_slab",
+    "setup_object",
+    "init_object",
+    "page_alloc*",
+    "free_pages*",
+    "free_unref_page*",
+    "mempool_alloc*",
+    // string and copy helpers
+    "memcpy*",
+    "memset*",
+    "memmove*",
+    "memcmp*",
+    "memchr*",
+    "strcmp",
+    "strncmp",
+    "strlen",
+    "strnlen",
+    "strcpy",
+    "strncpy",
+    "strscpy*",
+    "strlcpy",
+    "strcat",
+    "strchr",
+    "strstr",
+    "copy_user*",
+    "copy_to_user*",
+    "copy_from_user*",
+    "copy_to_iter*",
+    "copy_from_iter*",
+    "_copy_*",
+    "raw_copy_*",
+    "copy_mc_*",
+    "get_user*",
+    "put_user*",
+    "clear_user*",
+    "strncpy_from_user*",
+    "check_copy_size",
+    "fortify_*",
+    "bitmap_*",
+    "find_next_bit",
+    // entry points
+    "ret_from_fork*",
+    "kthread",
+    "worker_thread",
+    "process_one_work",
+    "process_scheduled_works",
+    "smpboot_thread_fn",
+    "entry_SYSCALL*",
+    "entry_SYSENTER*",
+    "entry_INT80*",
+    "do_syscall_*",
+    "x64_sys_call",
+    "do_fast_syscall*",
+    "do_int80*",
+    "syscall_enter*",
+    "syscall_exit*",
+    "el0_*",
+    "el1_*",
+    "el0t_*",
+    "el1h_*",
+    "invoke_syscall",
+    "do_el0_svc",
+    "call_on_irq_stack",
+    "run_on_irqstack*",
+    "start_kernel",
+    "rest_init",
+    "kernel_init",
+    "secondary_startup*",
+    "start_secondary",
+    "x86_64_start_*",
+];
+
+/// Whether `func` (already normalised) is a generic frame. `extra` are further prefixes
+/// (same syntax as the built-in list) for one kind of report.
+pub fn is_generic(func: &str, extra: &[&str]) -> bool {
+    let name = func.trim_start_matches('_');
+    let matches = |pat: &&str| {
+        if let Some(inner) = pat.strip_prefix('*').and_then(|p| p.strip_suffix('*')) {
+            name.contains(inner)
+        } else if let Some(suffix) = pat.strip_prefix('*') {
+            name.ends_with(suffix)
+        } else if let Some(prefix) = pat.strip_suffix('*') {
+            name.starts_with(prefix.trim_start_matches('_'))
+        } else {
+            name == pat.trim_start_matches('_')
+        }
+    };
+    func.starts_with("0x") || GENERIC.iter().any(matches) || extra.iter().any(matches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_in_all_spellings() {
+        let f = |l: &str| parse_frame(l).map(|f| (f.func, f.reliable));
+        assert_eq!(
+            f("  ? lkdtm_do_action+0x18/0x1b"),
+            Some(("lkdtm_do_action".into(), false))
+        );
+        assert_eq!(
+            f(" [<ffffffff84b1c5e3>] ? xt_find_table_lock+0x3e/0x3e0"),
+            Some(("xt_find_table_lock".into(), false))
+        );
+        assert_eq!(
+            f("  dump_stack+0x194/0x257 lib/dump_stack.c:53"),
+            Some(("dump_stack".into(), true))
+        );
+        assert_eq!(
+            f(" __dump_stack lib/dump_stack.c:17 [inline]"),
+            Some(("__dump_stack".into(), true))
+        );
+        assert_eq!(
+            f("  do_ipv6_setsockopt.isra.8+0x3c5/0x39d0 [ipv6]"),
+            Some(("do_ipv6_setsockopt".into(), true))
+        );
+        assert_eq!(
+            f("  __x64_sys_rmdir+0x1a/0x20"),
+            Some(("sys_rmdir".into(), true))
+        );
+        assert_eq!(
+            f("  SyS_getsockopt+0x178/0x340"),
+            Some(("sys_getsockopt".into(), true))
+        );
+        assert_eq!(f("Call Trace:"), None);
+        assert_eq!(f("RIP: 0010:lkdtm_BUG+0x4/0x6"), None);
+    }
+
+    #[test]
+    fn instruction_pointers_and_lock_sites() {
+        assert_eq!(
+            parse_ip("RIP: 0010:lkdtm_BUG+0x4/0x6").as_deref(),
+            Some("lkdtm_BUG")
+        );
+        assert_eq!(
+            parse_ip("RIP: 0010:[<ffffffff82d4e304>]  [<ffffffff82d4e304>] __memset+0x24/0x30")
+                .as_deref(),
+            Some("__memset")
+        );
+        assert_eq!(
+            parse_ip("IP: [<ffffffff82d4e304>] __memset+0x24/0x30").as_deref(),
+            Some("__memset")
+        );
+        assert_eq!(
+            parse_ip("pc : do_undefinstr+0x2f0/0x2f8").as_deref(),
+            Some("do_undefinstr")
+        );
+        assert_eq!(parse_ip("RIP: 0033:0x7f3a5e8b1c27"), None);
+        assert_eq!(
+            parse_lock_at(" (rtnl_mutex){+.+.}, at: [<00000000ac220e5b>] rtnl_lock+0x17/0x20")
+                .as_deref(),
+            Some("rtnl_lock")
+        );
+    }
+
+    #[test]
+    fn generic_frames() {
+        for g in [
+            "dump_stack_lvl",
+            "__schedule",
+            "mutex_lock_nested",
+            "_raw_spin_lock_irqsave",
+            "kasan_report",
+            "entry_SYSCALL_64_after_hwframe",
+            "__warn",
+            "vpanic",
+            "panic",
+        ] {
+            assert!(is_generic(g, &[]), "{g}");
+        }
+        for s in [
+            "lkdtm_BUG",
+            "rtnl_lock",
+            "sys_rmdir",
+            "do_one_initcall",
+            "xt_find_table_lock",
+        ] {
+            assert!(!is_generic(s, &[]), "{s}");
+        }
+        assert!(is_generic("d_walk", &["d_walk"]));
+    }
+}
