@@ -10,6 +10,8 @@ pub mod decode;
 pub mod display;
 pub mod input;
 pub mod json;
+pub mod live;
 pub mod reassembly;
 pub mod signature;
+pub mod store;
 pub mod text;

@@ -175,7 +175,9 @@ fn owned(v: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl DumpState {
-    fn new(p: &Packet<'_>) -> Self {
+    /// An empty dump shaped by its first packet `p` (which is not added: call
+    /// [`DumpState::offer`]).
+    pub fn new(p: &Packet<'_>) -> Self {
         DumpState {
             key: p.key(),
             reason: p.header.reason,
@@ -272,6 +274,59 @@ impl DumpState {
                 bytes: p.bytes().to_vec(),
             },
         );
+    }
+
+    /// Offers a validated packet of this dump (same key): adds it, or drops it as a copy
+    /// or as inconsistent with the packets held, counting either.
+    pub fn offer(&mut self, p: &Packet<'_>, origin: Origin) -> Outcome {
+        match self.check(p) {
+            Ok(true) => {
+                self.duplicates += 1;
+                Outcome::Duplicate
+            }
+            Ok(false) => {
+                self.add(p, origin);
+                Outcome::Added
+            }
+            Err(why) => {
+                self.inconsistent += 1;
+                Outcome::Inconsistent(why)
+            }
+        }
+    }
+
+    /// Rebuilds a dump from packets stored earlier (as [`DumpState::raw_packets`] gave
+    /// them). Packets that do not parse or belong to another dump than the first are
+    /// skipped; `None` if none parses.
+    pub fn from_packets<'a>(
+        packets: impl IntoIterator<Item = &'a [u8]>,
+        source: &str,
+    ) -> Option<Self> {
+        let mut dump: Option<DumpState> = None;
+        for (i, bytes) in packets.into_iter().enumerate() {
+            let Ok(p) = parse_packet(bytes) else { continue };
+            let d = dump.get_or_insert_with(|| DumpState::new(&p));
+            if d.key == p.key() {
+                d.offer(
+                    &p,
+                    Origin {
+                        source: source.to_string(),
+                        offset: i as u64,
+                    },
+                );
+            }
+        }
+        dump
+    }
+
+    /// The packets held, in index order, as received.
+    pub fn raw_packets(&self) -> impl Iterator<Item = &[u8]> {
+        self.packets.values().map(|m| m.bytes.as_slice())
+    }
+
+    /// Bytes held for this dump (packets; the log is held twice, in packets and chunks).
+    pub fn memory(&self) -> usize {
+        self.packets.values().map(|m| 2 * m.bytes.len()).sum()
     }
 
     /// Whether every packet was received.
@@ -387,19 +442,17 @@ impl Reassembler {
                 self.dumps.entry(key).or_insert_with(|| DumpState::new(&p))
             }
         };
-        match dump.check(&p) {
-            Ok(true) => {
-                dump.duplicates += 1;
+        let outcome = dump.offer(&p, origin.clone());
+        match outcome {
+            Outcome::Duplicate => {
                 self.stats.duplicates += 1;
                 Outcome::Duplicate
             }
-            Ok(false) => {
-                dump.add(&p, origin);
+            Outcome::Added | Outcome::Malformed(_) => {
                 self.stats.added += 1;
-                Outcome::Added
+                outcome
             }
-            Err(why) => {
-                dump.inconsistent += 1;
+            Outcome::Inconsistent(why) => {
                 self.stats.inconsistent += 1;
                 self.rejected.push(Rejected {
                     origin,

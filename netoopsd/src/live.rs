@@ -1,0 +1,452 @@
+//! Live reassembly for `listen`: packets from the network, grouped into dumps keyed by
+//! sender address, boot id and sequence number; a dump is handed out complete as soon as its
+//! last packet arrives, or partial once no packet of it came for the partial timeout. Memory
+//! is bounded (pending dumps and their bytes); copies of dumps already handed out are
+//! recognised for a while and dropped. No I/O here: the caller feeds packets and the clock.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use netoops_codec::wire::{parse_packet, DumpKey};
+
+use crate::reassembly::{DumpState, Origin, Outcome};
+
+/// Limits and timeouts.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A dump with no new packet for this long is handed out as partial.
+    pub partial_timeout: Duration,
+    /// At most this many dumps are reassembled at once; beyond, the oldest is handed out
+    /// as partial.
+    pub max_pending: usize,
+    /// At most this many bytes are held by pending dumps; beyond, the oldest is handed out.
+    pub max_pending_bytes: usize,
+    /// How long packets of a dump already handed out are recognised (and dropped as late).
+    pub finished_ttl: Duration,
+    /// How many handed-out dumps are remembered for that.
+    pub max_finished: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            partial_timeout: Duration::from_secs(10),
+            max_pending: 4096,
+            max_pending_bytes: 512 << 20,
+            finished_ttl: Duration::from_secs(600),
+            max_finished: 100_000,
+        }
+    }
+}
+
+/// Counters over all packets received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Datagrams received.
+    pub packets: u64,
+    /// Bytes of them.
+    pub bytes: u64,
+    /// New packets of dumps.
+    pub added: u64,
+    /// Retransmitted copies dropped.
+    pub duplicates: u64,
+    /// Valid packets contradicting their dump (e.g. another dump length), dropped.
+    pub inconsistent: u64,
+    /// Invalid packets (bad CRC, bad framing, ...), dropped; by [`malformed_kind`].
+    pub malformed: BTreeMap<&'static str, u64>,
+    /// Packets of dumps already handed out, dropped.
+    pub late: u64,
+    /// Dumps handed out complete.
+    pub complete: u64,
+    /// Dumps handed out partial (timeout, limits, shutdown).
+    pub partial: u64,
+    /// ... of which because a limit was reached.
+    pub evicted: u64,
+}
+
+impl Counters {
+    /// All malformed packets.
+    pub fn malformed_total(&self) -> u64 {
+        self.malformed.values().sum()
+    }
+}
+
+/// The codec's name for a decode error.
+pub fn malformed_kind(e: &netoops_codec::wire::DecodeError) -> &'static str {
+    use netoops_codec::wire::DecodeError as E;
+    match e {
+        E::Truncated { .. } => "truncated",
+        E::BadMagic { .. } => "bad_magic",
+        E::UnsupportedVersion { .. } => "unsupported_version",
+        E::BadHeaderLen { .. } => "bad_header_len",
+        E::BadPacketLen { .. } => "bad_packet_len",
+        E::TrailingBytes { .. } => "trailing_bytes",
+        E::BadCrc { .. } => "bad_crc",
+        E::UnsupportedPacketType { .. } => "unsupported_packet_type",
+        E::BadIndex { .. } => "bad_index",
+        E::BadLayout { .. } => "bad_layout",
+        E::RecordOverrun { .. } => "record_overrun",
+        E::InvalidRecordType { .. } => "invalid_record_type",
+        E::UnknownCriticalRecord { .. } => "unknown_critical_record",
+        E::BadRecordLength { .. } => "bad_record_length",
+        E::BadRecordValue { .. } => "bad_record_value",
+        E::MissingDumpInfo { .. } => "missing_dump_info",
+        E::DuplicateRecord { .. } => "duplicate_record",
+        E::BootIdMismatch { .. } => "boot_id_mismatch",
+        E::LogChunkOutOfRange { .. } => "log_chunk_out_of_range",
+    }
+}
+
+/// Identifies a dump on the network.
+pub type Key = (IpAddr, DumpKey);
+
+/// A dump handed out.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Sender address.
+    pub sender: IpAddr,
+    /// The dump.
+    pub dump: DumpState,
+    /// When its first packet arrived (wall clock).
+    pub first_seen: SystemTime,
+    /// When its last packet arrived (wall clock).
+    pub last_seen: SystemTime,
+}
+
+struct Pending {
+    dump: DumpState,
+    first_seen: SystemTime,
+    last_seen: SystemTime,
+    last_instant: Instant,
+    bytes: usize,
+}
+
+/// What happened to one datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// Taken by a dump (perhaps completing it).
+    Added,
+    /// A copy, dropped.
+    Duplicate,
+    /// Contradicts its dump, dropped.
+    Inconsistent(String),
+    /// Invalid, dropped.
+    Malformed(String),
+    /// Its dump was already handed out, dropped.
+    Late,
+}
+
+/// The live reassembler.
+pub struct Collector {
+    limits: Limits,
+    pending: HashMap<Key, Pending>,
+    pending_bytes: usize,
+    finished: HashMap<Key, Instant>,
+    finished_order: VecDeque<(Instant, Key)>,
+    /// Counters.
+    pub counters: Counters,
+}
+
+impl Collector {
+    /// A collector with these limits.
+    pub fn new(limits: Limits) -> Self {
+        Collector {
+            limits,
+            pending: HashMap::new(),
+            pending_bytes: 0,
+            finished: HashMap::new(),
+            finished_order: VecDeque::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Dumps being reassembled.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Takes one datagram from `sender`. Dumps completed (or evicted to respect the
+    /// limits) are appended to `out`.
+    pub fn push(
+        &mut self,
+        payload: &[u8],
+        sender: IpAddr,
+        now: Instant,
+        wall: SystemTime,
+        out: &mut Vec<Finished>,
+    ) -> Received {
+        let c = &mut self.counters;
+        c.packets += 1;
+        c.bytes += payload.len() as u64;
+        let p = match parse_packet(payload) {
+            Ok(p) => p,
+            Err(e) => {
+                *c.malformed.entry(malformed_kind(&e)).or_insert(0) += 1;
+                return Received::Malformed(format!("malformed netoops packet: {e}"));
+            }
+        };
+        let key = (sender, p.key());
+        if self.finished.contains_key(&key) {
+            c.late += 1;
+            return Received::Late;
+        }
+        let pending = self.pending.entry(key).or_insert_with(|| Pending {
+            dump: DumpState::new(&p),
+            first_seen: wall,
+            last_seen: wall,
+            last_instant: now,
+            bytes: 0,
+        });
+        let origin = Origin {
+            source: sender.to_string(),
+            offset: 0,
+        };
+        let result = match pending.dump.offer(&p, origin) {
+            Outcome::Added => {
+                c.added += 1;
+                pending.last_seen = wall;
+                pending.last_instant = now;
+                let before = pending.bytes;
+                pending.bytes = pending.dump.memory();
+                self.pending_bytes += pending.bytes - before;
+                Received::Added
+            }
+            Outcome::Duplicate => {
+                c.duplicates += 1;
+                Received::Duplicate
+            }
+            Outcome::Inconsistent(why) => {
+                c.inconsistent += 1;
+                Received::Inconsistent(format!(
+                    "packet {} of dump {} contradicts packets already received: {why}",
+                    p.header.index,
+                    crate::display::dump_name(&key.1)
+                ))
+            }
+            Outcome::Malformed(_) => unreachable!("offer takes parsed packets"),
+        };
+        let complete = pending.dump.is_complete();
+        if complete {
+            out.push(self.finish(key, now, false));
+        } else if matches!(result, Received::Inconsistent(_)) && pending.dump.packets.is_empty() {
+            // Nothing held: forget the empty shell a contradicting first packet made.
+            self.pending.remove(&key);
+        }
+        self.enforce_limits(now, &key, out);
+        result
+    }
+
+    fn finish(&mut self, key: Key, now: Instant, evicted: bool) -> Finished {
+        let p = self.pending.remove(&key).expect("pending dump");
+        self.pending_bytes -= p.bytes;
+        if p.dump.is_complete() {
+            self.counters.complete += 1;
+        } else {
+            self.counters.partial += 1;
+            self.counters.evicted += u64::from(evicted);
+        }
+        self.finished.insert(key, now);
+        self.finished_order.push_back((now, key));
+        Finished {
+            sender: key.0,
+            dump: p.dump,
+            first_seen: p.first_seen,
+            last_seen: p.last_seen,
+        }
+    }
+
+    fn enforce_limits(&mut self, now: Instant, keep: &Key, out: &mut Vec<Finished>) {
+        while self.pending.len() > self.limits.max_pending
+            || self.pending_bytes > self.limits.max_pending_bytes
+        {
+            let oldest = self
+                .pending
+                .iter()
+                .filter(|(k, _)| *k != keep || self.pending.len() == 1)
+                .min_by_key(|(_, p)| p.last_instant)
+                .map(|(k, _)| *k);
+            match oldest {
+                Some(k) => out.push(self.finish(k, now, true)),
+                None => break,
+            }
+        }
+        while self.finished.len() > self.limits.max_finished {
+            self.forget_oldest_finished();
+        }
+    }
+
+    fn forget_oldest_finished(&mut self) {
+        if let Some((t, k)) = self.finished_order.pop_front() {
+            if self.finished.get(&k) == Some(&t) {
+                self.finished.remove(&k);
+            }
+        }
+    }
+
+    /// Hands out, as partial, the dumps that had no new packet for the partial timeout, and
+    /// forgets finished dumps older than their time to live.
+    pub fn expire(&mut self, now: Instant, out: &mut Vec<Finished>) {
+        let timeout = self.limits.partial_timeout;
+        let stale: Vec<Key> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now.saturating_duration_since(p.last_instant) >= timeout)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in stale {
+            out.push(self.finish(k, now, false));
+        }
+        while let Some(&(t, _)) = self.finished_order.front() {
+            if now.saturating_duration_since(t) < self.limits.finished_ttl {
+                break;
+            }
+            self.forget_oldest_finished();
+        }
+    }
+
+    /// When [`Collector::expire`] next has something to do for a pending dump.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.pending
+            .values()
+            .map(|p| p.last_instant + self.limits.partial_timeout)
+            .min()
+    }
+
+    /// Hands out every pending dump as it is (at shutdown).
+    pub fn drain(&mut self, now: Instant, out: &mut Vec<Finished>) {
+        let keys: Vec<Key> = self.pending.keys().copied().collect();
+        for k in keys {
+            out.push(self.finish(k, now, false));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netoops_codec::wire::golden::{OOPS, SOFT};
+    use netoops_codec::wire::{packet_crc, Packetizer};
+
+    fn packets(d: netoops_codec::wire::Dump<'_>, max: usize) -> Vec<Vec<u8>> {
+        let p = Packetizer::new(d, max).unwrap();
+        (0..p.packet_count())
+            .map(|i| {
+                let mut b = vec![0; 1460];
+                let n = p.write_packet(i, &mut b).unwrap();
+                b.truncate(n);
+                b
+            })
+            .collect()
+    }
+
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1));
+    const B: IpAddr = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+
+    #[test]
+    fn complete_partial_late_and_per_sender() {
+        let mut c = Collector::new(Limits::default());
+        let t0 = Instant::now();
+        let w = SystemTime::now();
+        let mut out = Vec::new();
+        let pk = packets(OOPS, 512);
+        // The same dump from two senders is two dumps.
+        for p in &pk {
+            c.push(p, A, t0, w, &mut out);
+        }
+        assert_eq!(out.len(), 1);
+        assert!(out[0].dump.is_complete());
+        assert_eq!(out[0].sender, A);
+        // A late copy of the finished dump is dropped, not a new dump.
+        assert_eq!(c.push(&pk[2], A, t0, w, &mut out), Received::Late);
+        for p in &pk[..5] {
+            c.push(p, B, t0, w, &mut out);
+        }
+        assert_eq!(c.push(&pk[1], B, t0, w, &mut out), Received::Duplicate);
+        assert_eq!(out.len(), 1);
+        assert_eq!(c.pending(), 1);
+        let deadline = c.next_deadline().unwrap();
+        c.expire(deadline - Duration::from_millis(1), &mut out);
+        assert_eq!(out.len(), 1);
+        c.expire(deadline, &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(!out[1].dump.is_complete());
+        assert_eq!(out[1].dump.missing_packets(), vec![(5, 8)]);
+        assert_eq!(c.counters.complete, 1);
+        assert_eq!(c.counters.partial, 1);
+        assert_eq!(c.counters.late, 1);
+        assert_eq!(c.counters.duplicates, 1);
+        assert_eq!(c.counters.added, 14);
+    }
+
+    #[test]
+    fn malformed_and_inconsistent_are_counted_and_dropped() {
+        let mut c = Collector::new(Limits::default());
+        let (t, w) = (Instant::now(), SystemTime::now());
+        let mut out = Vec::new();
+        let pk = packets(OOPS, 512);
+        let mut bad = pk[0].clone();
+        bad[60] ^= 0x40;
+        assert!(matches!(
+            c.push(&bad, A, t, w, &mut out),
+            Received::Malformed(_)
+        ));
+        assert!(matches!(
+            c.push(b"hello", A, t, w, &mut out),
+            Received::Malformed(_)
+        ));
+        c.push(&pk[0], A, t, w, &mut out);
+        // Packet 1 claiming another dump length (CRC fixed up): rejected.
+        let mut other = pk[1].clone();
+        let dl = u32::from_le_bytes(other[40..44].try_into().unwrap()) + 100;
+        other[40..44].copy_from_slice(&dl.to_le_bytes());
+        let crc = packet_crc(&other);
+        other[12..16].copy_from_slice(&crc.to_le_bytes());
+        let r = c.push(&other, A, t, w, &mut out);
+        assert!(
+            matches!(r, Received::Inconsistent(ref m) if m.contains("dump length")),
+            "{r:?}"
+        );
+        assert_eq!(
+            c.counters.malformed.get("bad_crc"),
+            Some(&1),
+            "{:?}",
+            c.counters
+        );
+        assert_eq!(c.counters.malformed.get("bad_magic"), Some(&1));
+        assert_eq!(c.counters.malformed_total(), 2);
+        assert_eq!(c.counters.inconsistent, 1);
+        assert!(out.is_empty());
+        c.drain(t, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].dump.packets.len(), 1);
+    }
+
+    #[test]
+    fn limits_evict_the_oldest_dump() {
+        let limits = Limits {
+            max_pending: 2,
+            ..Limits::default()
+        };
+        let mut c = Collector::new(limits);
+        let w = SystemTime::now();
+        let t = Instant::now();
+        let mut out = Vec::new();
+        let oops = packets(OOPS, 512);
+        c.push(&oops[0], A, t, w, &mut out);
+        c.push(&oops[0], B, t + Duration::from_millis(1), w, &mut out);
+        let soft = packets(SOFT, 1460);
+        let mut seq9 = OOPS;
+        seq9.seq = 9;
+        let other = packets(seq9, 512);
+        c.push(&other[0], A, t + Duration::from_millis(2), w, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].sender, A);
+        assert_eq!(out[0].dump.key.seq, OOPS.seq);
+        assert_eq!(c.counters.evicted, 1);
+        // A one-packet dump completes at once and is not counted as evicted.
+        c.push(&soft[0], A, t, w, &mut out);
+        assert_eq!(out.len(), 2);
+        assert!(out[1].dump.is_complete());
+    }
+}

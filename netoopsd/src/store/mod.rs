@@ -1,0 +1,264 @@
+//! Storage of crash reports behind one small interface, [`Store`]. The default is an
+//! embedded SQLite database ([`sqlite::SqliteStore`]); a fleet can put a server database
+//! behind the same trait.
+//!
+//! A report keeps the packets of its dump as received (validated), so that `show` rebuilds
+//! exactly what `decode` would show, plus the indexed fields that `ls` and `top` filter and
+//! group by.
+
+pub mod sqlite;
+
+use std::net::IpAddr;
+
+use crate::display::{lossy, uuid};
+use crate::live::Finished;
+use crate::signature;
+
+/// A report about to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReport {
+    /// When the collector handed the dump out (Unix milliseconds).
+    pub received_ms: i64,
+    /// When its first packet arrived (Unix milliseconds).
+    pub first_packet_ms: i64,
+    /// Sender address.
+    pub sender: String,
+    /// Index fields.
+    pub fields: Fields,
+    /// The packets of the dump, in index order.
+    pub packets: Vec<Vec<u8>>,
+}
+
+/// The indexed and listed fields of a report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields {
+    /// Boot id (`/proc/sys/kernel/random/boot_id` form).
+    pub boot_id: String,
+    /// Dump sequence number in that boot.
+    pub seq: u32,
+    /// `oops`, `panic`, `soft`, `emerg`, `unknown`.
+    pub reason: String,
+    /// All packets received.
+    pub complete: bool,
+    /// Packets received / of the dump.
+    pub packets_received: u32,
+    /// Packets of the dump.
+    pub packet_count: u32,
+    /// Log bytes.
+    pub log_len: u32,
+    /// Log byte ranges `[start, end)` not received.
+    pub missing_log: Vec<(u64, u64)>,
+    /// Machine facts (lossy UTF-8).
+    pub kernel_release: Option<String>,
+    /// `uname -v`.
+    pub kernel_version: Option<String>,
+    /// `uname -n`.
+    pub hostname: Option<String>,
+    /// `uname -m`.
+    pub arch: Option<String>,
+    /// CPU vendor string.
+    pub cpu_vendor: Option<String>,
+    /// CPU family.
+    pub cpu_family: Option<u32>,
+    /// CPU model.
+    pub cpu_model: Option<u32>,
+    /// DMI BIOS vendor.
+    pub bios_vendor: Option<String>,
+    /// DMI BIOS version.
+    pub bios_version: Option<String>,
+    /// DMI board vendor.
+    pub board_vendor: Option<String>,
+    /// DMI board name.
+    pub board_name: Option<String>,
+    /// DMI product name.
+    pub product_name: Option<String>,
+    /// Wall-clock time of the dump on the machine (Unix seconds), if sent.
+    pub dump_time: Option<i64>,
+    /// The machine: its hostname plus board, or the sender address when not sent.
+    pub machine: String,
+    /// Crash title.
+    pub title: String,
+    /// Bucket id (signature).
+    pub bucket: String,
+    /// Top stack frames.
+    pub frames: Vec<String>,
+}
+
+fn ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl NewReport {
+    /// The report of a finished dump, handed out at `now`: signature from its log (the
+    /// received part of it, when incomplete), index fields from its facts.
+    pub fn from_finished(f: &Finished, now: std::time::SystemTime) -> Self {
+        let d = &f.dump;
+        let log_text = match d.full_log() {
+            Some(l) => Some(lossy(&l)),
+            None => {
+                let segs = d.log_segments();
+                if segs.is_empty() {
+                    None
+                } else {
+                    Some(
+                        segs.iter()
+                            .map(|s| lossy(&s.bytes))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    )
+                }
+            }
+        };
+        let sig = signature::for_dump(log_text.as_deref(), d.reason.name());
+        let fa = &d.facts;
+        let s = |v: &Option<Vec<u8>>| v.as_deref().map(lossy);
+        let hostname = s(&fa.hostname);
+        let board = s(&fa.dmi_board_name).or_else(|| s(&fa.dmi_product_name));
+        let machine = match (&hostname, &board) {
+            (Some(h), Some(b)) => format!("{h} ({b})"),
+            (Some(h), None) => h.clone(),
+            (None, _) => f.sender.to_string(),
+        };
+        NewReport {
+            received_ms: ms(now),
+            first_packet_ms: ms(f.first_seen),
+            sender: sender_name(f.sender),
+            fields: Fields {
+                boot_id: uuid(&d.key.boot_id),
+                seq: d.key.seq,
+                reason: d.reason.name().to_string(),
+                complete: d.is_complete(),
+                packets_received: d.packets.len() as u32,
+                packet_count: u32::from(d.count),
+                log_len: d.info.log_len,
+                missing_log: d.missing_log(),
+                kernel_release: s(&fa.kernel_release),
+                kernel_version: s(&fa.kernel_version),
+                hostname,
+                arch: s(&fa.arch),
+                cpu_vendor: s(&fa.cpu_vendor),
+                cpu_family: fa.cpu_id.map(|c| c.family),
+                cpu_model: fa.cpu_id.map(|c| c.model),
+                bios_vendor: s(&fa.dmi_bios_vendor),
+                bios_version: s(&fa.dmi_bios_version),
+                board_vendor: s(&fa.dmi_board_vendor),
+                board_name: s(&fa.dmi_board_name),
+                product_name: s(&fa.dmi_product_name),
+                dump_time: fa.time.map(|t| t.wall_sec),
+                machine,
+                title: sig.title,
+                bucket: sig.bucket,
+                frames: sig.frames,
+            },
+            packets: d.raw_packets().map(<[u8]>::to_vec).collect(),
+        }
+    }
+}
+
+/// An address as text, IPv4-mapped IPv6 shown as IPv4.
+pub fn sender_name(a: IpAddr) -> String {
+    match a {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => v6.to_string(),
+        },
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
+/// A stored report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    /// Report id (1, 2, ...).
+    pub id: i64,
+    /// When it was stored (Unix milliseconds).
+    pub received_ms: i64,
+    /// When its first packet arrived (Unix milliseconds).
+    pub first_packet_ms: i64,
+    /// Sender address.
+    pub sender: String,
+    /// Indexed fields.
+    pub fields: Fields,
+}
+
+/// Filters for [`Store::list`] and [`Store::top`]; `None` matches everything. String
+/// filters match exactly, except `title` (substring, case-insensitive) and `bucket`
+/// (prefix).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    /// Kernel release.
+    pub kernel: Option<String>,
+    /// CPU vendor.
+    pub cpu_vendor: Option<String>,
+    /// CPU family.
+    pub cpu_family: Option<u32>,
+    /// CPU model.
+    pub cpu_model: Option<u32>,
+    /// BIOS version.
+    pub bios: Option<String>,
+    /// Board name.
+    pub board: Option<String>,
+    /// Reason name.
+    pub reason: Option<String>,
+    /// Bucket id prefix.
+    pub bucket: Option<String>,
+    /// Title substring.
+    pub title: Option<String>,
+    /// Hostname.
+    pub host: Option<String>,
+    /// Sender address.
+    pub sender: Option<String>,
+    /// Only complete (true) or only partial (false) reports.
+    pub complete: Option<bool>,
+    /// Stored at or after (Unix ms).
+    pub since_ms: Option<i64>,
+    /// Stored before (Unix ms).
+    pub until_ms: Option<i64>,
+    /// At most this many results.
+    pub limit: Option<u32>,
+}
+
+/// One bucket of [`Store::top`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    /// Bucket id.
+    pub bucket: String,
+    /// Its title.
+    pub title: String,
+    /// Reports in it.
+    pub count: u64,
+    /// Distinct machines.
+    pub machines: u64,
+    /// Distinct kernel releases.
+    pub kernels: u64,
+    /// First stored (Unix ms).
+    pub first_ms: i64,
+    /// Last stored (Unix ms).
+    pub last_ms: i64,
+    /// The newest report in it.
+    pub last_id: i64,
+}
+
+/// A report with its packets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Full {
+    /// The report.
+    pub report: Stored,
+    /// Its packets as received.
+    pub packets: Vec<Vec<u8>>,
+}
+
+/// Storage of reports. Errors are sentences naming what failed (the database, the report).
+pub trait Store {
+    /// Stores reports in one transaction; returns their ids. When this returns, the reports
+    /// survive a crash of the collector.
+    fn put(&mut self, reports: &[NewReport]) -> Result<Vec<i64>, String>;
+    /// Reports matching `f`, newest first.
+    fn list(&self, f: &Filter) -> Result<Vec<Stored>, String>;
+    /// One report with its packets.
+    fn get(&self, id: i64) -> Result<Option<Full>, String>;
+    /// Buckets of the reports matching `f`, largest first.
+    fn top(&self, f: &Filter) -> Result<Vec<Bucket>, String>;
+}

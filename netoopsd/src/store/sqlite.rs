@@ -1,0 +1,546 @@
+//! The default [`Store`]: one SQLite database file in WAL mode. A committed transaction
+//! survives a kill of the collector (WAL with `synchronous=NORMAL` loses nothing on a
+//! process crash; only an operating-system crash can cost the last transactions).
+
+use std::path::Path;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, Row};
+
+use super::{Bucket, Fields, Filter, Full, NewReport, Store, Stored};
+
+/// Schema version kept in `PRAGMA user_version`.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS reports (
+    id               INTEGER PRIMARY KEY,
+    received_ms      INTEGER NOT NULL,
+    first_packet_ms  INTEGER NOT NULL,
+    sender           TEXT NOT NULL,
+    boot_id          TEXT NOT NULL,
+    seq              INTEGER NOT NULL,
+    reason           TEXT NOT NULL,
+    complete         INTEGER NOT NULL,
+    packets_received INTEGER NOT NULL,
+    packet_count     INTEGER NOT NULL,
+    log_len          INTEGER NOT NULL,
+    missing_log      TEXT NOT NULL,
+    kernel_release   TEXT,
+    kernel_version   TEXT,
+    hostname         TEXT,
+    arch             TEXT,
+    cpu_vendor       TEXT,
+    cpu_family       INTEGER,
+    cpu_model        INTEGER,
+    bios_vendor      TEXT,
+    bios_version     TEXT,
+    board_vendor     TEXT,
+    board_name       TEXT,
+    product_name     TEXT,
+    dump_time        INTEGER,
+    machine          TEXT NOT NULL,
+    title            TEXT NOT NULL,
+    bucket           TEXT NOT NULL,
+    frames           TEXT NOT NULL,
+    packets          BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_kernel ON reports(kernel_release);
+CREATE INDEX IF NOT EXISTS reports_cpu ON reports(cpu_vendor, cpu_family, cpu_model);
+CREATE INDEX IF NOT EXISTS reports_bios ON reports(bios_version);
+CREATE INDEX IF NOT EXISTS reports_board ON reports(board_name);
+CREATE INDEX IF NOT EXISTS reports_reason ON reports(reason);
+CREATE INDEX IF NOT EXISTS reports_bucket ON reports(bucket, received_ms);
+CREATE INDEX IF NOT EXISTS reports_time ON reports(received_ms);
+CREATE INDEX IF NOT EXISTS reports_host ON reports(hostname);
+CREATE INDEX IF NOT EXISTS reports_dump ON reports(boot_id, seq);
+";
+
+const COLUMNS: &str = "id, received_ms, first_packet_ms, sender, boot_id, seq, reason, complete,
+    packets_received, packet_count, log_len, missing_log, kernel_release, kernel_version,
+    hostname, arch, cpu_vendor, cpu_family, cpu_model, bios_vendor, bios_version,
+    board_vendor, board_name, product_name, dump_time, machine, title, bucket, frames";
+
+/// A SQLite database of reports.
+pub struct SqliteStore {
+    conn: Connection,
+    name: String,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        let name = path.display().to_string();
+        let conn =
+            Connection::open(path).map_err(|e| format!("{name}: cannot open database: {e}"))?;
+        Self::init(conn, name)
+    }
+
+    /// Opens an existing database at `path`; an error if there is none.
+    pub fn open_existing(path: &Path) -> Result<Self, String> {
+        let name = path.display().to_string();
+        if !path.exists() {
+            return Err(format!(
+                "{name}: no such database (netoopsd listen creates it; see --db)"
+            ));
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| format!("{name}: cannot open database: {e}"))?;
+        Self::init(conn, name)
+    }
+
+    /// A database in memory (tests, fuzzing).
+    pub fn in_memory() -> Result<Self, String> {
+        let conn = Connection::open_in_memory().map_err(|e| format!(":memory:: {e}"))?;
+        Self::init(conn, ":memory:".into())
+    }
+
+    fn init(conn: Connection, name: String) -> Result<Self, String> {
+        let err = |e: rusqlite::Error| format!("{name}: {e}");
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(err)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| format!("{name}: not a netoopsd database: {e}"))?;
+        if version > SCHEMA_VERSION {
+            return Err(format!(
+                "{name}: database schema version {version} is newer than this netoopsd ({SCHEMA_VERSION})"
+            ));
+        }
+        let _: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(err)?;
+        conn.execute_batch("PRAGMA synchronous=NORMAL;")
+            .map_err(err)?;
+        if version < SCHEMA_VERSION {
+            conn.execute_batch(SCHEMA).map_err(err)?;
+            conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION};"))
+                .map_err(err)?;
+        }
+        Ok(SqliteStore { conn, name })
+    }
+
+    fn err(&self, what: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
+        let what = what.to_string();
+        move |e| format!("{}: {what}: {e}", self.name)
+    }
+}
+
+/// Packets as one blob: for each, a little-endian u32 length, then the bytes.
+fn pack(packets: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(packets.iter().map(|p| p.len() + 4).sum());
+    for p in packets {
+        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+fn unpack(blob: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut rest = blob;
+    while !rest.is_empty() {
+        let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+        out.push(rest.get(4..4 + len)?.to_vec());
+        rest = &rest[4 + len..];
+    }
+    Some(out)
+}
+
+fn json_ranges(r: &[(u64, u64)]) -> String {
+    serde_json::to_string(r).expect("ranges serialize")
+}
+
+fn row_to_stored(r: &Row<'_>) -> rusqlite::Result<Stored> {
+    let missing: String = r.get(11)?;
+    let frames: String = r.get(28)?;
+    Ok(Stored {
+        id: r.get(0)?,
+        received_ms: r.get(1)?,
+        first_packet_ms: r.get(2)?,
+        sender: r.get(3)?,
+        fields: Fields {
+            boot_id: r.get(4)?,
+            seq: r.get(5)?,
+            reason: r.get(6)?,
+            complete: r.get(7)?,
+            packets_received: r.get(8)?,
+            packet_count: r.get(9)?,
+            log_len: r.get(10)?,
+            missing_log: serde_json::from_str(&missing).unwrap_or_default(),
+            kernel_release: r.get(12)?,
+            kernel_version: r.get(13)?,
+            hostname: r.get(14)?,
+            arch: r.get(15)?,
+            cpu_vendor: r.get(16)?,
+            cpu_family: r.get(17)?,
+            cpu_model: r.get(18)?,
+            bios_vendor: r.get(19)?,
+            bios_version: r.get(20)?,
+            board_vendor: r.get(21)?,
+            board_name: r.get(22)?,
+            product_name: r.get(23)?,
+            dump_time: r.get(24)?,
+            machine: r.get(25)?,
+            title: r.get(26)?,
+            bucket: r.get(27)?,
+            frames: serde_json::from_str(&frames).unwrap_or_default(),
+        },
+    })
+}
+
+/// `WHERE ...` and its parameters for a filter.
+fn where_clause(f: &Filter) -> (String, Vec<SqlValue>) {
+    let mut conds: Vec<&str> = Vec::new();
+    let mut params: Vec<SqlValue> = Vec::new();
+    let mut eq = |col: &'static str, v: &Option<String>| {
+        if let Some(v) = v {
+            conds.push(col);
+            params.push(SqlValue::Text(v.clone()));
+        }
+    };
+    eq("kernel_release = ?", &f.kernel);
+    eq("cpu_vendor = ?", &f.cpu_vendor);
+    eq("bios_version = ?", &f.bios);
+    eq("board_name = ?", &f.board);
+    eq("reason = ?", &f.reason);
+    eq("hostname = ?", &f.host);
+    eq("sender = ?", &f.sender);
+    if let Some(b) = &f.bucket {
+        conds.push("substr(bucket, 1, ?) = ?");
+        params.push(SqlValue::Integer(b.chars().count() as i64));
+        params.push(SqlValue::Text(b.clone()));
+    }
+    if let Some(t) = &f.title {
+        conds.push("instr(lower(title), lower(?)) > 0");
+        params.push(SqlValue::Text(t.clone()));
+    }
+    for (col, v) in [
+        ("cpu_family = ?", f.cpu_family),
+        ("cpu_model = ?", f.cpu_model),
+    ] {
+        if let Some(v) = v {
+            conds.push(col);
+            params.push(SqlValue::Integer(i64::from(v)));
+        }
+    }
+    if let Some(c) = f.complete {
+        conds.push("complete = ?");
+        params.push(SqlValue::Integer(i64::from(c)));
+    }
+    if let Some(t) = f.since_ms {
+        conds.push("received_ms >= ?");
+        params.push(SqlValue::Integer(t));
+    }
+    if let Some(t) = f.until_ms {
+        conds.push("received_ms < ?");
+        params.push(SqlValue::Integer(t));
+    }
+    let mut sql = String::new();
+    for (i, c) in conds.iter().enumerate() {
+        sql.push_str(if i == 0 { " WHERE " } else { " AND " });
+        sql.push_str(c);
+    }
+    (sql, params)
+}
+
+impl Store for SqliteStore {
+    fn put(&mut self, reports: &[NewReport]) -> Result<Vec<i64>, String> {
+        let name = self.name.clone();
+        let err = |e: rusqlite::Error| format!("{name}: storing reports: {e}");
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut ids = Vec::with_capacity(reports.len());
+        {
+            let mut st = tx
+                .prepare_cached(
+                    "INSERT INTO reports (received_ms, first_packet_ms, sender, boot_id, seq,
+                     reason, complete, packets_received, packet_count, log_len, missing_log,
+                     kernel_release, kernel_version, hostname, arch, cpu_vendor, cpu_family,
+                     cpu_model, bios_vendor, bios_version, board_vendor, board_name,
+                     product_name, dump_time, machine, title, bucket, frames, packets)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+                )
+                .map_err(err)?;
+            for r in reports {
+                let f = &r.fields;
+                st.execute(params![
+                    r.received_ms,
+                    r.first_packet_ms,
+                    r.sender,
+                    f.boot_id,
+                    f.seq,
+                    f.reason,
+                    f.complete,
+                    f.packets_received,
+                    f.packet_count,
+                    f.log_len,
+                    json_ranges(&f.missing_log),
+                    f.kernel_release,
+                    f.kernel_version,
+                    f.hostname,
+                    f.arch,
+                    f.cpu_vendor,
+                    f.cpu_family,
+                    f.cpu_model,
+                    f.bios_vendor,
+                    f.bios_version,
+                    f.board_vendor,
+                    f.board_name,
+                    f.product_name,
+                    f.dump_time,
+                    f.machine,
+                    f.title,
+                    f.bucket,
+                    serde_json::to_string(&f.frames).expect("frames serialize"),
+                    pack(&r.packets),
+                ])
+                .map_err(err)?;
+                ids.push(tx.last_insert_rowid());
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(ids)
+    }
+
+    fn list(&self, f: &Filter) -> Result<Vec<Stored>, String> {
+        let (w, params) = where_clause(f);
+        let limit = f.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+        let sql = format!("SELECT {COLUMNS} FROM reports{w} ORDER BY id DESC{limit}");
+        let mut st = self
+            .conn
+            .prepare(&sql)
+            .map_err(self.err("listing reports"))?;
+        let rows = st
+            .query_map(params_from_iter(params), row_to_stored)
+            .map_err(self.err("listing reports"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(self.err("listing reports"))
+    }
+
+    fn get(&self, id: i64) -> Result<Option<Full>, String> {
+        let sql = format!("SELECT {COLUMNS}, packets FROM reports WHERE id = ?");
+        let mut st = self
+            .conn
+            .prepare(&sql)
+            .map_err(self.err("reading a report"))?;
+        let mut rows = st.query([id]).map_err(self.err("reading a report"))?;
+        let Some(row) = rows.next().map_err(self.err("reading a report"))? else {
+            return Ok(None);
+        };
+        let report = row_to_stored(row).map_err(self.err("reading a report"))?;
+        let blob: Vec<u8> = row.get(29).map_err(self.err("reading a report"))?;
+        let packets = unpack(&blob)
+            .ok_or_else(|| format!("{}: report {id}: stored packets are damaged", self.name))?;
+        Ok(Some(Full { report, packets }))
+    }
+
+    fn top(&self, f: &Filter) -> Result<Vec<Bucket>, String> {
+        let (w, params) = where_clause(f);
+        let limit = f.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+        let sql = format!(
+            "SELECT t.bucket, r.title, t.n, t.machines, t.kernels, t.first_ms, t.last_ms, t.last_id
+             FROM (SELECT bucket, count(*) AS n, count(DISTINCT machine) AS machines,
+                          count(DISTINCT kernel_release) AS kernels, min(received_ms) AS first_ms,
+                          max(received_ms) AS last_ms, max(id) AS last_id
+                   FROM reports{w} GROUP BY bucket) AS t
+             JOIN reports AS r ON r.id = t.last_id
+             ORDER BY t.n DESC, t.last_ms DESC{limit}"
+        );
+        let mut st = self
+            .conn
+            .prepare(&sql)
+            .map_err(self.err("ranking buckets"))?;
+        let rows = st
+            .query_map(params_from_iter(params), |r| {
+                Ok(Bucket {
+                    bucket: r.get(0)?,
+                    title: r.get(1)?,
+                    count: r.get::<_, i64>(2)? as u64,
+                    machines: r.get::<_, i64>(3)? as u64,
+                    kernels: r.get::<_, i64>(4)? as u64,
+                    first_ms: r.get(5)?,
+                    last_ms: r.get(6)?,
+                    last_id: r.get(7)?,
+                })
+            })
+            .map_err(self.err("ranking buckets"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(self.err("ranking buckets"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(i: i64, bucket: &str, machine: &str, kernel: &str) -> NewReport {
+        NewReport {
+            received_ms: 1_000 * i,
+            first_packet_ms: 1_000 * i - 5,
+            sender: "127.0.0.1".into(),
+            fields: Fields {
+                boot_id: format!("boot-{i}"),
+                seq: i as u32,
+                reason: if i % 2 == 0 { "oops" } else { "panic" }.into(),
+                complete: i != 3,
+                packets_received: 3,
+                packet_count: 3 + u32::from(i == 3),
+                log_len: 100,
+                missing_log: if i == 3 { vec![(10, 20)] } else { vec![] },
+                kernel_release: Some(kernel.into()),
+                hostname: Some(machine.into()),
+                cpu_vendor: Some("GenuineIntel".into()),
+                cpu_family: Some(6),
+                cpu_model: Some(85 + i as u32 % 2),
+                bios_version: Some("1.16".into()),
+                board_name: Some("B1".into()),
+                machine: machine.into(),
+                title: format!("title of {bucket}"),
+                bucket: bucket.into(),
+                frames: vec!["f".into(), "g".into()],
+                ..Fields::default()
+            },
+            packets: vec![vec![1, 2, 3], vec![], vec![9; 1460]],
+        }
+    }
+
+    #[test]
+    fn put_list_get_top_with_filters() {
+        let mut s = SqliteStore::in_memory().unwrap();
+        let ids = s
+            .put(&[
+                report(1, "aaaa1111", "m1", "7.3"),
+                report(2, "aaaa1111", "m2", "7.3"),
+                report(3, "bbbb2222", "m1", "7.4"),
+                report(4, "aaaa1111", "m1", "7.4"),
+            ])
+            .unwrap();
+        assert_eq!(ids, vec![1, 2, 3, 4]);
+        let all = s.list(&Filter::default()).unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![4, 3, 2, 1]
+        );
+        assert_eq!(all[1].fields.missing_log, vec![(10, 20)]);
+        assert_eq!(all[1].fields.frames, vec!["f", "g"]);
+        let f = |f: Filter| s.list(&f).unwrap().iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(
+            f(Filter {
+                kernel: Some("7.4".into()),
+                ..Filter::default()
+            }),
+            vec![4, 3]
+        );
+        assert_eq!(
+            f(Filter {
+                bucket: Some("bbbb".into()),
+                ..Filter::default()
+            }),
+            vec![3]
+        );
+        assert_eq!(
+            f(Filter {
+                title: Some("OF AAAA".into()),
+                ..Filter::default()
+            }),
+            vec![4, 2, 1]
+        );
+        assert_eq!(
+            f(Filter {
+                reason: Some("panic".into()),
+                cpu_model: Some(86),
+                ..Filter::default()
+            }),
+            vec![3, 1]
+        );
+        assert_eq!(
+            f(Filter {
+                complete: Some(false),
+                ..Filter::default()
+            }),
+            vec![3]
+        );
+        assert_eq!(
+            f(Filter {
+                since_ms: Some(2000),
+                until_ms: Some(4000),
+                ..Filter::default()
+            }),
+            vec![3, 2]
+        );
+        assert_eq!(
+            f(Filter {
+                limit: Some(1),
+                ..Filter::default()
+            }),
+            vec![4]
+        );
+        assert_eq!(
+            f(Filter {
+                board: Some("nope".into()),
+                ..Filter::default()
+            }),
+            Vec::<i64>::new()
+        );
+
+        let full = s.get(3).unwrap().unwrap();
+        assert_eq!(full.packets, vec![vec![1, 2, 3], vec![], vec![9; 1460]]);
+        assert_eq!(full.report.fields.kernel_release.as_deref(), Some("7.4"));
+        assert!(s.get(99).unwrap().is_none());
+
+        let top = s.top(&Filter::default()).unwrap();
+        assert_eq!(top.len(), 2);
+        assert_eq!(
+            (
+                top[0].bucket.as_str(),
+                top[0].count,
+                top[0].machines,
+                top[0].kernels
+            ),
+            ("aaaa1111", 3, 2, 2)
+        );
+        assert_eq!(
+            (top[0].first_ms, top[0].last_ms, top[0].last_id),
+            (1000, 4000, 4)
+        );
+        assert_eq!(top[1].count, 1);
+        let top74 = s
+            .top(&Filter {
+                kernel: Some("7.4".into()),
+                ..Filter::default()
+            })
+            .unwrap();
+        assert_eq!(
+            top74.iter().map(|b| b.count).collect::<Vec<_>>(),
+            vec![1, 1]
+        );
+    }
+
+    #[test]
+    fn files_reopen_and_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let e = SqliteStore::open_existing(&path).err().unwrap();
+        assert!(
+            e.starts_with(&format!("{}: no such database", path.display())),
+            "{e}"
+        );
+        SqliteStore::open(&path)
+            .unwrap()
+            .put(&[report(1, "b", "m", "k")])
+            .unwrap();
+        let s = SqliteStore::open_existing(&path).unwrap();
+        assert_eq!(s.list(&Filter::default()).unwrap().len(), 1);
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+        let e = SqliteStore::open_existing(&junk).err().unwrap();
+        assert!(e.starts_with(&format!("{}:", junk.display())), "{e}");
+        assert_eq!(
+            unpack(&pack(&[vec![1], vec![2, 3]])),
+            Some(vec![vec![1], vec![2, 3]])
+        );
+        assert_eq!(unpack(&[5, 0, 0, 0, 1]), None);
+    }
+}
