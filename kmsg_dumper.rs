@@ -50,17 +50,6 @@ impl Reason {
             Reason::Shutdown => bindings::kmsg_dump_reason::KMSG_DUMP_SHUTDOWN,
         }
     }
-
-    /// The name the kernel uses for this reason (`PANIC`, `OOPS`, ...).
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Reason::Undef => "UNDEF",
-            Reason::Panic => "PANIC",
-            Reason::Oops => "OOPS",
-            Reason::Emerg => "EMERG",
-            Reason::Shutdown => "SHUTDOWN",
-        }
-    }
 }
 
 /// Receives the kernel's log dumps.
@@ -78,7 +67,9 @@ pub(crate) struct LogReader<'a> {
 }
 
 impl LogReader<'_> {
-    fn new() -> Self {
+    /// A reader positioned at the newest end of the log. Outside a kmsg dump (a soft dump),
+    /// this reads the log as it is now.
+    pub(crate) fn new() -> Self {
         let mut iter = bindings::kmsg_dump_iter::default();
         // SAFETY: `iter` is a valid, exclusively borrowed iterator; rewind only writes to it.
         unsafe { bindings::kmsg_dump_rewind(&mut iter) };
@@ -104,6 +95,11 @@ impl LogReader<'_> {
             )
         };
         len.min(buf.len())
+    }
+
+    /// Whether records older than those read so far remain (the log was cut to fit).
+    pub(crate) fn has_older(&self) -> bool {
+        self.iter.cur_seq < self.iter.next_seq
     }
 }
 

@@ -2,26 +2,44 @@
 
 //! netoops: send kernel oops and panic reports over the network.
 //!
-//! When the kernel oopses or panics, netoops reads the kernel log through a kmsg dumper into a
-//! buffer preallocated at load time. Later stages pack it with machine facts into UDP packets
-//! sent through netpoll (see README.md and PROTOCOL.md).
+//! When the kernel oopses or panics, or an operator presses the SysRq key, netoops reads the
+//! newest part of the kernel log into a buffer preallocated at load time, packs it with machine
+//! facts into the packets of PROTOCOL.md and sends them through netpoll to every enabled target
+//! configured under /sys/kernel/config/netoops/.
 //!
-//! This file is the module root: parameters and the dump orchestration. The kernel interfaces
-//! live in one file each (`kmsg_dumper.rs`, ...), as safe wrappers over thin unsafe cores.
+//! This file is the module root: parameters, the state the pieces share, and the dump
+//! orchestration. The kernel interfaces live in one file each, as safe wrappers over thin
+//! unsafe cores: `kmsg_dumper.rs`, `netdev.rs`, `skb_pool.rs`, `sysrq.rs`, `deferred_work.rs`;
+//! targets and their transmit path in `netpoll_targets.rs`; the configfs tree in `configfs.rs`.
+//! The wire codec (`codec/src/wire`) and the frame builder and text parsers
+//! (`frame/src/frame`) are shared, no_std crates that the host tests also compile.
 
 mod bindings;
+mod configfs;
+mod deferred_work;
 mod kmsg_dumper;
+mod netdev;
+mod netpoll_targets;
+mod skb_pool;
+mod sysrq;
+
+#[path = "frame/src/frame/mod.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod frame;
 #[path = "codec/src/wire/mod.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod wire;
 
 use core::sync::atomic::{AtomicU32, Ordering};
-use kmsg_dumper::{DumpHandler, LogReader, Reason};
+use deferred_work::{DeferredWork, WorkHandler};
 use kernel::alloc::VVec;
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::str::BStr;
-use kernel::sync::SpinLock;
+use kernel::sync::{Arc, SpinLock};
+use kmsg_dumper::{DumpHandler, LogReader, Reason};
+use netdev::{Device, DeviceEvent, DeviceEvents, RtnlHeld};
+use netpoll_targets::{PoolSizing, Registry};
 
 module! {
     type: NetOops,
@@ -32,15 +50,131 @@ module! {
     params: {
         log_kib: u32 {
             default: 64,
-            description: "KiB of the newest kernel log to capture per dump (4..=4096, default 64)",
+            description: "KiB of the newest kernel log sent per dump (4..=1024, default 64)",
+        },
+        sysrq_key: u8 {
+            default: 121,
+            description: "ASCII code of the SysRq key for a soft dump (default 121, 'y'; 0: none)",
         },
     },
 }
 
-/// Smallest and largest accepted `log_kib`.
-const LOG_KIB_RANGE: core::ops::RangeInclusive<u32> = 4..=4096;
+/// Lets the kernel's print macros show the shared crates' `core::fmt::Display` types.
+macro_rules! kernel_display {
+    ($($ty:ty),* $(,)?) => {$(
+        impl kernel::fmt::Display for $ty {
+            fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+                core::fmt::Display::fmt(self, f)
+            }
+        }
+    )*};
+}
+kernel_display!(
+    frame::IpDisplay,
+    frame::Ipv4Display,
+    frame::Ipv6Display,
+    frame::MacDisplay,
+    frame::UuidDisplay,
+    wire::Reason,
+);
 
-/// What runs on every dump.
+/// Accepted `log_kib` values.
+const LOG_KIB_RANGE: core::ops::RangeInclusive<u32> = 4..=1024;
+/// Most copies of each packet (the `copies` attribute); skb pools are sized for this many.
+pub(crate) const MAX_COPIES: u32 = 4;
+/// Longest gap between packets, in microseconds (the `gap_us` attribute).
+pub(crate) const MAX_GAP_US: u32 = 100_000;
+/// Copies of each packet sent by default.
+const DEFAULT_COPIES: u32 = 2;
+
+/// Global settings, set through the configfs root.
+#[derive(Clone, Copy)]
+pub(crate) struct Settings {
+    /// The boot id sent in every packet.
+    pub(crate) boot_id: [u8; 16],
+    /// The user blob: `user_blob[..user_blob_len]`.
+    pub(crate) user_blob: [u8; wire::MAX_USER_BLOB_LEN],
+    /// Bytes of `user_blob` in use.
+    pub(crate) user_blob_len: usize,
+    /// Copies sent of every packet.
+    pub(crate) copies: u32,
+    /// Microseconds between packets.
+    pub(crate) gap_us: u32,
+}
+
+impl Settings {
+    fn new() -> Self {
+        let mut boot_id = [0u8; 16];
+        // SAFETY: fills the 16 bytes of `boot_id`.
+        unsafe { bindings::get_random_bytes(boot_id.as_mut_ptr().cast(), boot_id.len()) };
+        // A version 4 (random) UUID, as the kernel's own boot_id.
+        boot_id[6] = (boot_id[6] & 0x0f) | 0x40;
+        boot_id[8] = (boot_id[8] & 0x3f) | 0x80;
+        Settings {
+            boot_id,
+            user_blob: [0; wire::MAX_USER_BLOB_LEN],
+            user_blob_len: 0,
+            copies: DEFAULT_COPIES,
+            gap_us: 0,
+        }
+    }
+
+    /// The user blob in use.
+    pub(crate) fn user_blob(&self) -> &[u8] {
+        self.user_blob.get(..self.user_blob_len).unwrap_or(&[])
+    }
+}
+
+/// What configfs, the dump path and the device notifier share.
+#[pin_data]
+pub(crate) struct Shared {
+    /// The targets, with the deferred work that refills their skb pools after a dump.
+    #[pin]
+    targets: DeferredWork<Registry>,
+    /// Global settings.
+    #[pin]
+    pub(crate) settings: SpinLock<Settings>,
+    /// The most log bytes a dump carries.
+    log_bytes: usize,
+}
+
+impl Shared {
+    fn new(log_bytes: usize) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            targets <- DeferredWork::new(Registry::new(PoolSizing {
+                log_bytes,
+                copies: MAX_COPIES,
+            })),
+            settings <- new_spinlock!(Settings::new(), "netoops_settings"),
+            log_bytes,
+        })
+    }
+
+    /// The target registry.
+    pub(crate) fn registry(&self) -> &Registry {
+        self.targets.handler()
+    }
+
+    /// How large an enabled target's skb pool must be.
+    pub(crate) fn pool_sizing(&self) -> PoolSizing {
+        self.registry().sizing
+    }
+}
+
+/// Deferred from a dump or a device event: top up the pools, resume targets whose device is
+/// back.
+impl WorkHandler for Registry {
+    fn run(&self) {
+        if let Ok(targets) = self.snapshot() {
+            for t in targets.iter() {
+                t.refill();
+                t.try_resume(self.sizing);
+            }
+        }
+    }
+}
+
+/// The dump path: read the log, encode it, send it through every target.
 #[pin_data]
 struct Dumper {
     /// The log of one dump, allocated at load time so that the dump path never allocates.
@@ -48,19 +182,100 @@ struct Dumper {
     /// later dump skip instead of waiting on a CPU that may never release the lock.
     #[pin]
     log: SpinLock<VVec<u8>>,
-    /// Dumps started since load (the per-boot sequence number of the next dump).
+    /// The sequence number of the next dump of this boot.
     seq: AtomicU32,
+    shared: Arc<Shared>,
 }
 
 impl Dumper {
-    fn new(log_kib: u32) -> impl PinInit<Self, Error> {
+    fn new(shared: Arc<Shared>) -> impl PinInit<Self, Error> {
+        let log_bytes = shared.log_bytes;
         try_pin_init!(Self {
-            log <- new_spinlock!(
-                VVec::from_elem(0u8, log_bytes(log_kib)?, GFP_KERNEL)?,
-                "netoops_log"
-            ),
+            log <- new_spinlock!(VVec::from_elem(0u8, log_bytes, GFP_KERNEL)?, "netoops_log"),
             seq: AtomicU32::new(0),
+            shared,
         })
+    }
+
+    /// One dump. Runs in the crashing context: no allocation, no sleeping, no waiting.
+    fn dump(&self, reason: wire::Reason, log: &mut LogReader<'_>) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let Some(mut buf) = self.log.try_lock() else {
+            pr_warn!("dump {}: reason={:?} skipped: another dump is in progress\n", seq, reason);
+            return;
+        };
+        let len = log.read_newest(&mut buf[..]);
+        let truncated = log.has_older();
+        let settings = match self.shared.settings.try_lock() {
+            Some(s) => *s,
+            None => {
+                pr_warn!("dump {}: settings busy, sending with defaults\n", seq);
+                Settings {
+                    copies: DEFAULT_COPIES,
+                    ..Settings::new_zeroed()
+                }
+            }
+        };
+        let captured = buf.get(..len).unwrap_or(&[]);
+        let blob = settings.user_blob();
+        let dump = wire::Dump {
+            boot_id: settings.boot_id,
+            seq,
+            reason,
+            facts: wire::DumpFacts {
+                user_blob: (!blob.is_empty()).then_some(blob),
+                ..wire::DumpFacts::empty()
+            },
+            log: captured,
+            log_truncated: truncated,
+        };
+        let (mut packets, mut targets) = (0u64, 0u32);
+        let walked = self.shared.registry().try_for_each(|t| {
+            let n = t.send_dump(&dump, settings.copies, settings.gap_us);
+            if n > 0 {
+                targets += 1;
+                packets += n;
+            }
+        });
+        if !walked {
+            pr_warn!("dump {}: target list busy, nothing sent\n", seq);
+        }
+        pr_info!(
+            "dump {}: reason={}, read {} bytes of log, sent {} packets to {} targets, newest line: {}\n",
+            seq,
+            reason_name(reason),
+            len,
+            packets,
+            targets,
+            BStr::from_bytes(newest_line(captured, 160))
+        );
+        if reason != wire::Reason::Panic {
+            // The machine carries on: top the pools up for the next dump.
+            self.shared.targets.schedule();
+        }
+    }
+}
+
+impl Settings {
+    /// Settings with nothing in them (when the real ones cannot be read on the dump path).
+    fn new_zeroed() -> Self {
+        Settings {
+            boot_id: [0; 16],
+            user_blob: [0; wire::MAX_USER_BLOB_LEN],
+            user_blob_len: 0,
+            copies: 1,
+            gap_us: 0,
+        }
+    }
+}
+
+fn reason_name(r: wire::Reason) -> &'static str {
+    match r {
+        wire::Reason::Oops => "OOPS",
+        wire::Reason::Panic => "PANIC",
+        wire::Reason::Soft => "SOFT",
+        wire::Reason::Emerg => "EMERG",
+        _ => "UNKNOWN",
     }
 }
 
@@ -70,6 +285,65 @@ fn newest_line(log: &[u8], max: usize) -> &[u8] {
     let start = log.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let line = log.get(start..).unwrap_or(&[]);
     line.get(line.len().saturating_sub(max)..).unwrap_or(line)
+}
+
+/// The kmsg dumper's handler: oopses and panics.
+struct OnKmsgDump(Arc<Dumper>);
+
+impl DumpHandler for OnKmsgDump {
+    fn dump(&self, reason: Reason, log: &mut LogReader<'_>) {
+        let reason = match reason {
+            Reason::Panic => wire::Reason::Panic,
+            Reason::Oops => wire::Reason::Oops,
+            Reason::Emerg => wire::Reason::Emerg,
+            // Shutdown (and anything undefined) is not a crash.
+            Reason::Shutdown | Reason::Undef => return,
+        };
+        self.0.dump(reason, log);
+    }
+}
+
+/// The SysRq key's handler: a soft dump; the machine carries on.
+struct OnSysrq(Arc<Dumper>);
+
+impl sysrq::SysrqHandler for OnSysrq {
+    fn handle(&self) {
+        self.0.dump(wire::Reason::Soft, &mut LogReader::new());
+    }
+}
+
+/// Follows devices going and coming back for the targets bound to them.
+struct OnDeviceEvent(Arc<Shared>);
+
+impl DeviceEvents for OnDeviceEvent {
+    fn event(&self, event: DeviceEvent, dev: Device<'_>, rtnl: &RtnlHeld) {
+        match event {
+            DeviceEvent::Unregister => {
+                if let Ok(targets) = self.0.registry().snapshot() {
+                    targets.iter().for_each(|t| t.device_gone(dev, rtnl));
+                }
+            }
+            // Resuming opens the device and allocates: do it in the deferred work, not inside
+            // the notifier.
+            DeviceEvent::Register | DeviceEvent::ChangeName => self.0.targets.schedule(),
+        }
+    }
+}
+
+#[pin_data(PinnedDrop)]
+struct NetOops {
+    // Dropped in this order: first nothing can start a dump any more, then devices are no
+    // longer followed, then the configfs tree goes, then the targets.
+    #[pin]
+    sysrq: Option<Pin<KBox<sysrq::Registration<OnSysrq>>>>,
+    #[pin]
+    kmsg: kmsg_dumper::Registration<OnKmsgDump>,
+    #[pin]
+    devices: netdev::NotifierRegistration<OnDeviceEvent>,
+    #[pin]
+    config: kernel::configfs::Subsystem<configfs::Root>,
+    dumper: Arc<Dumper>,
+    shared: Arc<Shared>,
 }
 
 /// The log buffer size for `log_kib`, or EINVAL (with a message naming the parameter).
@@ -86,41 +360,44 @@ fn log_bytes(log_kib: u32) -> Result<usize> {
     Ok(log_kib as usize * 1024)
 }
 
-impl DumpHandler for Dumper {
-    fn dump(&self, reason: Reason, log: &mut LogReader<'_>) {
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let Some(mut buf) = self.log.try_lock() else {
-            pr_warn!(
-                "dump {}: reason={} skipped: another dump is in progress\n",
-                seq,
-                reason.name()
-            );
-            return;
-        };
-        let len = log.read_newest(&mut buf[..]);
-        let captured = buf.get(..len).unwrap_or(&[]);
-        pr_info!(
-            "dump {}: reason={}, read {} bytes of log, newest line: {}\n",
-            seq,
-            reason.name(),
-            len,
-            BStr::from_bytes(newest_line(captured, 160))
-        );
+/// Binds the SysRq key, or refuses to load with a message if it is taken.
+fn bind_sysrq(key: u8, dumper: &Arc<Dumper>) -> Result<Option<Pin<KBox<sysrq::Registration<OnSysrq>>>>> {
+    if key == 0 {
+        return Ok(None);
     }
-}
-
-#[pin_data(PinnedDrop)]
-struct NetOops {
-    #[pin]
-    dumper: kmsg_dumper::Registration<Dumper>,
+    if !key.is_ascii_graphic() {
+        pr_err!("sysrq_key={} is not a printable ASCII character\n", key);
+        return Err(EINVAL);
+    }
+    KBox::pin_init(
+        sysrq::Registration::new(key, Ok::<_, Error>(OnSysrq(dumper.clone()))),
+        GFP_KERNEL,
+    )
+        .map(Some)
+        .inspect_err(|_| {
+            pr_err!(
+                "sysrq_key={} ('{}') is already taken by another SysRq action; choose another key\n",
+                key,
+                key as char
+            )
+        })
 }
 
 impl kernel::InPlaceModule for NetOops {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let log_kib = module_parameters::log_kib.value();
-        pr_info!("loading: capturing up to {} KiB of log per dump\n", log_kib);
+        let key = module_parameters::sysrq_key.value();
+        pr_info!("loading: sending up to {} KiB of log per dump\n", log_kib);
         try_pin_init!(Self {
-            dumper <- kmsg_dumper::Registration::new(Reason::Oops, Dumper::new(log_kib)),
+            shared: Arc::pin_init(Shared::new(log_bytes(log_kib)?), GFP_KERNEL)?,
+            dumper: Arc::pin_init(Dumper::new(shared.clone()), GFP_KERNEL)?,
+            sysrq: bind_sysrq(key, &dumper)?,
+            kmsg <- kmsg_dumper::Registration::new(
+                Reason::Oops,
+                Ok::<_, Error>(OnKmsgDump(dumper.clone()))
+            ),
+            devices <- netdev::NotifierRegistration::new(Ok::<_, Error>(OnDeviceEvent(shared.clone()))),
+            config <- configfs::subsystem(shared.clone()),
         })
     }
 }
@@ -128,6 +405,10 @@ impl kernel::InPlaceModule for NetOops {
 #[pinned_drop]
 impl PinnedDrop for NetOops {
     fn drop(self: Pin<&mut Self>) {
+        // Targets made with mkdir pin the module, so any left are boot-time ones: stop them.
+        if let Ok(targets) = self.shared.registry().snapshot() {
+            targets.iter().for_each(|t| t.disable());
+        }
         pr_info!("unloaded\n");
     }
 }

@@ -7,3 +7,97 @@
  */
 #include <linux/kmsg_dump.h>
 #include <linux/netdevice.h>
+#include <linux/netpoll.h>
+#include <linux/skbuff.h>
+#include <linux/inetdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/sysrq.h>
+#include <linux/delay.h>
+#include <linux/if_ether.h>
+#include <net/addrconf.h>
+#include <net/arp.h>
+#include <net/ndisc.h>
+#include <net/neighbour.h>
+#include <net/route.h>
+#include <net/ip6_route.h>
+
+/*
+ * Accessors for fields that sit in anonymous unions or behind macros, whose bindgen names
+ * would change with the kernel config. bindgen wraps these static inline functions like any
+ * other (bindings_wrappers.c), so the C compiler, not a hand-written layout, finds the fields.
+ */
+static inline void netoops_skb_set_dev(struct sk_buff *skb, struct net_device *dev)
+{
+	skb->dev = dev;
+}
+
+static inline void netoops_skb_set_protocol(struct sk_buff *skb, __be16 proto)
+{
+	skb->protocol = proto;
+}
+
+static inline unsigned int netoops_dev_ll_reserved_space(const struct net_device *dev)
+{
+	return LL_RESERVED_SPACE(dev);
+}
+
+static inline unsigned int netoops_dev_needed_tailroom(const struct net_device *dev)
+{
+	return dev->needed_tailroom;
+}
+
+static inline unsigned int netoops_dev_mtu(const struct net_device *dev)
+{
+	return READ_ONCE(dev->mtu);
+}
+
+static inline const char *netoops_dev_name(const struct net_device *dev)
+{
+	return dev->name;
+}
+
+static inline const unsigned char *netoops_dev_addr(const struct net_device *dev)
+{
+	return dev->dev_addr;
+}
+
+static inline unsigned char netoops_dev_addr_len(const struct net_device *dev)
+{
+	return dev->addr_len;
+}
+
+static inline int netoops_dev_ifindex(const struct net_device *dev)
+{
+	return dev->ifindex;
+}
+
+static inline unsigned short netoops_dev_type(const struct net_device *dev)
+{
+	return dev->type;
+}
+
+/* The IPv4 next hop for daddr out of dev: the route's gateway, or daddr when on-link. */
+static inline __be32 netoops_ipv4_next_hop(struct net_device *dev, __be32 daddr)
+{
+	struct flowi4 fl4 = { .daddr = daddr, .flowi4_oif = dev->ifindex };
+	struct rtable *rt = ip_route_output_key(dev_net(dev), &fl4);
+	__be32 hop = daddr;
+
+	if (IS_ERR(rt))
+		return daddr;
+	if (rt->rt_gw_family == AF_INET)
+		hop = rt->rt_gw4;
+	ip_rt_put(rt);
+	return hop;
+}
+
+static inline u8 netoops_neigh_nud_state(const struct neighbour *n)
+{
+	return READ_ONCE(n->nud_state);
+}
+
+/* INIT_WORK is a macro (it also sets up the lockdep map): wrap it. */
+static inline void netoops_init_work(struct work_struct *work, work_func_t func)
+{
+	INIT_WORK(work, func);
+}

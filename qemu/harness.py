@@ -16,13 +16,15 @@ the serial log is printed; full logs stay under build/qemu/.
 import argparse
 import gzip
 import io
-import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
-import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,13 +127,127 @@ def build_initramfs(module):
     return path
 
 
+def _csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def _mac(text):
+    return bytes(int(x, 16) for x in text.split(":"))
+
+
+def neighbour_reply(frame, neighbours):
+    """If `frame` asks for the MAC of an address in `neighbours` ({ip text: mac text}) by ARP
+    or IPv6 neighbour solicitation, the reply frame; else None."""
+    import ipaddress
+    if len(frame) < 42:
+        return None
+    guest_mac, etype = frame[6:12], int.from_bytes(frame[12:14], "big")
+    if etype == 0x0806 and frame[20:22] == b"\0\1":  # ARP request
+        spa, tpa = frame[28:32], frame[38:42]
+        mac = neighbours.get(str(ipaddress.IPv4Address(tpa)))
+        if not mac:
+            return None
+        m = _mac(mac)
+        arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + m + tpa + guest_mac + spa
+        return guest_mac + m + b"\x08\x06" + arp
+    if etype == 0x86DD and len(frame) >= 14 + 40 + 24 and frame[20] == 58 and frame[54] == 135:
+        src_ip, target = frame[22:38], frame[62:78]
+        mac = neighbours.get(str(ipaddress.IPv6Address(target)))
+        if not mac:
+            return None
+        m = _mac(mac)
+        icmp = struct.pack("!BBHI", 136, 0, 0, 0x60000000) + target + b"\x02\x01" + m
+        pseudo = target + src_ip + struct.pack("!I", len(icmp)) + b"\0\0\0\x3a"
+        icmp = icmp[:2] + struct.pack("!H", _csum(pseudo + icmp)) + icmp[4:]
+        ip6 = struct.pack("!IHBB", 0x60000000, len(icmp), 58, 255) + target + src_ip
+        return guest_mac + m + b"\x86\xdd" + ip6 + icmp
+    return None
+
+
+class Capture:
+    """The host side of one virtual NIC: QEMU's dgram netdev hands every Ethernet frame the
+    guest sends to this UDP socket, whole. The only frames sent back to the guest answer
+    its ARP and neighbour solicitations for the scenario's `neighbours`."""
+
+    def __init__(self, index, neighbours=None):
+        self.index = index
+        self.neighbours = neighbours or {}
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        self.qemu_port = probe.getsockname()[1]
+        probe.close()
+        self.frames = []  # (seconds since epoch, bytes)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def qemu_args(self):
+        mac = f"52:54:00:12:34:{0x56 + self.index:02x}"
+        return ["-netdev", f"dgram,id=n{self.index},remote.type=inet,remote.host=127.0.0.1,"
+                f"remote.port={self.port},local.type=inet,local.host=127.0.0.1,"
+                f"local.port={self.qemu_port}",
+                "-device", f"virtio-net-pci,netdev=n{self.index},mac={mac}"]
+
+    def _run(self):
+        while not self.stop.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            self.frames.append((time.time(), data))
+            reply = neighbour_reply(data, self.neighbours)
+            if reply:
+                self.sock.sendto(reply, ("127.0.0.1", self.qemu_port))
+
+    def finish(self):
+        time.sleep(0.3)
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+def write_pcap(path, frames):
+    """Classic pcap, Ethernet link type, microsecond timestamps."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for ts, data in frames:
+            sec = int(ts)
+            f.write(struct.pack("<IIII", sec, int((ts - sec) * 1e6), len(data), len(data)))
+            f.write(data)
+
+
+@dataclass
+class Run:
+    """What one VM run left behind, for the checks."""
+    sc: object
+    status: object
+    serial: str
+    qemu_out: str
+    elapsed: float
+    frames: list = field(default_factory=list)  # per NIC: list of (ts, bytes)
+    pcap: object = None  # all NICs' frames, in time order
+
+
 def run_vm(kdir, initrd, sc, logpath):
-    """Boot one VM for scenario `sc`; return (exit status or None on timeout, serial text)."""
+    """Boot one VM for scenario `sc` and return a Run."""
     cmdline = f"console=ttyS0 panic=-1 netoops_test={sc.guest} {sc.cmdline}".strip()
+    captures = [Capture(i, sc.neighbours) for i in range(sc.nics)]
+    nic_args = [a for c in captures for a in c.qemu_args()] or ["-nic", "none"]
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", sc.cpu, "-smp", str(sc.smp),
            "-m", "256", "-display", "none", "-monitor", "none", "-no-reboot",
            "-serial", f"file:{logpath}", "-kernel", str(kdir / "arch/x86/boot/bzImage"),
-           "-initrd", str(initrd), "-append", cmdline, "-nic", "none", *sc.qemu_args]
+           "-initrd", str(initrd), "-append", cmdline, *nic_args, *sc.qemu_args]
+    for c in captures:
+        c.thread.start()
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
@@ -143,13 +259,20 @@ def run_vm(kdir, initrd, sc, logpath):
         out, _ = proc.communicate()
         status = None
     elapsed = time.monotonic() - start
+    for c in captures:
+        c.finish()
     serial = logpath.read_text(errors="replace") if logpath.exists() else ""
-    qemu_out = out.decode(errors="replace").strip()
-    return status, serial, qemu_out, elapsed
+    run = Run(sc, status, serial, out.decode(errors="replace").strip(), elapsed,
+              [c.frames for c in captures])
+    if captures:
+        run.pcap = logpath.with_name(f"{sc.name}.pcap")
+        write_pcap(run.pcap, sorted((f for c in captures for f in c.frames), key=lambda f: f[0]))
+    return run
 
 
-def judge(sc, status, serial, qemu_out):
+def judge(run):
     """Return a list of failure reasons (empty: passed)."""
+    sc, status, serial, qemu_out = run.sc, run.status, run.serial, run.qemu_out
     problems = []
     if status is None:
         problems.append(f"timed out after {sc.timeout}s")
@@ -169,7 +292,7 @@ def judge(sc, status, serial, qemu_out):
         if m:
             problems.append(f"serial log has forbidden /{pat}/: {m.group(0)!r}")
     if sc.check and not problems:
-        problems.extend(sc.check(serial))
+        problems.extend(sc.check(run))
     return problems
 
 
@@ -184,8 +307,9 @@ def run_scenarios(selected, tail_lines=40):
         logpath = BUILD / f"{sc.name}.serial.log"
         logpath.unlink(missing_ok=True)
         log(f"{sc.name}: {sc.description}")
-        status, serial, qemu_out, elapsed = run_vm(kdir, initrd, sc, logpath)
-        problems = judge(sc, status, serial, qemu_out)
+        run = run_vm(kdir, initrd, sc, logpath)
+        problems = judge(run)
+        serial, elapsed = run.serial, run.elapsed
         if problems:
             failed += 1
             log(f"FAIL {sc.name} ({elapsed:.1f}s)")
@@ -208,14 +332,15 @@ def demo():
     logpath = BUILD / "demo.serial.log"
     logpath.unlink(missing_ok=True)
     log(f"booting {kdir.name} under TCG; the guest loads netoops and provokes an oops (LKDTM BUG)")
-    status, serial, qemu_out, elapsed = run_vm(kdir, initrd, sc, logpath)
+    run = run_vm(kdir, initrd, sc, logpath)
+    serial, elapsed = run.serial, run.elapsed
     print()
     shown = serial[serial.find("DEMO:"):] if "DEMO:" in serial else serial
     for line in shown.splitlines():
         if re.search(r"netoops|lkdtm|kernel BUG|Oops|RIP|DEMO", line):
             print(f"  {line}")
     print()
-    problems = judge(sc, status, serial, qemu_out)
+    problems = judge(run)
     if problems:
         for p in problems:
             log(f"demo problem: {p}")

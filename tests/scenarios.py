@@ -7,6 +7,7 @@ whether the guest must reach the end of its script (PASS) or is expected to die 
 """
 
 import re
+import wire
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional
 
@@ -21,7 +22,8 @@ KERNEL_TROUBLE = [
 
 # The console line the dumper prints (only the kernel's own, not a guest echoing dmesg): sequence, reason, bytes read and the newest line it read.
 DUMP_RE = re.compile(
-    r"^\[\s*\d+\.\d+\] netoops: dump (\d+): reason=(\w+), read (\d+) bytes of log, newest line: (.*)$", re.M)
+    r"^\[\s*\d+\.\d+\] netoops: dump (\d+): reason=(\w+), read (\d+) bytes of log, "
+    r"sent (\d+) packets to (\d+) targets, newest line: (.*)$", re.M)
 
 
 @dataclass
@@ -37,12 +39,14 @@ class Scenario:
     cmdline: str = ""
     cpu: str = "max"
     smp: int = 2
+    nics: int = 0
+    neighbours: dict = field(default_factory=dict)  # ip -> MAC the host side answers for
     qemu_args: List[str] = field(default_factory=list)
 
 
 def dumps(serial):
     """The dumps netoops reported, as (seq, reason, bytes, newest line) tuples."""
-    return [(int(s), r, int(n), line.strip()) for s, r, n, line in DUMP_RE.findall(serial)]
+    return [(int(s), r, int(n), line.strip()) for s, r, n, _p, _t, line in DUMP_RE.findall(serial)]
 
 
 TS_RE = re.compile(r"^\[\s*(\d+\.\d+)\]")
@@ -57,14 +61,15 @@ def expect_one_dump(reason, crash_line, newest_line_pattern=None):
     """A check: exactly one dump, with `reason` and a non-trivial log that reaches at least the
     console line matching `crash_line` (the newest line netoops read is no older than it), and
     whose newest line matches `newest_line_pattern` if given."""
-    def check(serial):
+    def check(run):
+        serial = run.serial
         got = dumps(serial)
         if len(got) != 1:
             return [f"expected exactly one dump, saw {len(got)}: {got}"]
         seq, r, n, newest = got[0]
         problems = []
-        if seq != 1:
-            problems.append(f"dump sequence {seq}, expected 1")
+        if seq != 0:
+            problems.append(f"dump sequence {seq}, expected 0 (the first of the boot)")
         if r != reason:
             problems.append(f"dump reason {r}, expected {reason}")
         if n < 2048:
@@ -87,8 +92,8 @@ SCENARIOS = [
         name="load-unload",
         description="insmod, rmmod, insmod again, bad parameter refused: no warnings",
         guest="load_unload",
-        expect=[r"netoops: loading: capturing up to 64 KiB", r"netoops: unloaded",
-                r"netoops: log_kib=1 is out of range 4\.\.=4096"],
+        expect=[r"netoops: loading: sending up to 64 KiB of log per dump", r"netoops: unloaded",
+                r"netoops: log_kib=1 is out of range 4\.\.=1024"],
         reject=KERNEL_TROUBLE,
     ),
     Scenario(
@@ -106,6 +111,103 @@ SCENARIOS = [
         expect=[r"kernel BUG at", r"guest still running after the oops"],
         reject=[r"Kernel panic"],
         check=expect_one_dump("OOPS", r"kernel BUG at", r"---\[ end trace [0-9a-f]+ \]---"),
+    ),
+]
+
+def guest_lines(serial, tag):
+    """Lines the guest printed as `TAG ...`, split into fields."""
+    return [line.split()[1:] for line in serial.splitlines() if line.startswith(tag + " ")]
+
+
+def check_targets(run):
+    """Five targets, one soft dump: who got what, with which headers, and the payload."""
+    problems = []
+    serial = run.serial
+    reported = [d for d in DUMP_RE.findall(serial)]
+    if len(reported) != 1:
+        return [f"expected one dump line, saw {len(reported)}"]
+    seq, reason, nbytes, npackets, ntargets, _ = reported[0]
+    if (reason, ntargets) != ("SOFT", "4"):
+        problems.append(f"dump line says reason={reason} targets={ntargets}, expected SOFT and 4")
+    counters = {f[0]: [int(x) for x in f[1:]] for f in guest_lines(serial, "COUNTERS")}
+    boot_id = guest_lines(serial, "BOOTID")[0][0]
+    mac = "52:54:00:12:34:56"
+    expected = {  # target: (port, source ip, destination ip, destination MAC)
+        "t1": (6667, "10.0.2.15", "10.0.2.2", "ff:ff:ff:ff:ff:ff"),
+        "t2": (6668, "10.0.2.15", "10.0.2.3", "52:54:00:aa:bb:03"),
+        "t4": (6670, "fd00::15", "fd00::2", "52:54:00:aa:bb:06"),
+        "t5": (6671, "10.0.2.15", "198.51.100.7", "52:54:00:aa:bb:04"),
+    }
+    for t, (port, src, dst, dmac) in expected.items():
+        frames = wire.tshark_udp(run.pcap, port)
+        if not frames:
+            problems.append(f"{t}: no frames to port {port}")
+            continue
+        problems += [f"{t}: {p}" for p in wire.header_problems(
+            frames, src_ip=src, dst_ip=dst, src_port=6665, dst_port=port, src_mac=mac,
+            dst_mac=dmac)]
+        dumps_sent, packets_sent, errors = counters[t]
+        if (dumps_sent, packets_sent, errors) != (1, len(frames), 0):
+            problems.append(f"{t}: counters dumps/packets/errors {counters[t]}, "
+                            f"{len(frames)} frames on the wire")
+        # Copies: every distinct payload exactly twice (copies=2), byte-identical.
+        payloads = wire.udp_payloads(run, port)
+        distinct = {p: payloads.count(p) for p in payloads}
+        if set(distinct.values()) != {2}:
+            problems.append(f"{t}: copies per packet {sorted(set(distinct.values()))}, expected 2")
+    if wire.tshark_udp(run.pcap, 6669):
+        problems.append("t3 (disabled) received frames")
+    if counters["t3"] != [0, 0, 0]:
+        problems.append(f"t3 (disabled) counters {counters['t3']}")
+    dumps = wire.decode(run.pcap)
+    if len(dumps) != 1:
+        return problems + [f"netoopsd decoded {len(dumps)} dumps, expected 1 (one dump, same "
+                           "bytes through every target)"]
+    d = dumps[0]
+    if not d["complete"] or d["reason"] != "soft" or d["seq"] != int(seq):
+        problems.append(f"decoded dump: complete={d['complete']} reason={d['reason']} "
+                        f"seq={d['seq']}")
+    if d["boot_id"] != boot_id:
+        problems.append(f"decoded boot id {d['boot_id']}, configfs says {boot_id}")
+    if d["log_len"] != int(nbytes) or "sysrq: netoops: soft dump" not in d["log"]:
+        problems.append(f"decoded log of {d['log_len']} bytes (module read {nbytes}) "
+                        "without the SysRq line")
+    return problems
+
+
+SCENARIOS += [
+    Scenario(
+        name="targets",
+        description="5 targets (IPv4, neighbour, disabled, IPv6, via gateway), one soft dump",
+        guest="targets",
+        nics=1,
+        neighbours={"10.0.2.3": "52:54:00:aa:bb:03", "fd00::2": "52:54:00:aa:bb:06",
+                    "10.0.2.4": "52:54:00:aa:bb:04"},
+        expect=[r"netoops: target t1: enabled on eth0: 10\.0\.2\.15:6665 -> 10\.0\.2\.2:6667",
+                r"TARGET t3 enabled=0"],
+        reject=KERNEL_TROUBLE,
+        check=check_targets,
+    ),
+    Scenario(
+        name="configfs-errors",
+        description="every bad configfs input: its errno, a line naming the attribute, no loss",
+        guest="configfs_errors",
+        nics=1,
+        reject=KERNEL_TROUBLE,
+    ),
+    Scenario(
+        name="device-events",
+        description="the target's device goes away (target stops) and comes back (resumes)",
+        guest="device_events",
+        reject=KERNEL_TROUBLE,
+    ),
+    Scenario(
+        name="enable-cycles",
+        description="100 enable/disable cycles while soft dumps fire: no warnings",
+        guest="enable_cycles",
+        nics=1,
+        timeout=180,
+        reject=KERNEL_TROUBLE,
     ),
 ]
 

@@ -4,6 +4,6 @@ echo "DEMO: loading netoops"
 insmod /netoops.ko
 echo "DEMO: provoking an oops with LKDTM BUG"
 provoke BUG
-wait_dmesg 'netoops: dump 1:'
+wait_dmesg 'netoops: dump 0:'
 echo "DEMO: the machine survived the oops; netoops reported:"
 dmesg | grep 'netoops: dump' | sed 's/^/DEMO>   /'

@@ -21,3 +21,39 @@ wait_dmesg() {
 }
 
 module_loaded() { grep -q '^netoops ' /proc/modules; }
+
+CFG=/sys/kernel/config/netoops
+
+# Bring eth0 up with the guest's test addresses (IPv6 without duplicate address detection,
+# so the address is usable at once).
+net_up() {
+    dev=${1:-eth0}
+    echo 0 > /proc/sys/net/ipv6/conf/$dev/accept_dad 2>/dev/null || true
+    ip link set $dev up
+    ip addr add 10.0.2.15/24 dev $dev
+    ip -6 addr add fd00::15/64 dev $dev
+}
+
+# mk_target NAME REMOTE_IP REMOTE_PORT [DEV]: a configured, still disabled target.
+mk_target() {
+    mkdir $CFG/$1
+    echo ${4:-eth0} > $CFG/$1/dev_name
+    echo $2 > $CFG/$1/remote_ip
+    echo $3 > $CFG/$1/remote_port
+}
+
+# expect_errno ERRNO-TEXT FILE VALUE: writing VALUE to FILE must fail with that error.
+expect_errno() {
+    if echo "$3" | dd of="$2" 2>/tmp/err; then fail "writing '$3' to $2 succeeded"; fi
+    grep -q "$1" /tmp/err || fail "writing '$3' to $2: expected '$1', got: $(cat /tmp/err)"
+}
+
+# Soft dump through SysRq, then wait for the module's report of it.
+soft_dump() {
+    n=$(dmesg | grep -c 'netoops: dump [0-9]*: reason=SOFT' || true)
+    echo y > /proc/sysrq-trigger
+    i=0
+    while [ "$(dmesg | grep -c 'netoops: dump [0-9]*: reason=SOFT' || true)" -le "$n" ]; do
+        i=$((i + 1)); [ $i -le 100 ] || fail "no soft dump reported"; sleep 0.1
+    done
+}

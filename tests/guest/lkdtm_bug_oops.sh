@@ -2,5 +2,5 @@
 echo 0 > /proc/sys/kernel/panic_on_oops
 insmod /netoops.ko
 provoke BUG
-wait_dmesg 'netoops: dump 1: reason=OOPS'
+wait_dmesg 'netoops: dump 0: reason=OOPS'
 echo "guest still running after the oops"

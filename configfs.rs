@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The configfs tree: `/sys/kernel/config/netoops/`.
+//!
+//! The root holds the global attributes (`boot_id`, `user_blob`, `copies`, `gap_us`); every
+//! directory made under it with mkdir is a target with netconsole's attribute names
+//! (`enabled`, `dev_name`, `local_ip`, `remote_ip`, `local_port`, `remote_port`, `local_mac`,
+//! `remote_mac`) and read-only counters (`dumps_sent`, `packets_sent`, `send_errors`).
+//!
+//! A value that does not parse returns EINVAL with one kernel log line naming the attribute
+//! and the value; changing an address, port or device of an enabled target returns EBUSY.
+
+use crate::frame::{self, IpAddr};
+use crate::netpoll_targets::{Status, Target, TargetConfig};
+use crate::{Shared, MAX_COPIES, MAX_GAP_US};
+use core::fmt::Write;
+use core::sync::atomic::Ordering;
+use kernel::configfs::{self, AttributeOperations};
+use kernel::configfs_attrs;
+use kernel::fmt::Adapter;
+use kernel::page::PAGE_SIZE;
+use kernel::prelude::*;
+use kernel::str::{kstrtobool_bytes, BStr, CString, Formatter};
+use kernel::sync::Arc;
+
+/// The subsystem root's data.
+#[pin_data]
+pub(crate) struct Root {
+    shared: Arc<Shared>,
+}
+
+/// The configfs subsystem `netoops`.
+pub(crate) fn subsystem(shared: Arc<Shared>) -> impl PinInit<configfs::Subsystem<Root>, Error> {
+    let item_type = configfs_attrs! {
+        container: configfs::Subsystem<Root>,
+        data: Root,
+        child: TargetDir,
+        attributes: [
+            boot_id: 0,
+            user_blob: 1,
+            copies: 2,
+            gap_us: 3,
+        ],
+    };
+    configfs::Subsystem::new(c"netoops", item_type, try_pin_init!(Root { shared }))
+}
+
+/// The value as written, without the one trailing newline `echo` adds.
+fn trimmed(page: &[u8]) -> &[u8] {
+    page.strip_suffix(b"\n").unwrap_or(page)
+}
+
+/// The value as written, for messages.
+fn shown(page: &[u8]) -> &BStr {
+    BStr::from_bytes(trimmed(page))
+}
+
+/// Logs a rejected value and returns EINVAL.
+fn invalid(scope: &dyn kernel::fmt::Display, attr: &str, page: &[u8], why: &str) -> Error {
+    pr_err!("{}{}: invalid value \"{}\": {}\n", scope, attr, shown(page), why);
+    EINVAL
+}
+
+/// Message prefix for global attributes (none) and for a target's ("target NAME: ").
+struct Global;
+impl kernel::fmt::Display for Global {
+    fn fmt(&self, _f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        Ok(())
+    }
+}
+struct OfTarget<'a>(&'a Target);
+impl kernel::fmt::Display for OfTarget<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "target {}: ", Adapter(self.0.name()))
+    }
+}
+
+/// Writes `args` and a newline into a configfs page.
+fn show_line(page: &mut [u8; PAGE_SIZE], args: core::fmt::Arguments<'_>) -> Result<usize> {
+    let mut w = Formatter::new(page);
+    w.write_fmt(args)?;
+    w.write_str("\n")?;
+    Ok(w.bytes_written())
+}
+
+#[vtable]
+impl AttributeOperations<0> for Root {
+    type Data = Root;
+
+    fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let id = this.shared.settings.lock().boot_id;
+        show_line(page, format_args!("{}", frame::UuidDisplay(id)))
+    }
+
+    fn store(this: &Root, page: &[u8]) -> Result {
+        let id = frame::parse_uuid(page)
+            .ok_or_else(|| invalid(&Global, "boot_id", page, "expected a UUID"))?;
+        this.shared.settings.lock().boot_id = id;
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<1> for Root {
+    type Data = Root;
+
+    fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let s = this.shared.settings.lock();
+        let blob = s.user_blob();
+        page[..blob.len()].copy_from_slice(blob);
+        Ok(blob.len())
+    }
+
+    fn store(this: &Root, page: &[u8]) -> Result {
+        // The blob is binary: exactly the bytes written (write it with `echo -n` or printf).
+        let mut s = this.shared.settings.lock();
+        if page.len() > s.user_blob.len() {
+            pr_err!(
+                "user_blob: {} bytes is too long (at most {})\n",
+                page.len(),
+                s.user_blob.len()
+            );
+            return Err(EINVAL);
+        }
+        s.user_blob[..page.len()].copy_from_slice(page);
+        s.user_blob_len = page.len();
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<2> for Root {
+    type Data = Root;
+
+    fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        show_line(page, format_args!("{}", this.shared.settings.lock().copies))
+    }
+
+    fn store(this: &Root, page: &[u8]) -> Result {
+        let n = frame::parse_u32_decimal(page)
+            .filter(|n| (1..=MAX_COPIES).contains(n))
+            .ok_or_else(|| invalid(&Global, "copies", page, "expected 1 to 4"))?;
+        this.shared.settings.lock().copies = n;
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<3> for Root {
+    type Data = Root;
+
+    fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        show_line(page, format_args!("{}", this.shared.settings.lock().gap_us))
+    }
+
+    fn store(this: &Root, page: &[u8]) -> Result {
+        let n = frame::parse_u32_decimal(page)
+            .filter(|n| *n <= MAX_GAP_US)
+            .ok_or_else(|| invalid(&Global, "gap_us", page, "expected 0 to 100000"))?;
+        this.shared.settings.lock().gap_us = n;
+        Ok(())
+    }
+}
+
+#[vtable]
+impl configfs::GroupOperations for Root {
+    type Child = TargetDir;
+
+    fn make_group(&self, name: &CStr) -> Result<impl PinInit<configfs::Group<TargetDir>, Error>> {
+        let item_type = configfs_attrs! {
+            container: configfs::Group<TargetDir>,
+            data: TargetDir,
+            attributes: [
+                enabled: 0,
+                dev_name: 1,
+                local_ip: 2,
+                remote_ip: 3,
+                local_port: 4,
+                remote_port: 5,
+                local_mac: 6,
+                remote_mac: 7,
+                dumps_sent: 8,
+                packets_sent: 9,
+                send_errors: 10,
+            ],
+        };
+        let dir = TargetDir::new(&self.shared, name.to_bytes())?;
+        Ok(configfs::Group::new(CString::try_from(name)?, item_type, dir))
+    }
+}
+
+/// A target directory's data. Dropping it (rmdir, or unload) disables and unlists the target.
+#[pin_data(PinnedDrop)]
+pub(crate) struct TargetDir {
+    target: Arc<Target>,
+    shared: Arc<Shared>,
+}
+
+impl TargetDir {
+    /// A new, disabled target listed in the registry.
+    pub(crate) fn new(shared: &Arc<Shared>, name: &[u8]) -> Result<impl PinInit<Self, Error>> {
+        let target = Arc::pin_init(Target::new(name), GFP_KERNEL)?;
+        shared.registry().add(target.clone())?;
+        let shared = shared.clone();
+        Ok(try_pin_init!(TargetDir { target, shared }))
+    }
+
+    /// Applies `change` to the configuration of a disabled target; EBUSY (with a message
+    /// naming `attr`) while it is enabled.
+    fn configure(&self, attr: &str, change: impl FnOnce(&mut TargetConfig) -> Result) -> Result {
+        let mut state = self.target.state();
+        if state.status != Status::Disabled {
+            pr_err!("{}{}: cannot change while enabled\n", OfTarget(&self.target), attr);
+            return Err(EBUSY);
+        }
+        change(&mut state.config)
+    }
+
+    /// Parses an address for `attr`; the other address, if set, must be of the same family.
+    fn store_ip(&self, attr: &str, page: &[u8], local: bool) -> Result {
+        let who = OfTarget(&self.target);
+        let value = trimmed(page);
+        self.configure(attr, |cfg| {
+            let other = if local { cfg.remote_ip } else { cfg.local_ip };
+            let slot = if local { &mut cfg.local_ip } else { &mut cfg.remote_ip };
+            if value.is_empty() {
+                *slot = None;
+                return Ok(());
+            }
+            let ip = frame::parse_ip(page)
+                .ok_or_else(|| invalid(&who, attr, page, "expected an IPv4 or IPv6 address"))?;
+            if other.is_some_and(|o| o.is_ipv6() != ip.is_ipv6()) {
+                return Err(invalid(&who, attr, page, "local_ip and remote_ip must be the same family"));
+            }
+            *slot = Some(ip);
+            Ok(())
+        })
+    }
+
+    fn store_port(&self, attr: &str, page: &[u8], local: bool) -> Result {
+        let who = OfTarget(&self.target);
+        let port = frame::parse_port(page)
+            .ok_or_else(|| invalid(&who, attr, page, "expected a port 1 to 65535"))?;
+        self.configure(attr, |cfg| {
+            *(if local { &mut cfg.local_port } else { &mut cfg.remote_port }) = port;
+            Ok(())
+        })
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for TargetDir {
+    fn drop(self: Pin<&mut Self>) {
+        self.shared.registry().remove(&self.target);
+        self.target.disable();
+    }
+}
+
+/// Shows an optional IP address (empty line when unset).
+fn show_ip(page: &mut [u8; PAGE_SIZE], ip: Option<IpAddr>) -> Result<usize> {
+    match ip {
+        Some(ip) => show_line(page, format_args!("{}", frame::IpDisplay(ip))),
+        None => show_line(page, format_args!("")),
+    }
+}
+
+#[vtable]
+impl AttributeOperations<0> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let on = this.target.state().status == Status::Enabled;
+        show_line(page, format_args!("{}", u8::from(on)))
+    }
+
+    fn store(this: &TargetDir, page: &[u8]) -> Result {
+        let on = kstrtobool_bytes(page)
+            .map_err(|_| invalid(&OfTarget(&this.target), "enabled", page, "expected 0 or 1"))?;
+        if on {
+            this.target.enable(this.shared.pool_sizing())
+        } else {
+            this.target.disable();
+            Ok(())
+        }
+    }
+}
+
+#[vtable]
+impl AttributeOperations<1> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let name = this.target.state().config.dev_name;
+        let bytes = name.as_ref().map_or(&[][..], |n| n.as_bytes());
+        show_line(page, format_args!("{}", Adapter(BStr::from_bytes(bytes))))
+    }
+
+    fn store(this: &TargetDir, page: &[u8]) -> Result {
+        let name = frame::parse_ifname(page).ok_or_else(|| {
+            invalid(&OfTarget(&this.target), "dev_name", page, "expected an interface name")
+        })?;
+        this.configure("dev_name", |cfg| {
+            cfg.dev_name = Some(name);
+            Ok(())
+        })
+    }
+}
+
+#[vtable]
+impl AttributeOperations<2> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let state = this.target.state();
+        let ip = match &state.resolved {
+            Some(r) => Some(r.endpoints.ip.src()),
+            None => state.config.local_ip,
+        };
+        drop(state);
+        show_ip(page, ip)
+    }
+
+    fn store(this: &TargetDir, page: &[u8]) -> Result {
+        this.store_ip("local_ip", page, true)
+    }
+}
+
+#[vtable]
+impl AttributeOperations<3> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let ip = this.target.state().config.remote_ip;
+        show_ip(page, ip)
+    }
+
+    fn store(this: &TargetDir, page: &[u8]) -> Result {
+        this.store_ip("remote_ip", page, false)
+    }
+}
+
+#[vtable]
+impl AttributeOperations<4> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let port = this.target.state().config.local_port;
+        show_line(page, format_args!("{}", port))
+    }
+
+    fn store(this: &TargetDir, page: &[u8]) -> Result {
+        this.store_port("local_port", page, true)
+    }
+}
+
+#[vtable]
+impl AttributeOperations<5> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let port = this.target.state().config.remote_port;
+        show_line(page, format_args!("{}", port))
+    }
+
+    fn store(this: &TargetDir, page: &[u8]) -> Result {
+        this.store_port("remote_port", page, false)
+    }
+}
+
+#[vtable]
+impl AttributeOperations<6> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let mac = this.target.state().resolved.map(|r| r.endpoints.src_mac);
+        match mac {
+            Some(mac) => show_line(page, format_args!("{}", frame::MacDisplay(mac))),
+            None => show_line(page, format_args!("")),
+        }
+    }
+}
+
+#[vtable]
+impl AttributeOperations<7> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let state = this.target.state();
+        let mac = match &state.resolved {
+            Some(r) => Some(r.endpoints.dst_mac),
+            None => state.config.remote_mac,
+        };
+        drop(state);
+        match mac {
+            Some(mac) => show_line(page, format_args!("{}", frame::MacDisplay(mac))),
+            None => show_line(page, format_args!("")),
+        }
+    }
+
+    fn store(this: &TargetDir, page: &[u8]) -> Result {
+        let who = OfTarget(&this.target);
+        let mac = if trimmed(page).is_empty() {
+            None
+        } else {
+            Some(frame::parse_mac(page).ok_or_else(|| {
+                invalid(&who, "remote_mac", page, "expected a MAC address aa:bb:cc:dd:ee:ff")
+            })?)
+        };
+        this.configure("remote_mac", |cfg| {
+            cfg.remote_mac = mac;
+            Ok(())
+        })
+    }
+}
+
+#[vtable]
+impl AttributeOperations<8> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let n = this.target.counters.dumps_sent.load(Ordering::Relaxed);
+        show_line(page, format_args!("{}", n))
+    }
+}
+
+#[vtable]
+impl AttributeOperations<9> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let n = this.target.counters.packets_sent.load(Ordering::Relaxed);
+        show_line(page, format_args!("{}", n))
+    }
+}
+
+#[vtable]
+impl AttributeOperations<10> for TargetDir {
+    type Data = TargetDir;
+
+    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let n = this.target.counters.send_errors.load(Ordering::Relaxed);
+        show_line(page, format_args!("{}", n))
+    }
+}
