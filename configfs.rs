@@ -15,7 +15,8 @@ use crate::netpoll_targets::{Status, Target, TargetConfig};
 use crate::{Shared, MAX_COPIES, MAX_GAP_US};
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
-use kernel::configfs::{self, AttributeOperations};
+use core::ptr::NonNull;
+use kernel::configfs::{self, AttributeOperations, HasGroup};
 use kernel::configfs_attrs;
 use kernel::fmt::Adapter;
 use kernel::page::PAGE_SIZE;
@@ -167,25 +168,88 @@ impl configfs::GroupOperations for Root {
     type Child = TargetDir;
 
     fn make_group(&self, name: &CStr) -> Result<impl PinInit<configfs::Group<TargetDir>, Error>> {
-        let item_type = configfs_attrs! {
-            container: configfs::Group<TargetDir>,
-            data: TargetDir,
-            attributes: [
-                enabled: 0,
-                dev_name: 1,
-                local_ip: 2,
-                remote_ip: 3,
-                local_port: 4,
-                remote_port: 5,
-                local_mac: 6,
-                remote_mac: 7,
-                dumps_sent: 8,
-                packets_sent: 9,
-                send_errors: 10,
-            ],
-        };
-        let dir = TargetDir::new(&self.shared, name.to_bytes())?;
-        Ok(configfs::Group::new(CString::try_from(name)?, item_type, dir))
+        let target = Arc::pin_init(Target::new(name.to_bytes()), GFP_KERNEL)?;
+        let dir = TargetDir::new(&self.shared, target)?;
+        Ok(configfs::Group::new(CString::try_from(name)?, target_item_type(), dir))
+    }
+}
+
+/// The attributes of a target directory.
+fn target_item_type() -> &'static configfs::ItemType<configfs::Group<TargetDir>, TargetDir> {
+    configfs_attrs! {
+        container: configfs::Group<TargetDir>,
+        data: TargetDir,
+        attributes: [
+            enabled: 0,
+            dev_name: 1,
+            local_ip: 2,
+            remote_ip: 3,
+            local_port: 4,
+            remote_port: 5,
+            local_mac: 6,
+            remote_mac: 7,
+            dumps_sent: 8,
+            packets_sent: 9,
+            send_errors: 10,
+        ],
+    }
+}
+
+/// A target directory the module made itself (a boot-time target), registered under the
+/// subsystem like a mkdir-made one. Users cannot rmdir it; it goes when this is dropped.
+pub(crate) struct BootDir {
+    group: NonNull<kernel::bindings::config_group>,
+}
+
+// SAFETY: the group is owned by this handle and configfs; configfs serialises its use.
+unsafe impl Send for BootDir {}
+// SAFETY: a shared `&BootDir` gives no access to the group.
+unsafe impl Sync for BootDir {}
+
+impl BootDir {
+    /// Shows `target` as directory `name` under the subsystem `subsys`.
+    pub(crate) fn register(
+        subsys: &configfs::Subsystem<Root>,
+        shared: &Arc<Shared>,
+        target: Arc<Target>,
+        name: &CStr,
+    ) -> Result<BootDir> {
+        let group = Arc::pin_init(
+            configfs::Group::new(
+                CString::try_from(name)?,
+                target_item_type(),
+                TargetDir::new(shared, target)?,
+            ),
+            GFP_KERNEL,
+        )?;
+        // From here the group is owned by its config_item reference count, exactly as a group
+        // returned from `make_group`: the item's release puts the Arc back and drops it.
+        let raw = Arc::into_raw(group);
+        // SAFETY: `raw` points to a live `Group<TargetDir>`.
+        let cg = unsafe { <configfs::Group<TargetDir> as HasGroup<TargetDir>>::group(raw) };
+        let cg = NonNull::new(cg.cast_mut()).ok_or(EINVAL)?;
+        // SAFETY: `subsys` is a live, registered subsystem.
+        let parent = unsafe { <configfs::Subsystem<Root> as HasGroup<Root>>::group(subsys) };
+        // SAFETY: both groups are initialised; the child is not linked anywhere yet.
+        let err = unsafe { kernel::bindings::configfs_register_group(parent.cast_mut(), cg.as_ptr()) };
+        if err != 0 {
+            // SAFETY: drops the only reference: the item's release frees the group.
+            unsafe { kernel::bindings::config_item_put(&raw mut (*cg.as_ptr()).cg_item) };
+            return Err(Error::from_errno(err));
+        }
+        Ok(BootDir { group: cg })
+    }
+}
+
+impl Drop for BootDir {
+    fn drop(&mut self) {
+        let cg = self.group.as_ptr();
+        // SAFETY: registered in `register`; unregistering drops configfs's link reference,
+        // then putting ours releases the group (and with it the target directory).
+        unsafe {
+            kernel::bindings::configfs_unregister_group(cg);
+            kernel::bindings::config_item_put(&raw mut (*cg).cg_item);
+        }
     }
 }
 
@@ -197,9 +261,11 @@ pub(crate) struct TargetDir {
 }
 
 impl TargetDir {
-    /// A new, disabled target listed in the registry.
-    pub(crate) fn new(shared: &Arc<Shared>, name: &[u8]) -> Result<impl PinInit<Self, Error>> {
-        let target = Arc::pin_init(Target::new(name), GFP_KERNEL)?;
+    /// The directory of `target`, which is listed in the registry from now on.
+    pub(crate) fn new(
+        shared: &Arc<Shared>,
+        target: Arc<Target>,
+    ) -> Result<impl PinInit<Self, Error>> {
         shared.registry().add(target.clone())?;
         let shared = shared.clone();
         Ok(try_pin_init!(TargetDir { target, shared }))

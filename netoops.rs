@@ -20,6 +20,7 @@ mod deferred_work;
 mod kmsg_dumper;
 mod netdev;
 mod netpoll_targets;
+mod param_string;
 mod skb_pool;
 mod sysrq;
 
@@ -35,7 +36,7 @@ use deferred_work::{DeferredWork, WorkHandler};
 use kernel::alloc::VVec;
 use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::str::BStr;
+use kernel::str::{BStr, CString};
 use kernel::sync::{Arc, SpinLock};
 use kmsg_dumper::{DumpHandler, LogReader, Reason};
 use netdev::{Device, DeviceEvent, DeviceEvents, RtnlHeld};
@@ -52,11 +53,23 @@ module! {
             default: 64,
             description: "KiB of the newest kernel log sent per dump (4..=1024, default 64)",
         },
-        sysrq_key: u8 {
-            default: 121,
-            description: "ASCII code of the SysRq key for a soft dump (default 121, 'y'; 0: none)",
-        },
     },
+}
+
+/// The string parameters (`module!` has only integers and booleans).
+mod string_params {
+    crate::param_string::string_param!(
+        targets,
+        1024,
+        b"",
+        "Boot-time targets, netconsole syntax: [+][r][src-port]@[src-ip]/[dev],[tgt-port]@tgt-ip/[tgt-mac]; several separated by ';'"
+    );
+    crate::param_string::string_param!(
+        sysrq_key,
+        8,
+        b"y",
+        "SysRq key that runs a soft dump (default y; empty: none)"
+    );
 }
 
 /// Lets the kernel's print macros show the shared crates' `core::fmt::Display` types.
@@ -76,6 +89,7 @@ kernel_display!(
     frame::MacDisplay,
     frame::UuidDisplay,
     wire::Reason,
+    frame::SpecError,
 );
 
 /// Accepted `log_kib` values.
@@ -340,6 +354,7 @@ struct NetOops {
     kmsg: kmsg_dumper::Registration<OnKmsgDump>,
     #[pin]
     devices: netdev::NotifierRegistration<OnDeviceEvent>,
+    boot_dirs: KVec<configfs::BootDir>,
     #[pin]
     config: kernel::configfs::Subsystem<configfs::Root>,
     dumper: Arc<Dumper>,
@@ -360,15 +375,51 @@ fn log_bytes(log_kib: u32) -> Result<usize> {
     Ok(log_kib as usize * 1024)
 }
 
+/// Creates, shows in configfs and enables the boot-time targets of the `targets` parameter.
+fn boot_targets(
+    subsys: &kernel::configfs::Subsystem<configfs::Root>,
+    shared: &Arc<Shared>,
+    specs: &[u8],
+) -> Result<KVec<configfs::BootDir>> {
+    let mut dirs = KVec::new();
+    for (i, spec) in frame::parse_targets(specs).enumerate() {
+        let spec = spec.map_err(|e| {
+            pr_err!("targets: {}\n", e);
+            EINVAL
+        })?;
+        let frame::Device::Name(dev_name) = spec.dev else {
+            pr_err!("targets: target {}: give the device by name, not by MAC address\n", i);
+            return Err(EINVAL);
+        };
+        let name = CString::try_from_fmt(fmt!("boot{}", i))?;
+        let target = Arc::pin_init(netpoll_targets::Target::new(name.to_bytes()), GFP_KERNEL)?;
+        target.set_config(netpoll_targets::TargetConfig {
+            dev_name: Some(dev_name),
+            local_ip: spec.src_ip,
+            remote_ip: Some(spec.tgt_ip),
+            local_port: spec.src_port,
+            remote_port: spec.tgt_port,
+            remote_mac: spec.tgt_mac,
+        });
+        dirs.push(configfs::BootDir::register(subsys, shared, target.clone(), &name)?, GFP_KERNEL)?;
+        target.enable_or_wait(shared.pool_sizing());
+    }
+    Ok(dirs)
+}
+
 /// Binds the SysRq key, or refuses to load with a message if it is taken.
-fn bind_sysrq(key: u8, dumper: &Arc<Dumper>) -> Result<Option<Pin<KBox<sysrq::Registration<OnSysrq>>>>> {
-    if key == 0 {
-        return Ok(None);
-    }
-    if !key.is_ascii_graphic() {
-        pr_err!("sysrq_key={} is not a printable ASCII character\n", key);
-        return Err(EINVAL);
-    }
+fn bind_sysrq(
+    key: &[u8],
+    dumper: &Arc<Dumper>,
+) -> Result<Option<Pin<KBox<sysrq::Registration<OnSysrq>>>>> {
+    let key = match key {
+        [] => return Ok(None),
+        [k] if k.is_ascii_alphanumeric() => *k,
+        _ => {
+            pr_err!("sysrq_key=\"{}\" is not one letter or digit\n", BStr::from_bytes(key));
+            return Err(EINVAL);
+        }
+    };
     KBox::pin_init(
         sysrq::Registration::new(key, Ok::<_, Error>(OnSysrq(dumper.clone()))),
         GFP_KERNEL,
@@ -376,8 +427,7 @@ fn bind_sysrq(key: u8, dumper: &Arc<Dumper>) -> Result<Option<Pin<KBox<sysrq::Re
         .map(Some)
         .inspect_err(|_| {
             pr_err!(
-                "sysrq_key={} ('{}') is already taken by another SysRq action; choose another key\n",
-                key,
+                "sysrq_key={} is already taken by another SysRq action; choose another key\n",
                 key as char
             )
         })
@@ -386,7 +436,7 @@ fn bind_sysrq(key: u8, dumper: &Arc<Dumper>) -> Result<Option<Pin<KBox<sysrq::Re
 impl kernel::InPlaceModule for NetOops {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let log_kib = module_parameters::log_kib.value();
-        let key = module_parameters::sysrq_key.value();
+        let key = string_params::sysrq_key.value();
         pr_info!("loading: sending up to {} KiB of log per dump\n", log_kib);
         try_pin_init!(Self {
             shared: Arc::pin_init(Shared::new(log_bytes(log_kib)?), GFP_KERNEL)?,
@@ -398,6 +448,7 @@ impl kernel::InPlaceModule for NetOops {
             ),
             devices <- netdev::NotifierRegistration::new(Ok::<_, Error>(OnDeviceEvent(shared.clone()))),
             config <- configfs::subsystem(shared.clone()),
+            boot_dirs: boot_targets(&config, &shared, string_params::targets.value())?,
         })
     }
 }

@@ -274,6 +274,22 @@ impl Target {
         self.state.lock()
     }
 
+    /// Sets the whole configuration (of a disabled target, e.g. one given at boot).
+    pub(crate) fn set_config(&self, config: TargetConfig) {
+        self.state.lock().config = config;
+    }
+
+    /// Enables a boot-time target; if its device does not exist yet, waits for it (the
+    /// target resumes when a device of that name registers).
+    pub(crate) fn enable_or_wait(&self, sizing: PoolSizing) {
+        if let Err(e) = self.enable(sizing) {
+            if e.to_errno() == ENODEV.to_errno() {
+                self.state.lock().status = Status::Deactivated;
+                pr_info!("target {}: waiting for its device to appear\n", self.name());
+            }
+        }
+    }
+
     /// Enables the target: binds netpoll to its device, resolves addresses, fills the pool.
     pub(crate) fn enable(&self, sizing: PoolSizing) -> Result {
         let rtnl = Rtnl::lock();

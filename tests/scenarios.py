@@ -175,6 +175,27 @@ def check_targets(run):
     return problems
 
 
+def check_boot_targets(run):
+    problems = []
+    counters = {f[0]: [int(x) for x in f[1:]] for f in guest_lines(run.serial, "COUNTERS")}
+    for t, port, src, dst, sport in (("boot0", 6672, "10.0.2.15", "10.0.2.2", 6666),
+                                     ("boot1", 6673, "fd00::15", "fd00::2", 6665)):
+        frames = wire.tshark_udp(run.pcap, port)
+        if not frames:
+            problems.append(f"{t}: no frames to port {port}")
+            continue
+        problems += [f"{t}: {p}" for p in wire.header_problems(
+            frames, src_ip=src, dst_ip=dst, src_port=sport, dst_port=port)]
+        if counters.get(t, [0, 0, 0])[1] != len(frames):
+            problems.append(f"{t}: packets_sent {counters.get(t)} but {len(frames)} frames seen")
+    if counters.get("boot2", [0])[0] != 1:
+        problems.append(f"boot2 (resumed on d9) counters {counters.get('boot2')}")
+    dumps = wire.decode(run.pcap)
+    if len(dumps) != 1 or not dumps[0]["complete"] or dumps[0]["reason"] != "soft":
+        problems.append(f"decoded {[(d['reason'], d['complete']) for d in dumps]}")
+    return problems
+
+
 SCENARIOS += [
     Scenario(
         name="targets",
@@ -187,6 +208,17 @@ SCENARIOS += [
                 r"TARGET t3 enabled=0"],
         reject=KERNEL_TROUBLE,
         check=check_targets,
+    ),
+    Scenario(
+        name="boot-targets",
+        description="boot-time targets (netconsole syntax) from the kernel command line",
+        guest="boot_targets",
+        nics=1,
+        cmdline="netoops.targets=6666@10.0.2.15/eth0,6672@10.0.2.2/;@/eth0,6673@fd00::2/;"
+                "@192.0.2.1/d9,6674@192.0.2.2/",
+        neighbours={"10.0.2.2": "52:54:00:aa:bb:02", "fd00::2": "52:54:00:aa:bb:06"},
+        reject=KERNEL_TROUBLE,
+        check=check_boot_targets,
     ),
     Scenario(
         name="configfs-errors",

@@ -68,8 +68,10 @@ fn write_groups(w: &mut impl Write, groups: &[u16]) -> fmt::Result {
 
 fn write_ipv6(w: &mut impl Write, a: [u8; 16]) -> fmt::Result {
     let mut groups = [0u16; 8];
-    for (g, pair) in groups.iter_mut().zip(a.chunks_exact(2)) {
-        if let &[hi, lo] = pair {
+    // Index loops rather than zip(chunks_exact): the latter leaves code objtool rejects
+    // ("falls through") when this file is built into the kernel module.
+    for (i, g) in groups.iter_mut().enumerate() {
+        if let Some(&[hi, lo]) = a.get(2 * i..2 * i + 2) {
             *g = u16::from_be_bytes([hi, lo]);
         }
     }

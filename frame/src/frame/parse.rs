@@ -174,9 +174,10 @@ pub(super) fn ipv6_exact(s: &[u8]) -> Option<[u8; 16]> {
         }
     }
     let mut out = [0u8; 16];
-    for (pair, g) in out.chunks_exact_mut(2).zip(groups.iter()) {
-        if let [hi, lo] = pair {
-            [*hi, *lo] = g.to_be_bytes();
+    // An index loop rather than zip(chunks_exact_mut): see format.rs.
+    for (i, g) in groups.iter().enumerate() {
+        if let Some(pair) = out.get_mut(2 * i..2 * i + 2) {
+            pair.copy_from_slice(&g.to_be_bytes());
         }
     }
     Some(out)
