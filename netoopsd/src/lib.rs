@@ -1,17 +1,25 @@
-//! netoopsd, the netoops collector. For now: decoding captures and packet files.
+//! netoopsd, the netoops collector: receives dumps over UDP, reassembles, signs, stores and
+//! ranks them; decodes capture files.
 //!
-//! Modules, one job each: [`input`] reads files into candidate packets, [`reassembly`]
-//! groups packets into dumps, [`text`] and [`json`] print dumps, [`decode`] ties them
-//! together for the `decode` subcommand.
+//! Modules, one job each: [`receive`] binds sockets and receives datagrams in batches,
+//! [`live`] reassembles dumps per sender with timeouts and limits, [`reassembly`] is the
+//! per-dump logic (shared with [`decode`]), [`signature`] turns a log into a crash title,
+//! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
+//! collector, [`query`] prints `ls`/`show`/`top`, [`bench`] measures the collector under
+//! load, [`input`] reads capture files, [`text`] and [`json`] print dumps.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod decode;
 pub mod display;
 pub mod input;
 pub mod json;
+pub mod listen;
 pub mod live;
+pub mod query;
 pub mod reassembly;
+pub mod receive;
 pub mod signature;
 pub mod store;
 pub mod text;

@@ -1,10 +1,19 @@
 //! The `netoopsd` command.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use netoopsd::listen::{self, End};
+use netoopsd::live::Limits;
+use netoopsd::query::{self, Format};
+use netoopsd::receive::DEFAULT_PORT;
+use netoopsd::store::sqlite::SqliteStore;
+use netoopsd::store::Filter;
 
 #[derive(Parser)]
 #[command(
@@ -13,12 +22,41 @@ use clap::{Parser, Subcommand};
     about = "netoops collector: kernel crash dumps over UDP"
 )]
 struct Cli {
+    /// The report database (SQLite). Default: $NETOOPSD_DB, else ./netoops.db.
+    #[arg(long, global = true, env = "NETOOPSD_DB", default_value = "netoops.db")]
+    db: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Receive dumps over UDP (IPv4 and IPv6), reassemble and store them; one line per
+    /// stored report on standard output.
+    Listen(ListenArgs),
+    /// List stored reports, newest first.
+    Ls {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        out: OutArgs,
+    },
+    /// Show one stored report: signature, machine facts, registers, log, missing ranges.
+    Show {
+        /// Report id (first column of `ls`).
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Crash buckets ranked by number of reports, with first and last seen and the number
+    /// of distinct machines: big bugs first, rare bugs last.
+    Top {
+        #[command(flatten)]
+        filter: FilterArgs,
+        #[command(flatten)]
+        out: OutArgs,
+    },
     /// Decode netoops packets from pcap/pcapng captures or raw packet files and print
     /// each dump (facts, registers, log with missing ranges marked).
     Decode {
@@ -41,28 +79,264 @@ enum Command {
         /// The directory, e.g. ../shared/corpus/syzkaller-linux.
         dir: PathBuf,
     },
+    /// Load test over loopback: runs `netoopsd listen` and replays encoded dumps to it at
+    /// rising rates; prints the packets/s and dumps/s it sustains without loss, and its
+    /// memory.
+    Bench(netoopsd::bench::BenchArgs),
+}
+
+#[derive(Args)]
+struct ListenArgs {
+    /// Address to listen on (repeatable). Default: [::]:6667, which also receives IPv4
+    /// (0.0.0.0:6667 where IPv6 is off).
+    #[arg(long = "listen", short = 'l', value_name = "ADDR:PORT")]
+    addrs: Vec<SocketAddr>,
+    /// Store a dump as partial when no packet of it came for this many seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    partial_timeout: f64,
+    /// Exit after storing this many reports.
+    #[arg(long, value_name = "N")]
+    exit_after_dumps: Option<u64>,
+    /// Exit after this many seconds (status 2 if --exit-after-dumps was not reached).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+    /// Socket receive buffer to ask for, in bytes (capped by net.core.rmem_max).
+    #[arg(long, default_value_t = 8 << 20, value_name = "BYTES")]
+    rcvbuf: usize,
+    /// Datagrams per recvmmsg call.
+    #[arg(long, default_value_t = 64, value_name = "N")]
+    batch: usize,
+    /// At most this many dumps reassembled at once (the oldest is stored partial beyond).
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    max_pending: usize,
+    /// Report every dropped packet (malformed, inconsistent) on standard error.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Print the final counters as one JSON line on standard error.
+    #[arg(long)]
+    stats_json: bool,
+}
+
+#[derive(Args)]
+struct FilterArgs {
+    /// Kernel release (uname -r), exactly.
+    #[arg(long)]
+    kernel: Option<String>,
+    /// CPU vendor, e.g. GenuineIntel.
+    #[arg(long)]
+    cpu_vendor: Option<String>,
+    /// CPU family number.
+    #[arg(long)]
+    cpu_family: Option<u32>,
+    /// CPU model number.
+    #[arg(long)]
+    cpu_model: Option<u32>,
+    /// DMI BIOS version.
+    #[arg(long)]
+    bios: Option<String>,
+    /// DMI board name.
+    #[arg(long)]
+    board: Option<String>,
+    /// Dump reason: oops, panic, soft, emerg.
+    #[arg(long)]
+    reason: Option<String>,
+    /// Bucket id, or a prefix of it.
+    #[arg(long, alias = "signature")]
+    bucket: Option<String>,
+    /// Title substring (case-insensitive).
+    #[arg(long)]
+    title: Option<String>,
+    /// Hostname.
+    #[arg(long)]
+    host: Option<String>,
+    /// Sender address.
+    #[arg(long)]
+    sender: Option<String>,
+    /// Only complete reports.
+    #[arg(long, conflicts_with = "partial")]
+    complete: bool,
+    /// Only partial reports.
+    #[arg(long)]
+    partial: bool,
+    /// Stored since: 30m, 12h, 7d, Unix seconds, 2026-01-01 or 2026-01-01T12:00:00Z.
+    #[arg(long)]
+    since: Option<String>,
+    /// Stored before (same forms as --since).
+    #[arg(long)]
+    until: Option<String>,
+    /// At most this many lines.
+    #[arg(long, short = 'n')]
+    limit: Option<u32>,
+}
+
+#[derive(Args)]
+struct OutArgs {
+    /// Print JSON.
+    #[arg(long, conflicts_with = "tsv")]
+    json: bool,
+    /// Tab-separated lines without header (the default when standard output is not a
+    /// terminal).
+    #[arg(long)]
+    tsv: bool,
+}
+
+impl FilterArgs {
+    fn to_filter(&self) -> Result<Filter, String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let time = |s: &Option<String>, opt: &str| {
+            s.as_deref()
+                .map(|s| netoopsd::display::parse_time(s, now).map_err(|e| format!("{opt}: {e}")))
+                .transpose()
+        };
+        Ok(Filter {
+            kernel: self.kernel.clone(),
+            cpu_vendor: self.cpu_vendor.clone(),
+            cpu_family: self.cpu_family,
+            cpu_model: self.cpu_model,
+            bios: self.bios.clone(),
+            board: self.board.clone(),
+            reason: self.reason.clone(),
+            bucket: self.bucket.clone(),
+            title: self.title.clone(),
+            host: self.host.clone(),
+            sender: self.sender.clone(),
+            complete: if self.complete {
+                Some(true)
+            } else if self.partial {
+                Some(false)
+            } else {
+                None
+            },
+            since_ms: time(&self.since, "--since")?,
+            until_ms: time(&self.until, "--until")?,
+            limit: self.limit,
+        })
+    }
+}
+
+impl OutArgs {
+    fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else if self.tsv || !std::io::stdout().is_terminal() {
+            Format::Tsv
+        } else {
+            let width = std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(120);
+            Format::Table { width }
+        }
+    }
+}
+
+fn print(s: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("standard output: {e}")),
+    }
+}
+
+fn fail(e: &str) -> ExitCode {
+    eprintln!("netoopsd: error: {e}");
+    ExitCode::from(1)
+}
+
+fn seconds(v: f64, opt: &str) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(v).map_err(|_| format!("{opt}: {v}: not a number of seconds"))
+}
+
+fn listen(db: PathBuf, a: ListenArgs) -> ExitCode {
+    let limits = Limits {
+        partial_timeout: match seconds(a.partial_timeout, "--partial-timeout") {
+            Ok(d) => d,
+            Err(e) => return fail(&e),
+        },
+        max_pending: a.max_pending,
+        ..Limits::default()
+    };
+    let timeout = match a.timeout.map(|t| seconds(t, "--timeout")).transpose() {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    let explicit = !a.addrs.is_empty();
+    let mut opts = listen::Options {
+        addrs: if explicit {
+            a.addrs
+        } else {
+            vec![SocketAddr::from(([0u16; 8], DEFAULT_PORT))]
+        },
+        db,
+        limits,
+        exit_after_dumps: a.exit_after_dumps,
+        timeout,
+        rcvbuf: a.rcvbuf,
+        batch: a.batch,
+        verbose: a.verbose,
+        stats_json: a.stats_json,
+    };
+    let mut result = listen::run(&opts, std::io::stdout());
+    if !explicit && matches!(&result, Err(e) if e.contains("cannot create socket")) {
+        // No IPv6 on this host: IPv4 only.
+        opts.addrs = vec![SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))];
+        result = listen::run(&opts, std::io::stdout());
+    }
+    match result {
+        Ok(s) if s.end == End::TimedOut => {
+            eprintln!(
+                "netoopsd: --timeout ran out with {} of {} reports stored",
+                s.stored,
+                opts.exit_after_dumps.unwrap_or(0)
+            );
+            ExitCode::from(2)
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let open = || SqliteStore::open_existing(&cli.db);
     match cli.command {
+        Command::Listen(a) => listen(cli.db.clone(), a),
+        Command::Ls { filter, out } => {
+            match filter
+                .to_filter()
+                .and_then(|f| query::ls(&open()?, &f, out.format()))
+            {
+                Ok(s) => print(&s),
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Top { filter, out } => {
+            match filter
+                .to_filter()
+                .and_then(|f| query::top(&open()?, &f, out.format()))
+            {
+                Ok(s) => print(&s),
+                Err(e) => fail(&e),
+            }
+        }
+        Command::Show { id, json } => match open() {
+            Ok(store) => match query::show(&store, id, json) {
+                Ok(s) => print(&s),
+                Err(e) => fail(&format!("{}: {e}", cli.db.display())),
+            },
+            Err(e) => fail(&e),
+        },
         Command::Decode { json, files } => match netoopsd::decode::run(&files, json) {
             Ok(report) => {
                 eprint!("{}", report.stderr);
-                let mut out = std::io::stdout().lock();
-                if out
-                    .write_all(report.stdout.as_bytes())
-                    .and_then(|()| out.flush())
-                    .is_err()
-                {
-                    return ExitCode::from(1);
-                }
-                ExitCode::SUCCESS
+                print(&report.stdout)
             }
-            Err(e) => {
-                eprintln!("netoopsd: error: {e}");
-                ExitCode::from(1)
-            }
+            Err(e) => fail(&e.to_string()),
         },
         Command::EvalSignatures { json, verbose, dir } => {
             use netoopsd::signature::eval;
@@ -70,17 +344,17 @@ fn main() -> ExitCode {
                 Ok(cases) => {
                     let (f, rows) = eval::evaluate(&cases);
                     if json {
-                        println!("{:#}", eval::render_json(&f, &rows));
+                        print(&format!("{:#}\n", eval::render_json(&f, &rows)))
                     } else {
-                        print!("{}", eval::render_text(&f, &rows, verbose));
+                        print(&eval::render_text(&f, &rows, verbose))
                     }
-                    ExitCode::SUCCESS
                 }
-                Err(e) => {
-                    eprintln!("netoopsd: error: {e}");
-                    ExitCode::from(1)
-                }
+                Err(e) => fail(&e),
             }
         }
+        Command::Bench(a) => match netoopsd::bench::run(&a, &cli.db) {
+            Ok(s) => print(&s),
+            Err(e) => fail(&e),
+        },
     }
 }

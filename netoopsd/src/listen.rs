@@ -1,0 +1,295 @@
+//! `netoopsd listen`: receive, reassemble, sign and store dumps until told to stop.
+//!
+//! Two threads: the receiving thread owns the sockets and the [`Collector`]; the storing
+//! thread computes each finished dump's signature, stores batches of reports in one
+//! transaction, and prints one line per stored report. The channel between them is bounded:
+//! if storage falls behind, reception waits and the kernel's socket buffer absorbs (and
+//! counts, as socket drops) what does not fit.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver as ChanRx, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{json, Value};
+
+use crate::display::dump_name;
+use crate::live::{Collector, Counters, Finished, Limits, Received};
+use crate::receive::{bind, Receiver};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{NewReport, Store};
+
+/// What `listen` is asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Addresses to bind.
+    pub addrs: Vec<SocketAddr>,
+    /// The database.
+    pub db: PathBuf,
+    /// Reassembly limits and the partial timeout.
+    pub limits: Limits,
+    /// Stop once this many reports are stored.
+    pub exit_after_dumps: Option<u64>,
+    /// Stop after this long.
+    pub timeout: Option<Duration>,
+    /// Socket receive buffer to ask for.
+    pub rcvbuf: usize,
+    /// Datagrams per `recvmmsg` call.
+    pub batch: usize,
+    /// Report every dropped packet on standard error.
+    pub verbose: bool,
+    /// Print the final counters as one JSON line on standard error.
+    pub stats_json: bool,
+}
+
+/// How `listen` ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// Stopped by a signal or after `--exit-after-dumps` reports.
+    Stopped,
+    /// `--timeout` ran out before `--exit-after-dumps` reports were stored.
+    TimedOut,
+}
+
+/// Counters at the end.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// How it ended.
+    pub end: End,
+    /// Reassembly counters.
+    pub counters: Counters,
+    /// Reports stored.
+    pub stored: u64,
+    /// Datagrams the kernel dropped at the socket (receive buffer full).
+    pub socket_drops: u64,
+    /// `recvmmsg` calls that returned datagrams.
+    pub batches: u64,
+    /// Peak resident memory of the process (KiB), if known.
+    pub max_rss_kib: Option<u64>,
+}
+
+impl Summary {
+    /// The counters as JSON.
+    pub fn to_json(&self) -> Value {
+        let c = &self.counters;
+        json!({
+            "end": match self.end { End::Stopped => "stopped", End::TimedOut => "timeout" },
+            "packets": c.packets,
+            "bytes": c.bytes,
+            "added": c.added,
+            "duplicates": c.duplicates,
+            "inconsistent": c.inconsistent,
+            "malformed": c.malformed_total(),
+            "malformed_by_kind": c.malformed,
+            "late": c.late,
+            "dumps_complete": c.complete,
+            "dumps_partial": c.partial,
+            "dumps_evicted": c.evicted,
+            "stored": self.stored,
+            "socket_drops": self.socket_drops,
+            "batches": self.batches,
+            "max_rss_kib": self.max_rss_kib,
+        })
+    }
+
+    /// The counters as one sentence.
+    pub fn to_text(&self) -> String {
+        let c = &self.counters;
+        let kinds: Vec<String> = c
+            .malformed
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        format!(
+            "netoopsd: {} packets ({} bytes): {} added, {} duplicate, {} inconsistent, {} malformed{}, {} late; {} reports stored ({} complete, {} partial); {} dropped at the socket",
+            c.packets,
+            c.bytes,
+            c.added,
+            c.duplicates,
+            c.inconsistent,
+            c.malformed_total(),
+            if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) },
+            c.late,
+            self.stored,
+            c.complete,
+            c.partial,
+            self.socket_drops
+        )
+    }
+}
+
+/// Peak resident set size of this process, from `/proc/self/status`.
+pub fn max_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let l = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    l.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// One line per stored report: `stored id=N dump=BOOT#SEQ from=ADDR reason=R state=...
+/// bucket=B title="..."`.
+pub fn stored_line(id: i64, r: &NewReport) -> String {
+    let f = &r.fields;
+    let state = if f.complete {
+        "complete".to_string()
+    } else {
+        format!("partial({}/{})", f.packets_received, f.packet_count)
+    };
+    format!(
+        "stored id={id} dump={}#{} from={} reason={} state={state} bucket={} title={:?}",
+        f.boot_id, f.seq, r.sender, f.reason, f.bucket, f.title
+    )
+}
+
+fn store_loop(
+    mut store: SqliteStore,
+    rx: ChanRx<Finished>,
+    stored: Arc<AtomicU64>,
+    stop_after: Option<u64>,
+    stop: Arc<AtomicBool>,
+    mut out: impl Write,
+) -> Result<(), String> {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(f) => batch.push(f),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let now = SystemTime::now();
+        let reports: Vec<NewReport> = batch
+            .iter()
+            .map(|f| NewReport::from_finished(f, now))
+            .collect();
+        let ids = store.put(&reports)?;
+        let mut text = String::new();
+        for (id, r) in ids.iter().zip(&reports) {
+            text.push_str(&stored_line(*id, r));
+            text.push('\n');
+        }
+        // Standard output may be closed (a pipe whose reader went away): storing goes on.
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        let n = stored.fetch_add(ids.len() as u64, Ordering::SeqCst) + ids.len() as u64;
+        if stop_after.is_some_and(|m| n >= m) {
+            stop.store(true, Ordering::SeqCst);
+        }
+    }
+    Ok(())
+}
+
+/// Runs the collector until a signal (SIGINT/SIGTERM), `--exit-after-dumps` or `--timeout`.
+/// Lines for stored reports go to `out`; the listening line, dropped packets (with
+/// `verbose`) and the final counters go to standard error.
+pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, String> {
+    let store = SqliteStore::open(&opts.db)?;
+    let sockets = bind(&opts.addrs, opts.rcvbuf)?;
+    let mut rx = Receiver::new(sockets, opts.batch);
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(|e| format!("signal: {e}"))?;
+    }
+    let addrs: Vec<String> = rx.local_addrs().iter().map(ToString::to_string).collect();
+    eprintln!(
+        "netoopsd: listening on {} (database {})",
+        addrs.join(", "),
+        opts.db.display()
+    );
+
+    let stored = Arc::new(AtomicU64::new(0));
+    let (tx, chan_rx) = sync_channel::<Finished>(1024);
+    let writer = {
+        let (stored, stop) = (Arc::clone(&stored), Arc::clone(&stop));
+        let stop_after = opts.exit_after_dumps;
+        std::thread::Builder::new()
+            .name("netoopsd-store".into())
+            .spawn(move || store_loop(store, chan_rx, stored, stop_after, stop, out))
+            .map_err(|e| format!("cannot start the storing thread: {e}"))?
+    };
+
+    let mut collector = Collector::new(opts.limits.clone());
+    let started = Instant::now();
+    let deadline = opts.timeout.map(|t| started + t);
+    let mut finished = Vec::new();
+    let mut end = End::Stopped;
+    let mut failure = None;
+    let verbose = opts.verbose;
+    'outer: while !stop.load(Ordering::SeqCst) {
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d) {
+            if opts.exit_after_dumps.is_some() {
+                end = End::TimedOut;
+            }
+            break;
+        }
+        let mut wait = Duration::from_millis(100);
+        if let Some(d) = collector.next_deadline() {
+            wait = wait.min(d.saturating_duration_since(now));
+        }
+        if let Some(d) = deadline {
+            wait = wait.min(d.saturating_duration_since(now));
+        }
+        let wall = SystemTime::now();
+        let r = rx.recv(wait, |payload, from| {
+            let got = collector.push(payload, from, Instant::now(), wall, &mut finished);
+            if verbose {
+                match got {
+                    Received::Malformed(why) | Received::Inconsistent(why) => {
+                        eprintln!("netoopsd: {from}: dropped: {why}")
+                    }
+                    _ => {}
+                }
+            }
+        });
+        if let Err(e) = r {
+            failure = Some(e);
+            break;
+        }
+        collector.expire(Instant::now(), &mut finished);
+        for f in finished.drain(..) {
+            if tx.send(f).is_err() {
+                break 'outer; // the storing thread failed; its error is reported below
+            }
+        }
+    }
+    collector.drain(Instant::now(), &mut finished);
+    for f in finished.drain(..) {
+        eprintln!(
+            "netoopsd: storing dump {} from {} as it is ({} of {} packets) at exit",
+            dump_name(&f.dump.key),
+            f.sender,
+            f.dump.packets.len(),
+            f.dump.count
+        );
+        if tx.send(f).is_err() {
+            break;
+        }
+    }
+    drop(tx);
+    let stored_result = writer
+        .join()
+        .unwrap_or_else(|_| Err("the storing thread panicked".into()));
+    stored_result?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let stored = stored.load(Ordering::SeqCst);
+    if end == End::TimedOut && opts.exit_after_dumps.is_some_and(|n| stored >= n) {
+        end = End::Stopped;
+    }
+    let summary = Summary {
+        end,
+        counters: collector.counters.clone(),
+        stored,
+        socket_drops: rx.socket_drops(),
+        batches: rx.batches,
+        max_rss_kib: max_rss_kib(),
+    };
+    eprintln!("{}", summary.to_text());
+    if opts.stats_json {
+        eprintln!("{}", summary.to_json());
+    }
+    Ok(summary)
+}

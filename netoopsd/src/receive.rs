@@ -1,0 +1,252 @@
+//! UDP reception: binds IPv4/IPv6 sockets and receives datagrams in batches with
+//! `recvmmsg(2)`, reading the socket's own drop counter (`SO_RXQ_OVFL`) as it goes.
+
+use std::io::IoSliceMut;
+use std::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd};
+use std::time::Duration;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{
+    recvmmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrStorage,
+};
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// The collector's default UDP port (the module's default remote port).
+pub const DEFAULT_PORT: u16 = 6667;
+
+/// Largest datagram received whole (receivers accept packets up to 65535 bytes).
+const MAX_DATAGRAM: usize = 65536;
+
+/// Binds one UDP socket per address. An IPv6 wildcard address also receives IPv4 (dual
+/// stack) unless an IPv4 address is bound as well. `rcvbuf` is the socket receive buffer
+/// asked for (the kernel may cap it at `net.core.rmem_max`).
+pub fn bind(addrs: &[SocketAddr], rcvbuf: usize) -> Result<Vec<UdpSocket>, String> {
+    let any_v4 = addrs.iter().any(SocketAddr::is_ipv4);
+    addrs
+        .iter()
+        .map(|a| {
+            let err = |what: &str, e: std::io::Error| format!("{a}: {what}: {e}");
+            let domain = if a.is_ipv4() {
+                Domain::IPV4
+            } else {
+                Domain::IPV6
+            };
+            let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))
+                .map_err(|e| err("cannot create socket", e))?;
+            if a.is_ipv6() {
+                s.set_only_v6(any_v4).map_err(|e| err("IPV6_V6ONLY", e))?;
+            }
+            // Best effort: a smaller buffer only means earlier drops, which are counted.
+            let _ = s.set_recv_buffer_size(rcvbuf);
+            s.bind(&(*a).into()).map_err(|e| err("cannot bind", e))?;
+            s.set_nonblocking(true).map_err(|e| err("O_NONBLOCK", e))?;
+            let u: UdpSocket = s.into();
+            setsockopt(&u, sockopt::RxqOvfl, &1).map_err(|e| format!("{a}: SO_RXQ_OVFL: {e}"))?;
+            Ok(u)
+        })
+        .collect()
+}
+
+/// IPv4-mapped IPv6 addresses (from a dual-stack socket) as IPv4.
+pub fn canonical(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
+        a => a,
+    }
+}
+
+fn to_std(s: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = s.as_sockaddr_in() {
+        return Some(SocketAddr::V4(SocketAddrV4::from(*v4)));
+    }
+    s.as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
+}
+
+/// Batched reception over a set of sockets.
+pub struct Receiver {
+    sockets: Vec<UdpSocket>,
+    bufs: Vec<Vec<u8>>,
+    headers: MultiHeaders<SockaddrStorage>,
+    drops: Vec<u32>,
+    /// `recvmmsg` calls that returned datagrams.
+    pub batches: u64,
+}
+
+impl Receiver {
+    /// Receives on `sockets`, up to `batch` datagrams per system call.
+    pub fn new(sockets: Vec<UdpSocket>, batch: usize) -> Self {
+        let batch = batch.max(1);
+        Receiver {
+            drops: vec![0; sockets.len()],
+            sockets,
+            bufs: vec![vec![0; MAX_DATAGRAM]; batch],
+            headers: MultiHeaders::preallocate(batch, Some(nix::cmsg_space!(u32))),
+            batches: 0,
+        }
+    }
+
+    /// The addresses the sockets are bound to.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.sockets
+            .iter()
+            .filter_map(|s| s.local_addr().ok())
+            .collect()
+    }
+
+    /// Datagrams the kernel dropped because a socket's receive buffer was full (as last
+    /// reported by `SO_RXQ_OVFL`).
+    pub fn socket_drops(&self) -> u64 {
+        self.drops.iter().map(|&d| u64::from(d)).sum()
+    }
+
+    /// Waits up to `timeout` for datagrams, then receives what is queued (one batch per
+    /// ready socket) and calls `f(payload, sender)` for each. Returns the number received.
+    pub fn recv(
+        &mut self,
+        timeout: Duration,
+        mut f: impl FnMut(&[u8], IpAddr),
+    ) -> Result<usize, String> {
+        let ready: Vec<bool> = {
+            let mut fds: Vec<PollFd<'_>> = self
+                .sockets
+                .iter()
+                .map(|s| PollFd::new(s.as_fd(), PollFlags::POLLIN))
+                .collect();
+            let ms = timeout.as_millis().min(u128::from(u16::MAX)) as u16;
+            match poll(&mut fds, PollTimeout::from(ms)) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(format!("poll: {e}")),
+            }
+            fds.iter()
+                .map(|p| p.revents().is_some_and(|r| r.contains(PollFlags::POLLIN)))
+                .collect()
+        };
+        let mut total = 0;
+        for (i, ready) in ready.into_iter().enumerate() {
+            if !ready {
+                continue;
+            }
+            let fd = self.sockets[i].as_raw_fd();
+            let got: Vec<(usize, Option<SocketAddr>, Option<u32>)> = {
+                let mut iovs: Vec<[IoSliceMut<'_>; 1]> = self
+                    .bufs
+                    .iter_mut()
+                    .map(|b| [IoSliceMut::new(&mut b[..])])
+                    .collect();
+                match recvmmsg(
+                    fd,
+                    &mut self.headers,
+                    iovs.iter_mut(),
+                    MsgFlags::MSG_DONTWAIT,
+                    None,
+                ) {
+                    Ok(res) => res
+                        .map(|r| {
+                            let drops = r.cmsgs().ok().and_then(|mut c| {
+                                c.find_map(|m| match m {
+                                    ControlMessageOwned::RxqOvfl(n) => Some(n),
+                                    _ => None,
+                                })
+                            });
+                            (r.bytes, r.address.as_ref().and_then(to_std), drops)
+                        })
+                        .collect(),
+                    Err(nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR) => Vec::new(),
+                    Err(e) => {
+                        let at = self.sockets[i]
+                            .local_addr()
+                            .map(|a| a.to_string())
+                            .unwrap_or_default();
+                        return Err(format!("{at}: recvmmsg: {e}"));
+                    }
+                }
+            };
+            if !got.is_empty() {
+                self.batches += 1;
+            }
+            for (j, (len, from, drops)) in got.into_iter().enumerate() {
+                if let Some(d) = drops {
+                    self.drops[i] = self.drops[i].max(d);
+                }
+                let ip = from.map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |a| {
+                    canonical(a.ip())
+                });
+                f(&self.bufs[j][..len.min(MAX_DATAGRAM)], ip);
+                total += 1;
+            }
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_over_v4_and_v6_loopback() {
+        let socks = bind(
+            &["127.0.0.1:0".parse().unwrap(), "[::1]:0".parse().unwrap()],
+            1 << 20,
+        );
+        let Ok(socks) = socks else {
+            // No IPv6 on this machine: IPv4 alone.
+            return batches_over_v4_only();
+        };
+        let mut r = Receiver::new(socks, 8);
+        let addrs = r.local_addrs();
+        let tx4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx6 = UdpSocket::bind("[::1]:0").unwrap();
+        for i in 0..20u8 {
+            tx4.send_to(&[i; 100], addrs[0]).unwrap();
+        }
+        tx6.send_to(&[7; 3000], addrs[1]).unwrap();
+        let mut got = Vec::new();
+        for _ in 0..20 {
+            r.recv(Duration::from_millis(200), |p, from| {
+                got.push((p.to_vec(), from))
+            })
+            .unwrap();
+            if got.len() == 21 {
+                break;
+            }
+        }
+        assert_eq!(got.len(), 21);
+        assert!(got.iter().any(|(p, f)| p.len() == 3000 && f.is_ipv6()));
+        assert_eq!(
+            got.iter()
+                .filter(|(p, f)| p.len() == 100 && f.is_ipv4())
+                .count(),
+            20
+        );
+        assert!(r.batches >= 3, "20 datagrams in batches of 8");
+        assert_eq!(r.socket_drops(), 0);
+        // Nothing queued: returns after the timeout.
+        assert_eq!(r.recv(Duration::from_millis(10), |_, _| {}).unwrap(), 0);
+    }
+
+    fn batches_over_v4_only() {
+        let mut r = Receiver::new(bind(&["127.0.0.1:0".parse().unwrap()], 1 << 20).unwrap(), 4);
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.send_to(b"x", r.local_addrs()[0]).unwrap();
+        let mut n = 0;
+        r.recv(Duration::from_secs(1), |_, _| n += 1).unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn bind_errors_name_the_address() {
+        let a = bind(&["127.0.0.1:0".parse().unwrap()], 1 << 16).unwrap();
+        let taken = a[0].local_addr().unwrap();
+        let e = bind(&[taken], 1 << 16).unwrap_err();
+        assert!(e.starts_with(&format!("{taken}: cannot bind")), "{e}");
+    }
+
+    #[test]
+    fn mapped_addresses_are_ipv4() {
+        let m: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        assert_eq!(canonical(m), "10.1.2.3".parse::<IpAddr>().unwrap());
+    }
+}
