@@ -12,7 +12,7 @@
 
 use crate::frame::{self, IpAddr};
 use crate::netpoll_targets::{Status, Target, TargetConfig};
-use crate::{Shared, MAX_COPIES, MAX_GAP_US};
+use crate::{wire, Shared, MAX_COPIES, MAX_GAP_US};
 use core::fmt::Write;
 use core::sync::atomic::Ordering;
 use core::ptr::NonNull;
@@ -41,6 +41,7 @@ pub(crate) fn subsystem(shared: Arc<Shared>) -> impl PinInit<configfs::Subsystem
             user_blob: 1,
             copies: 2,
             gap_us: 3,
+            test_vector: 4,
         ],
     };
     configfs::Subsystem::new(c"netoops", item_type, try_pin_init!(Root { shared }))
@@ -159,6 +160,34 @@ impl AttributeOperations<3> for Root {
             .filter(|n| *n <= MAX_GAP_US)
             .ok_or_else(|| invalid(&Global, "gap_us", page, "expected 0 to 100000"))?;
         this.shared.settings.lock().gap_us = n;
+        Ok(())
+    }
+}
+
+/// `test_vector` (write-only): writing the name of one of the codec's golden vectors
+/// (`codec/golden/NAME`) sends that fixed dump once through every enabled target, so that a
+/// test can compare the bytes on the wire with the golden files.
+#[vtable]
+impl AttributeOperations<4> for Root {
+    type Data = Root;
+
+    fn show(_this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let mut w = Formatter::new(page);
+        for v in wire::golden::VECTORS.iter() {
+            write!(w, "{} ", v.name)?;
+        }
+        w.write_str("\n")?;
+        Ok(w.bytes_written())
+    }
+
+    fn store(this: &Root, page: &[u8]) -> Result {
+        let v = wire::golden::VECTORS
+            .iter()
+            .find(|v| v.name.as_bytes() == trimmed(page))
+            .ok_or_else(|| invalid(&Global, "test_vector", page, "not a golden vector name"))?;
+        this.shared.registry().try_for_each(|t| {
+            t.send_dump_sized(&v.dump, 1, 0, v.max_packet);
+        });
         Ok(())
     }
 }

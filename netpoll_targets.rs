@@ -503,6 +503,18 @@ impl Target {
     /// Sends `dump` through this target, `copies` times each packet with `gap_us` between
     /// packets. Dump path: no allocation, no sleeping, no waiting. Returns packets sent.
     pub(crate) fn send_dump(&self, dump: &wire::Dump<'_>, copies: u32, gap_us: u32) -> u64 {
+        self.send_dump_sized(dump, copies, gap_us, usize::MAX)
+    }
+
+    /// [`Self::send_dump`] with packets of at most `max_packet` bytes (also bounded by the
+    /// device MTU).
+    pub(crate) fn send_dump_sized(
+        &self,
+        dump: &wire::Dump<'_>,
+        copies: u32,
+        gap_us: u32,
+        max_packet: usize,
+    ) -> u64 {
         let Some(guard) = self.tx.try_lock() else {
             self.counters.send_errors.fetch_add(1, Ordering::Relaxed);
             return 0;
@@ -510,7 +522,7 @@ impl Target {
         let Some(tx) = guard.as_ref() else {
             return 0;
         };
-        let plan = match wire::Packetizer::new(*dump, tx.max_payload) {
+        let plan = match wire::Packetizer::new(*dump, tx.max_payload.min(max_packet)) {
             Ok(plan) => plan,
             Err(_) => {
                 self.counters.send_errors.fetch_add(1, Ordering::Relaxed);

@@ -196,6 +196,23 @@ def check_boot_targets(run):
     return problems
 
 
+def check_golden_wire(run):
+    """The UDP payloads on the wire are exactly the golden packet files, in order."""
+    golden = wire.ROOT / "codec" / "golden"
+    want = [f.read_bytes() for name in ("soft-1460", "oops-1460", "oops-512")
+            for f in sorted((golden / name).glob("packet-*.bin"))]
+    got = wire.udp_payloads(run, 6667)
+    if got == want:
+        return wire.header_problems(wire.tshark_udp(run.pcap, 6667), src_ip="10.0.2.15",
+                                    dst_ip="10.0.2.2", src_port=6665, dst_port=6667)
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g != w:
+            at = next(j for j in range(min(len(g), len(w)) + 1) if j >= min(len(g), len(w)) or g[j] != w[j])
+            return [f"packet {i}: differs from the golden file at byte {at} "
+                    f"({len(g)} bytes on the wire, {len(w)} in the file)"]
+    return [f"{len(got)} packets on the wire, {len(want)} golden files"]
+
+
 SCENARIOS += [
     Scenario(
         name="targets",
@@ -208,6 +225,14 @@ SCENARIOS += [
                 r"TARGET t3 enabled=0"],
         reject=KERNEL_TROUBLE,
         check=check_targets,
+    ),
+    Scenario(
+        name="golden-wire",
+        description="the module sends the codec's golden dumps: wire bytes == golden files",
+        guest="golden_wire",
+        nics=1,
+        reject=KERNEL_TROUBLE,
+        check=check_golden_wire,
     ),
     Scenario(
         name="boot-targets",

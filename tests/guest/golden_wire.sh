@@ -1,0 +1,12 @@
+# The codec's golden dumps, sent by the module: the bytes on the wire must be the golden files.
+. /tests/lib.sh
+net_up
+insmod /netoops.ko
+mk_target t 10.0.2.2 6667
+echo 1 > $CFG/t/enabled
+echo soft-1460 > $CFG/test_vector
+echo oops-1460 > $CFG/test_vector
+echo oops-512 > $CFG/test_vector
+expect_errno "Invalid argument" $CFG/test_vector nosuch
+rmdir $CFG/t
+rmmod netoops
