@@ -129,6 +129,10 @@ impl Receiver {
                 continue;
             }
             let fd = self.sockets[i].as_raw_fd();
+            // Fresh headers for each call: the kernel shrinks a header's control length to
+            // what it used (nothing until the first drop), and the SO_RXQ_OVFL count would
+            // then no longer fit.
+            self.headers = MultiHeaders::preallocate(self.bufs.len(), Some(nix::cmsg_space!(u32)));
             let got: Vec<(usize, Option<SocketAddr>, Option<u32>)> = {
                 let mut iovs: Vec<[IoSliceMut<'_>; 1]> = self
                     .bufs
