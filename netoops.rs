@@ -14,9 +14,13 @@
 //! The wire codec (`codec/src/wire`) and the frame builder and text parsers
 //! (`frame/src/frame`) are shared, no_std crates that the host tests also compile.
 
+#[cfg(CONFIG_X86_64)]
+mod arch_x86;
 mod bindings;
 mod configfs;
 mod deferred_work;
+mod die_notifier;
+mod facts;
 mod kmsg_dumper;
 mod netdev;
 mod netpoll_targets;
@@ -52,6 +56,10 @@ module! {
         log_kib: u32 {
             default: 64,
             description: "KiB of the newest kernel log sent per dump (4..=1024, default 64)",
+        },
+        dump_emerg: bool {
+            default: false,
+            description: "Also dump on emergency restart, halt and power-off (reason EMERG)",
         },
     },
 }
@@ -198,6 +206,12 @@ struct Dumper {
     log: SpinLock<VVec<u8>>,
     /// The sequence number of the next dump of this boot.
     seq: AtomicU32,
+    /// The faulting registers of the latest oops and the CPU it happened on, from the die
+    /// notifier; taken by the dump of that oops (or of the panic it leads to) on that CPU.
+    #[pin]
+    fault: SpinLock<Option<(i32, wire::RegsX86_64)>>,
+    /// The CPU's identity, read at load time.
+    cpu: Option<facts::Cpu>,
     shared: Arc<Shared>,
 }
 
@@ -207,7 +221,37 @@ impl Dumper {
         try_pin_init!(Self {
             log <- new_spinlock!(VVec::from_elem(0u8, log_bytes, GFP_KERNEL)?, "netoops_log"),
             seq: AtomicU32::new(0),
+            fault <- new_spinlock!(None, "netoops_fault"),
+            cpu: facts::Cpu::probe(),
             shared,
+        })
+    }
+
+    /// The registers a dump for `reason` carries: the oops's faulting registers if this CPU
+    /// recorded some, else (panic, soft dump) this CPU's own, else none. Never another CPU's
+    /// or another crash's: the record is consumed here.
+    fn regs(&self, reason: wire::Reason) -> Option<wire::Regs<'static>> {
+        // SAFETY: reads this CPU's number; a dump runs with preemption off or on the
+        // crashing CPU, and a stale number only makes the match below fail.
+        let cpu = unsafe { bindings::netoops_this_cpu() };
+        let fault = self.fault.try_lock().and_then(|mut f| match *f {
+            Some((c, regs)) if c == cpu => {
+                *f = None;
+                Some(regs)
+            }
+            _ => None,
+        });
+        let (source, regs) = match (reason, fault) {
+            (wire::Reason::Oops | wire::Reason::Panic, Some(r)) => (wire::RegsSource::Fault, r),
+            #[cfg(CONFIG_X86_64)]
+            (wire::Reason::Panic, None) => (wire::RegsSource::PanicCpu, arch_x86::current_regs()),
+            #[cfg(CONFIG_X86_64)]
+            (wire::Reason::Soft, _) => (wire::RegsSource::SysrqCpu, arch_x86::current_regs()),
+            _ => return None,
+        };
+        Some(wire::Regs {
+            source,
+            regs: wire::ArchRegs::X86_64(regs),
         })
     }
 
@@ -231,15 +275,13 @@ impl Dumper {
             }
         };
         let captured = buf.get(..len).unwrap_or(&[]);
-        let blob = settings.user_blob();
+        let mut facts = facts::collect(self.cpu.as_ref(), settings.user_blob());
+        facts.regs = self.regs(reason);
         let dump = wire::Dump {
             boot_id: settings.boot_id,
             seq,
             reason,
-            facts: wire::DumpFacts {
-                user_blob: (!blob.is_empty()).then_some(blob),
-                ..wire::DumpFacts::empty()
-            },
+            facts,
             log: captured,
             log_truncated: truncated,
         };
@@ -317,6 +359,22 @@ impl DumpHandler for OnKmsgDump {
     }
 }
 
+/// The die notifier's handler: remember the faulting registers for the dump that follows.
+struct OnOops(Arc<Dumper>);
+
+impl die_notifier::OopsHandler for OnOops {
+    fn oops(&self, regs: &bindings::pt_regs) {
+        #[cfg(CONFIG_X86_64)]
+        {
+            // SAFETY: reads this CPU's number (the oopsing CPU, preemption off).
+            let cpu = unsafe { bindings::netoops_this_cpu() };
+            if let Some(mut slot) = self.0.fault.try_lock() {
+                *slot = Some((cpu, arch_x86::regs_from(regs)));
+            }
+        }
+    }
+}
+
 /// The SysRq key's handler: a soft dump; the machine carries on.
 struct OnSysrq(Arc<Dumper>);
 
@@ -352,6 +410,8 @@ struct NetOops {
     sysrq: Option<Pin<KBox<sysrq::Registration<OnSysrq>>>>,
     #[pin]
     kmsg: kmsg_dumper::Registration<OnKmsgDump>,
+    #[pin]
+    die: die_notifier::Registration<OnOops>,
     #[pin]
     devices: netdev::NotifierRegistration<OnDeviceEvent>,
     boot_dirs: KVec<configfs::BootDir>,
@@ -442,8 +502,9 @@ impl kernel::InPlaceModule for NetOops {
             shared: Arc::pin_init(Shared::new(log_bytes(log_kib)?), GFP_KERNEL)?,
             dumper: Arc::pin_init(Dumper::new(shared.clone()), GFP_KERNEL)?,
             sysrq: bind_sysrq(key, &dumper)?,
+            die <- die_notifier::Registration::new(Ok::<_, Error>(OnOops(dumper.clone()))),
             kmsg <- kmsg_dumper::Registration::new(
-                Reason::Oops,
+                if module_parameters::dump_emerg.value() { Reason::Emerg } else { Reason::Oops },
                 Ok::<_, Error>(OnKmsgDump(dumper.clone()))
             ),
             devices <- netdev::NotifierRegistration::new(Ok::<_, Error>(OnDeviceEvent(shared.clone()))),

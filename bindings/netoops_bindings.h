@@ -101,3 +101,54 @@ static inline void netoops_init_work(struct work_struct *work, work_func_t func)
 {
 	INIT_WORK(work, func);
 }
+
+/* Crash content: die notifier, registers, CPU, DMI, utsname, taint, clocks. */
+#include <linux/kdebug.h>
+#include <linux/dmi.h>
+#include <linux/utsname.h>
+#include <linux/timekeeping.h>
+#include <linux/panic.h>
+#include <linux/smp.h>
+#ifdef CONFIG_X86
+#include <asm/processor.h>
+#include <asm/cpuid/api.h>
+#include <asm/ptrace.h>
+#endif
+
+/* pt_regs in the kernel's own field order (cs and ss sit in unions on x86_64). */
+#ifdef CONFIG_X86_64
+static inline void netoops_pt_regs_fields(const struct pt_regs *r, u64 out[21])
+{
+	out[0] = r->r15; out[1] = r->r14; out[2] = r->r13; out[3] = r->r12;
+	out[4] = r->bp; out[5] = r->bx; out[6] = r->r11; out[7] = r->r10;
+	out[8] = r->r9; out[9] = r->r8; out[10] = r->ax; out[11] = r->cx;
+	out[12] = r->dx; out[13] = r->si; out[14] = r->di; out[15] = r->orig_ax;
+	out[16] = r->ip; out[17] = r->cs; out[18] = r->flags; out[19] = r->sp;
+	out[20] = r->ss;
+}
+
+static inline void netoops_cpuid(unsigned int leaf, unsigned int out[4])
+{
+	cpuid(leaf, &out[0], &out[1], &out[2], &out[3]);
+}
+
+static inline u32 netoops_microcode(void)
+{
+	return boot_cpu_data.microcode;
+}
+#endif
+
+static inline const struct pt_regs *netoops_die_args_regs(const struct die_args *args)
+{
+	return args->regs;
+}
+
+static inline int netoops_this_cpu(void)
+{
+	return raw_smp_processor_id();
+}
+
+static inline const char *netoops_uts_release(void) { return init_uts_ns.name.release; }
+static inline const char *netoops_uts_version(void) { return init_uts_ns.name.version; }
+static inline const char *netoops_uts_nodename(void) { return init_uts_ns.name.nodename; }
+static inline const char *netoops_uts_machine(void) { return init_uts_ns.name.machine; }
