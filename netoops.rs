@@ -285,9 +285,17 @@ impl Dumper {
             log: captured,
             log_truncated: truncated,
         };
+        // One packet plan for every target (the smallest MTU decides), so that a collector
+        // that hears several targets sees the same packets.
+        let mut max_packet = wire::MAX_PACKET_SIZE;
+        self.shared.registry().try_for_each(|t| {
+            if let Some(m) = t.max_payload() {
+                max_packet = max_packet.min(m);
+            }
+        });
         let (mut packets, mut targets) = (0u64, 0u32);
         let walked = self.shared.registry().try_for_each(|t| {
-            let n = t.send_dump(&dump, settings.copies, settings.gap_us);
+            let n = t.send_dump_sized(&dump, settings.copies, settings.gap_us, max_packet);
             if n > 0 {
                 targets += 1;
                 packets += n;

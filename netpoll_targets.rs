@@ -500,14 +500,15 @@ impl Target {
         }
     }
 
-    /// Sends `dump` through this target, `copies` times each packet with `gap_us` between
-    /// packets. Dump path: no allocation, no sleeping, no waiting. Returns packets sent.
-    pub(crate) fn send_dump(&self, dump: &wire::Dump<'_>, copies: u32, gap_us: u32) -> u64 {
-        self.send_dump_sized(dump, copies, gap_us, usize::MAX)
+    /// The largest packet this target can send, if it is enabled (dump path: try-lock only).
+    pub(crate) fn max_payload(&self) -> Option<usize> {
+        self.tx.try_lock().and_then(|tx| tx.as_ref().map(|tx| tx.max_payload))
     }
 
-    /// [`Self::send_dump`] with packets of at most `max_packet` bytes (also bounded by the
-    /// device MTU).
+    /// Sends `dump` through this target, `copies` times each packet with `gap_us` between
+    /// packets. Dump path: no allocation, no sleeping, no waiting. Returns packets sent.
+    ///
+    /// Packets are at most `max_packet` bytes (and what the device MTU allows).
     pub(crate) fn send_dump_sized(
         &self,
         dump: &wire::Dump<'_>,

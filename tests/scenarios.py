@@ -164,6 +164,8 @@ def check_targets(run):
         return problems + [f"netoopsd decoded {len(dumps)} dumps, expected 1 (one dump, same "
                            "bytes through every target)"]
     d = dumps[0]
+    if d["inconsistent"]:
+        problems.append(f"{d['inconsistent']} packets differ between targets for the same index")
     if not d["complete"] or d["reason"] != "soft" or d["seq"] != int(seq):
         problems.append(f"decoded dump: complete={d['complete']} reason={d['reason']} "
                         f"seq={d['seq']}")
