@@ -270,6 +270,88 @@ SCENARIOS += [
     ),
 ]
 
+RIP_RE = re.compile(r"RIP: \d+:(\w+)\+0x([0-9a-f]+)/0x([0-9a-f]+)")
+
+
+def check_crash(kind, reason, count, regs_source, rip_func=None):
+    """A check for the crash scenarios: `count` complete dumps of `reason` on the wire, with
+    consecutive sequence numbers, the machine's facts, registers from `regs_source`, and for
+    oopses an instruction pointer inside the LKDTM function the oops text names."""
+    def check(run):
+        problems = []
+        frames = wire.tshark_udp(run.pcap, 6667)
+        problems += wire.header_problems(frames, src_ip="10.0.2.15", dst_ip="10.0.2.2",
+                                         src_port=6665, dst_port=6667)
+        dumps = sorted(wire.decode(run.pcap), key=lambda d: d["seq"])
+        if len(dumps) != count:
+            return problems + [f"{len(dumps)} dumps on the wire, expected {count}"]
+        boot_id = guest_lines(run.serial, "BOOTID")[0][0]
+        cpuinfo = dict(f[0].split("=", 1) for f in guest_lines(run.serial, "CPUINFO"))
+        kallsyms = {f[2]: int(f[0], 16) for f in guest_lines(run.serial, "KALLSYMS")}
+        rips = RIP_RE.findall(run.serial)
+        for i, d in enumerate(dumps):
+            where = f"dump {i}"
+            if d["seq"] != i or d["reason"] != reason or not d["complete"]:
+                problems.append(f"{where}: seq {d['seq']} reason {d['reason']} complete "
+                                f"{d['complete']}, expected seq {i} reason {reason} complete")
+            if d["boot_id"] != boot_id:
+                problems.append(f"{where}: boot id {d['boot_id']} != configfs {boot_id}")
+            f = d["facts"]
+            want = {"arch": "x86_64", "cpu_vendor": cpuinfo.get("vendor_id")}
+            for k, v in want.items():
+                if f.get(k) != v:
+                    problems.append(f"{where}: {k} {f.get(k)!r}, expected {v!r}")
+            cid = f.get("cpu_id", {})
+            for k, ck in (("family", "cpu_family"), ("model", "model"), ("stepping", "stepping")):
+                if str(cid.get(k)) != cpuinfo.get(ck):
+                    problems.append(f"{where}: cpu {k} {cid.get(k)}, /proc/cpuinfo {cpuinfo.get(ck)}")
+            if not f.get("kernel_release") or "time" not in f or "taint" not in f:
+                problems.append(f"{where}: facts missing: {sorted(f)}")
+            regs = d.get("regs")
+            if (regs or {}).get("source") != regs_source:
+                problems.append(f"{where}: registers {regs and regs.get('source')}, "
+                                f"expected {regs_source}")
+                continue
+            if rip_func:
+                named = [r for r in rips if r[0] == rip_func]
+                if len(named) < count or rip_func not in kallsyms:
+                    problems.append(f"{where}: oops text or kallsyms lacks {rip_func}")
+                    continue
+                start, size = kallsyms[rip_func], int(named[i][2], 16)
+                ip = int(regs["values"]["ip"], 16)
+                if not start <= ip < start + size:
+                    problems.append(f"{where}: RIP {ip:#x} outside {rip_func} "
+                                    f"[{start:#x}, {start + size:#x})")
+        return problems
+    return check
+
+
+def crash_scenario(kind, reason, count, regs_source, rip_func=None, verdict=True, extra="",
+                   **kw):
+    return Scenario(
+        name=f"crash-{kind.lower()}",
+        description=f"LKDTM {kind}{extra}: {count} complete dump(s), reason {reason}, "
+                    f"registers {regs_source}",
+        guest="crash",
+        cmdline=f"netoops_crash={kind}",
+        nics=1,
+        verdict=verdict,
+        check=check_crash(kind, reason, count, regs_source, rip_func),
+        **kw,
+    )
+
+
+SCENARIOS += [
+    crash_scenario("BUG", "oops", 2, "fault", "lkdtm_BUG", extra=" twice"),
+    crash_scenario("EXCEPTION", "oops", 2, "fault", "lkdtm_EXCEPTION", extra=" twice"),
+    crash_scenario("PANIC", "panic", 1, "panic-cpu", verdict=False),
+    crash_scenario("WARNING", "panic", 1, "panic-cpu", verdict=False,
+                   extra=" with panic_on_warn=1"),
+    crash_scenario("SOFTLOCKUP", "panic", 1, "panic-cpu", verdict=False,
+                   extra=" with softlockup_panic=1"),
+    crash_scenario("SOFT", "soft", 1, "sysrq-cpu", extra=" (SysRq soft dump)"),
+]
+
 # `make demo`: an oops the machine survives, and what netoops saw of it.
 DEMO = Scenario(
     name="demo",

@@ -1,0 +1,38 @@
+# One LKDTM crash type (netoops_crash= on the command line) with a target on eth0.
+# BUG and EXCEPTION: two oopses in a row, the machine carries on. The others panic.
+. /tests/lib.sh
+net_up
+insmod /netoops.ko
+mk_target t 10.0.2.2 6667
+echo 1 > $CFG/t/enabled
+echo "BOOTID $(cat $CFG/boot_id)"
+crash=$(sed -n 's/.*netoops_crash=\([^ ]*\).*/\1/p' /proc/cmdline)
+grep -E " lkdtm_(BUG|EXCEPTION|WARNING|SOFTLOCKUP|PANIC)$" /proc/kallsyms | sed 's/^/KALLSYMS /'
+grep -E '^(vendor_id|cpu family|model|stepping|microcode)' /proc/cpuinfo | head -5 | tr -d '\t' | sed 's/ *: */=/; s/ /_/g; s/^/CPUINFO /'
+case $crash in
+BUG|EXCEPTION)
+    echo 0 > /proc/sys/kernel/panic_on_oops
+    provoke $crash
+    wait_dmesg 'netoops: dump 0: reason=OOPS'
+    provoke $crash
+    wait_dmesg 'netoops: dump 1: reason=OOPS'
+    sleep 1
+    ;;
+WARNING)
+    echo 1 > /proc/sys/kernel/panic_on_warn
+    provoke WARNING
+    ;;
+SOFTLOCKUP)
+    echo 1 > /proc/sys/kernel/softlockup_panic
+    echo 1 > /proc/sys/kernel/watchdog_thresh
+    provoke SOFTLOCKUP
+    ;;
+PANIC)
+    provoke PANIC
+    ;;
+SOFT)
+    printf 'fleet=eu-west;rack=42;' > $CFG/user_blob
+    soft_dump
+    sleep 1
+    ;;
+esac
