@@ -352,6 +352,53 @@ SCENARIOS += [
     crash_scenario("SOFT", "soft", 1, "sysrq-cpu", extra=" (SysRq soft dump)"),
 ]
 
+SMBIOS = ["-smbios", "type=0,vendor=Netoops Firmware Inc.,version=NF-9.8.7,date=11/27/2026",
+          "-smbios", "type=1,manufacturer=Netoops Systems,product=Crashbox 3000",
+          "-smbios", "type=2,manufacturer=Netoops Boards Ltd.,product=NB-42"]
+
+
+def check_identity(vendor):
+    """CPU vendor as QEMU was told, family/model/stepping as the guest's /proc/cpuinfo, DMI
+    strings as given with -smbios, and the user blob as written."""
+    base = check_crash("SOFT", "soft", 1, "sysrq-cpu")
+
+    def check(run):
+        problems = base(run)
+        dumps = wire.decode(run.pcap)
+        if len(dumps) != 1:
+            return problems
+        f = dumps[0]["facts"]
+        want = {
+            "cpu_vendor": vendor,
+            "dmi_bios_vendor": "Netoops Firmware Inc.",
+            "dmi_bios_version": "NF-9.8.7",
+            "dmi_bios_date": "11/27/2026",
+            "dmi_product_name": "Crashbox 3000",
+            "dmi_board_vendor": "Netoops Boards Ltd.",
+            "dmi_board_name": "NB-42",
+            "user_blob": b"fleet=eu-west;rack=42;".hex(),
+        }
+        for k, v in want.items():
+            if f.get(k) != v:
+                problems.append(f"{k}: {f.get(k)!r} on the wire, expected {v!r}")
+        return problems
+    return check
+
+
+SCENARIOS += [
+    Scenario(
+        name=f"identity-{name}",
+        description=f"CPU vendor {vendor}, DMI from -smbios, user blob: all on the wire",
+        guest="crash",
+        cmdline="netoops_crash=SOFT",
+        nics=1,
+        cpu=f"max,vendor={vendor}",
+        qemu_args=SMBIOS,
+        check=check_identity(vendor),
+    )
+    for name, vendor in (("intel", "GenuineIntel"), ("amd", "AuthenticAMD"))
+]
+
 # `make demo`: an oops the machine survives, and what netoops saw of it.
 DEMO = Scenario(
     name="demo",
