@@ -352,6 +352,47 @@ SCENARIOS += [
     crash_scenario("SOFT", "soft", 1, "sysrq-cpu", extra=" (SysRq soft dump)"),
 ]
 
+
+def check_emerg(run):
+    dumps = wire.decode(run.pcap)
+    if [(d["reason"], d["complete"]) for d in dumps] != [("emerg", True)]:
+        return [f"expected one complete EMERG dump, got {[(d['reason'], d['complete']) for d in dumps]}"]
+    return []
+
+
+def check_no_dump(run):
+    dumps = wire.decode(run.pcap)
+    return [f"a shutdown produced {len(dumps)} dump(s)"] if dumps else []
+
+
+def check_log_size(run):
+    """log_kib=4: the newest 4 KiB at most, marked truncated, ending with the SysRq line."""
+    dumps = wire.decode(run.pcap)
+    if len(dumps) != 1:
+        return [f"{len(dumps)} dumps, expected 1"]
+    d = dumps[0]
+    problems = []
+    if not 0 < d["log_len"] <= 4096 or not d["log_truncated"]:
+        problems.append(f"log of {d['log_len']} bytes, truncated={d['log_truncated']}; "
+                        "expected at most 4096 and truncated")
+    if "sysrq: netoops: soft dump" not in d["log"].rstrip().splitlines()[-1]:
+        problems.append("the log does not end with the newest line (the SysRq one)")
+    return problems
+
+
+SCENARIOS += [
+    Scenario(name="crash-emerg", guest="crash", nics=1, verdict=False,
+             description="dump_emerg=1 and an emergency restart (SysRq b): reason EMERG",
+             cmdline="netoops_crash=EMERG netoops_insmod=dump_emerg=1", check=check_emerg),
+    Scenario(name="shutdown-no-dump", guest="crash", nics=1, verdict=False,
+             description="dump_emerg=1 and an orderly reboot: no dump (SHUTDOWN never)",
+             cmdline="netoops_crash=SHUTDOWN netoops_insmod=dump_emerg=1",
+             expect=[r"reboot: Restarting system"], check=check_no_dump),
+    Scenario(name="log-size", guest="crash", nics=1,
+             description="log_kib=4: the newest 4 KiB of the log, marked truncated",
+             cmdline="netoops_crash=SOFT netoops_insmod=log_kib=4", check=check_log_size),
+]
+
 SMBIOS = ["-smbios", "type=0,vendor=Netoops Firmware Inc.,version=NF-9.8.7,date=11/27/2026",
           "-smbios", "type=1,manufacturer=Netoops Systems,product=Crashbox 3000",
           "-smbios", "type=2,manufacturer=Netoops Boards Ltd.,product=NB-42"]
@@ -376,7 +417,7 @@ def check_identity(vendor):
             "dmi_product_name": "Crashbox 3000",
             "dmi_board_vendor": "Netoops Boards Ltd.",
             "dmi_board_name": "NB-42",
-            "user_blob": b"fleet=eu-west;rack=42;".hex(),
+            "user_blob": (b"fleet=eu-west;rack=42;" + b"0" * 106).hex(),
         }
         for k, v in want.items():
             if f.get(k) != v:

@@ -2,7 +2,7 @@
 # BUG and EXCEPTION: two oopses in a row, the machine carries on. The others panic.
 . /tests/lib.sh
 net_up
-insmod /netoops.ko
+insmod /netoops.ko $(sed -n 's/.*netoops_insmod=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 mk_target t 10.0.2.2 6667
 echo 1 > $CFG/t/enabled
 echo "BOOTID $(cat $CFG/boot_id)"
@@ -31,8 +31,17 @@ PANIC)
     provoke PANIC
     ;;
 SOFT)
-    printf 'fleet=eu-west;rack=42;' > $CFG/user_blob
+    # A 128-byte user blob (the most there may be).
+    printf 'fleet=eu-west;rack=42;%0106d' 0 > $CFG/user_blob
     soft_dump
     sleep 1
+    ;;
+EMERG)
+    # An emergency restart (SysRq b): reason EMERG when dump_emerg=1.
+    echo b > /proc/sysrq-trigger
+    ;;
+SHUTDOWN)
+    # An orderly restart: never a dump, even with dump_emerg=1.
+    reboot -f
     ;;
 esac
