@@ -5,6 +5,7 @@
 #   make KDIR=<tree>       build netoops.ko against your own Rust-enabled kernel tree
 #   make check             all tests: userspace crates, fuzzing, QEMU scenarios
 #   make demo              boot a VM, load netoops, crash it, show what netoops saw
+#   make bench-loss        benchmark: dumps arriving complete under frame loss
 #   make kernel            only build (or reuse) the cached test kernel
 #   make setup             only install the host packages and tools
 #   make clean
@@ -18,7 +19,7 @@ LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 export LIBCLANG_PATH
 KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all module setup kernel check demo clean
+.PHONY: all module setup kernel check demo bench-loss clean
 
 all: module
 
@@ -48,6 +49,10 @@ check: module
 
 demo: module
 	@qemu/harness.py --demo
+
+# Benchmark (figures, not a test): complete dumps under 1 % and 10 % frame loss, 2 and 3 copies.
+bench-loss: module
+	@tests/bench_loss.py
 
 clean:
 	rm -f *.o *.ko *.mod *.mod.c *.mod.o .*.cmd modules.order Module.symvers bindings_generated.rs .*.d

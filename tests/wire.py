@@ -68,26 +68,29 @@ def decode(pcap):
     return json.loads(out)["dumps"]
 
 
+def udp_payload_of(frame, port):
+    """The UDP payload of an Ethernet frame to `port`, else None (IPv4 or IPv6, parsed here
+    only to pick and group frames; tshark does the judging)."""
+    if len(frame) < 14:
+        return None
+    etype = int.from_bytes(frame[12:14], "big")
+    if etype == 0x0800 and len(frame) >= 34 and frame[23] == 17:
+        udp = 14 + (frame[14] & 15) * 4
+    elif etype == 0x86DD and len(frame) >= 62 and frame[20] == 17:
+        udp = 14 + 40
+    else:
+        return None
+    if int.from_bytes(frame[udp + 2:udp + 4], "big") != port:
+        return None
+    return frame[udp + 8:]
+
+
 def udp_payloads(run, port):
-    """The UDP payloads of the captured frames to `port`, in capture order (IPv4 or IPv6,
-    parsed here only to group copies; tshark does the judging)."""
+    """The UDP payloads of the captured frames to `port`, in capture order."""
     out = []
     for nic in run.frames:
         for _ts, frame in nic:
-            if len(frame) < 14:
-                continue
-            etype = int.from_bytes(frame[12:14], "big")
-            if etype == 0x0800:
-                ihl = (frame[14] & 15) * 4
-                udp = 14 + ihl
-                if frame[23] != 17:
-                    continue
-            elif etype == 0x86DD:
-                udp = 14 + 40
-                if frame[20] != 17:
-                    continue
-            else:
-                continue
-            if int.from_bytes(frame[udp + 2:udp + 4], "big") == port:
-                out.append(frame[udp + 8:])
+            payload = udp_payload_of(frame, port)
+            if payload is not None:
+                out.append(payload)
     return out

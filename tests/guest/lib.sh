@@ -12,7 +12,7 @@ provoke() {
 
 # Wait up to $2 seconds (default 10) for dmesg to match the extended regex $1.
 wait_dmesg() {
-    i=0
+    local i=0
     while ! dmesg | grep -Eq "$1"; do
         i=$((i + 1))
         [ "$i" -le "$(( ${2:-10} * 10 ))" ] || fail "dmesg never matched /$1/"
@@ -50,6 +50,7 @@ expect_errno() {
 
 # Soft dump through SysRq, then wait for the module's report of it.
 soft_dump() {
+    local n i
     n=$(dmesg | grep -c 'netoops: dump [0-9]*: reason=SOFT' || true)
     echo y > /proc/sysrq-trigger
     i=0
