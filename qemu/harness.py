@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import scenarios as scenario_defs  # noqa: E402
+import wire  # noqa: E402
 
 BUILD = ROOT / "build" / "qemu"
 VERDICT_RE = re.compile(r"NETOOPS-TEST: (PASS|FAIL.*)")
@@ -296,56 +298,110 @@ def judge(run):
     return problems
 
 
-def run_scenarios(selected, tail_lines=40):
+def run_scenarios(selected, jobs=2, tail_lines=40):
     kdir = kernel_dir()
     module = ROOT / "netoops.ko"
     if not module.exists():
         sys.exit("harness: netoops.ko not built: run 'make' first")
+    wire.build_netoopsd()
     initrd = build_initramfs(module)
-    passed = failed = 0
-    for sc in selected:
+    results = {"passed": 0, "failed": 0}
+    out_lock = threading.Lock()
+
+    def one(sc):
         logpath = BUILD / f"{sc.name}.serial.log"
         logpath.unlink(missing_ok=True)
-        log(f"{sc.name}: {sc.description}")
         run = run_vm(kdir, initrd, sc, logpath)
         problems = judge(run)
-        serial, elapsed = run.serial, run.elapsed
-        if problems:
-            failed += 1
-            log(f"FAIL {sc.name} ({elapsed:.1f}s)")
-            for p in problems:
-                log(f"  - {p}")
-            log(f"  last {tail_lines} lines of {logpath}:")
-            for line in serial.splitlines()[-tail_lines:]:
-                print(f"    | {line}")
-        else:
-            passed += 1
-            log(f"ok   {sc.name} ({elapsed:.1f}s)")
-    print(f"qemu: {passed} passed, {failed} failed", flush=True)
-    return failed == 0
+        with out_lock:
+            if problems:
+                results["failed"] += 1
+                log(f"FAIL {sc.name} ({run.elapsed:.1f}s): {sc.description}")
+                for p in problems:
+                    log(f"  - {p}")
+                log(f"  last {tail_lines} lines of {logpath}:")
+                for line in run.serial.splitlines()[-tail_lines:]:
+                    print(f"    | {line}")
+            else:
+                results["passed"] += 1
+                log(f"ok   {sc.name} ({run.elapsed:.1f}s): {sc.description}")
+            sys.stdout.flush()
+
+    log(f"{len(selected)} scenarios, {jobs} at a time")
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, selected))
+    print(f"qemu: {results['passed']} passed, {results['failed']} failed", flush=True)
+    return results["failed"] == 0
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def demo():
-    sc = scenario_defs.DEMO
+    """The end-to-end path: netoopsd on the host, a VM with netoops pointed at it (QEMU's user
+    network forwards the guest's 10.0.2.2:PORT to the host's 127.0.0.1:PORT), two LKDTM oopses
+    and a panic, then `netoopsd top` and `netoopsd show` of the crash."""
     kdir = kernel_dir()
+    wire.build_netoopsd()
     initrd = build_initramfs(ROOT / "netoops.ko")
+    demo_dir = BUILD.parent / "demo"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    db = demo_dir / "netoops.db"
+    for f in demo_dir.glob("netoops.db*"):
+        f.unlink()
+    port = free_port()
+    netoopsd = [str(wire.NETOOPSD), "--db", str(db)]
+    log(f"starting the collector: netoopsd --db {db} listen -l 127.0.0.1:{port}")
+    listener = subprocess.Popen(
+        netoopsd + ["listen", "-l", f"127.0.0.1:{port}", "--exit-after-dumps", "3",
+                    "--timeout", "150"], stdout=subprocess.PIPE, text=True)
+    sc = scenario_defs.DEMO
+    # A few seconds before the panic reboots the VM, so that QEMU's user network has
+    # forwarded every frame before QEMU exits.
+    sc.cmdline = f"netoops_port={port} panic=3"
     logpath = BUILD / "demo.serial.log"
     logpath.unlink(missing_ok=True)
-    log(f"booting {kdir.name} under TCG; the guest loads netoops and provokes an oops (LKDTM BUG)")
+    log(f"booting {kdir.name} under TCG: netoops -> 10.0.2.2:{port}; the guest oopses twice "
+        "(LKDTM BUG) and panics (LKDTM PANIC)")
     run = run_vm(kdir, initrd, sc, logpath)
-    serial, elapsed = run.serial, run.elapsed
     print()
-    shown = serial[serial.find("DEMO:"):] if "DEMO:" in serial else serial
-    for line in shown.splitlines():
-        if re.search(r"netoops|lkdtm|kernel BUG|Oops|RIP|DEMO", line):
-            print(f"  {line}")
+    for line in run.serial.splitlines():
+        if re.search(r"netoops: (target|dump)|DEMO:|kernel BUG at|Kernel panic", line):
+            print(f"  guest| {line}")
+    try:
+        stored, _ = listener.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        listener.kill()
+        stored, _ = listener.communicate()
     print()
+    for line in stored.splitlines():
+        print(f"  netoopsd| {line}")
     problems = judge(run)
+    if listener.returncode != 0:
+        problems.append(f"netoopsd listen exited with status {listener.returncode} "
+                        "(fewer than 3 reports stored)")
     if problems:
         for p in problems:
             log(f"demo problem: {p}")
         return False
-    log(f"demo done in {elapsed:.1f}s; full serial log: {logpath}")
+    print()
+    log(f"netoopsd --db {db} top")
+    subprocess.run(netoopsd + ["top"], check=True)
+    bug_id = next(line.split()[1].split("=")[1] for line in stored.splitlines()
+                  if "lkdtm_BUG" in line)
+    print()
+    log(f"netoopsd --db {db} show {bug_id}")
+    shown = subprocess.run(netoopsd + ["show", bug_id], check=True, capture_output=True,
+                           text=True).stdout.splitlines()
+    for line in shown[:60]:
+        print(line)
+    if len(shown) > 60:
+        print(f"... ({len(shown) - 60} more lines: netoopsd --db {db} show {bug_id})")
+    print()
+    log(f"demo done in {run.elapsed:.1f}s of VM time; the reports stay in {db}")
     return True
 
 
@@ -354,6 +410,7 @@ def main():
     ap.add_argument("names", nargs="*", help="scenarios to run (default: all)")
     ap.add_argument("--list", action="store_true", help="list the scenarios")
     ap.add_argument("--demo", action="store_true", help="run the demo")
+    ap.add_argument("-j", "--jobs", type=int, default=2, help="VMs at a time (default 2)")
     args = ap.parse_args()
     if args.list:
         for sc in scenario_defs.SCENARIOS:
@@ -366,7 +423,7 @@ def main():
     if unknown:
         sys.exit(f"harness: unknown scenario(s): {', '.join(unknown)} (see --list)")
     selected = [by_name[n] for n in args.names] if args.names else scenario_defs.SCENARIOS
-    return 0 if run_scenarios(selected) else 1
+    return 0 if run_scenarios(selected, args.jobs) else 1
 
 
 if __name__ == "__main__":
