@@ -5,11 +5,11 @@
 
 use crate::bindings;
 use crate::frame::IpAddr as Ip;
-use core::marker::{PhantomData, PhantomPinned};
+use crate::notifier;
+use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::error::to_result;
 use kernel::prelude::*;
-use kernel::types::Opaque;
 
 /// Proof that the rtnl lock is held: borrowed from an [`Rtnl`] guard, or made by the notifier
 /// wrapper for callbacks the kernel runs under rtnl.
@@ -239,87 +239,48 @@ pub(crate) trait DeviceEvents: Sync + Send {
     fn event(&self, event: DeviceEvent, dev: Device<'_>, rtnl: &RtnlHeld);
 }
 
-/// A registered netdevice notifier calling `T`.
-#[pin_data(PinnedDrop)]
-pub(crate) struct NotifierRegistration<T: DeviceEvents> {
-    #[pin]
-    handler: T,
-    #[pin]
-    nb: Opaque<bindings::notifier_block>,
-    #[pin]
-    _pin: PhantomPinned,
-}
+/// The netdevice notifier chain, delivering to a [`DeviceEvents`] handler `T`.
+pub(crate) struct NetdevChain<T>(PhantomData<T>);
 
-// SAFETY: the notifier block is owned by the kernel's chain after registration and only its
-// address is used from Rust (to unregister); the handler is `Send`.
-unsafe impl<T: DeviceEvents> Send for NotifierRegistration<T> {}
-// SAFETY: shared access only calls the `Sync` handler.
-unsafe impl<T: DeviceEvents> Sync for NotifierRegistration<T> {}
+/// A registered netdevice notifier calling `T`. Registration replays REGISTER events for the
+/// devices that already exist.
+pub(crate) type NotifierRegistration<T> = notifier::Registration<NetdevChain<T>>;
 
-impl<T: DeviceEvents> NotifierRegistration<T> {
-    /// Registers `handler` for netdevice events. Registration replays REGISTER events for the
-    /// devices that already exist.
-    pub(crate) fn new(handler: impl PinInit<T, Error>) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            handler <- handler,
-            nb <- Opaque::try_ffi_init(|slot: *mut bindings::notifier_block| {
-                // SAFETY: `slot` is valid for writes and pinned inside the registration.
-                unsafe {
-                    slot.write(bindings::notifier_block {
-                        notifier_call: Some(netdev_event_callback::<T>),
-                        ..Default::default()
-                    })
-                };
-                // SAFETY: `slot` is initialised and stays pinned until `drop` unregisters it.
-                to_result(unsafe { bindings::register_netdevice_notifier(slot) })
-            }),
-            _pin: PhantomPinned,
-        })
+impl<T: DeviceEvents> notifier::Chain for NetdevChain<T> {
+    type Handler = T;
+
+    unsafe fn register(nb: *mut bindings::notifier_block) -> kernel::ffi::c_int {
+        // SAFETY: by the trait method's contract.
+        unsafe { bindings::register_netdevice_notifier(nb) }
     }
-}
 
-#[pinned_drop]
-impl<T: DeviceEvents> PinnedDrop for NotifierRegistration<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: registered in `new`; unregistering takes rtnl and waits for running callbacks.
-        unsafe { bindings::unregister_netdevice_notifier(self.nb.get()) };
+    unsafe fn unregister(nb: *mut bindings::notifier_block) {
+        // SAFETY: by the trait method's contract; this takes rtnl and waits for callbacks.
+        unsafe { bindings::unregister_netdevice_notifier(nb) };
     }
-}
 
-/// # Safety
-///
-/// `nb` must be the `nb` field of a live `NotifierRegistration<T>`, `ptr` a valid
-/// `netdev_notifier_info`.
-unsafe extern "C" fn netdev_event_callback<T: DeviceEvents>(
-    nb: *mut bindings::notifier_block,
-    event: kernel::ffi::c_ulong,
-    ptr: *mut kernel::ffi::c_void,
-) -> kernel::ffi::c_int {
-    let event = match event as u32 {
-        bindings::netdev_cmd_NETDEV_REGISTER => DeviceEvent::Register,
-        bindings::netdev_cmd_NETDEV_UNREGISTER => DeviceEvent::Unregister,
-        bindings::netdev_cmd_NETDEV_CHANGENAME => DeviceEvent::ChangeName,
-        _ => return bindings::NOTIFY_DONE as kernel::ffi::c_int,
-    };
-    // SAFETY: only `NotifierRegistration::<T>::new` registers this callback, with its `nb`.
-    let reg = unsafe {
-        &*kernel::container_of!(Opaque::cast_from(nb), NotifierRegistration<T>, nb)
-    };
-    // SAFETY: for netdevice events `ptr` is a `netdev_notifier_info` naming a live device.
-    let dev = unsafe { bindings::netdev_notifier_info_to_dev(ptr.cast()) };
-    if let Some(ptr) = NonNull::new(dev) {
-        // REGISTER, UNREGISTER and CHANGENAME are all sent with the rtnl lock held.
-        let held = RtnlHeld {
-            _not_send: PhantomData,
+    unsafe fn deliver(handler: &T, val: kernel::ffi::c_ulong, data: *mut kernel::ffi::c_void) {
+        let event = match val as u32 {
+            bindings::netdev_cmd_NETDEV_REGISTER => DeviceEvent::Register,
+            bindings::netdev_cmd_NETDEV_UNREGISTER => DeviceEvent::Unregister,
+            bindings::netdev_cmd_NETDEV_CHANGENAME => DeviceEvent::ChangeName,
+            _ => return,
         };
-        reg.handler.event(
-            event,
-            Device {
-                ptr,
-                _life: PhantomData,
-            },
-            &held,
-        );
+        // SAFETY: for netdevice events `data` is a `netdev_notifier_info` naming a live device.
+        let dev = unsafe { bindings::netdev_notifier_info_to_dev(data.cast()) };
+        if let Some(ptr) = NonNull::new(dev) {
+            // REGISTER, UNREGISTER and CHANGENAME are all sent with the rtnl lock held.
+            let held = RtnlHeld {
+                _not_send: PhantomData,
+            };
+            handler.event(
+                event,
+                Device {
+                    ptr,
+                    _life: PhantomData,
+                },
+                &held,
+            );
+        }
     }
-    bindings::NOTIFY_DONE as kernel::ffi::c_int
 }

@@ -24,6 +24,7 @@ mod facts;
 mod kmsg_dumper;
 mod netdev;
 mod netpoll_targets;
+mod notifier;
 mod param_string;
 mod skb_pool;
 mod sysrq;
