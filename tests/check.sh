@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make check`: every test of the project, then one summary line `N passed, N failed`.
 #   1. the userspace crates' cargo tests (unit, property, golden)
-#   2. a bounded fuzz run of the packet decoder
+#   2. bounded fuzz runs of the packet decoder and of netoopsd's receive path
 #   3. the QEMU scenarios (tests/scenarios.py) against the built netoops.ko
 # Each step's own output is shown; the counts are summed from what each runner reports.
 set -uo pipefail
@@ -33,14 +33,12 @@ if [ -f Cargo.toml ]; then
     fi
 fi
 
-if [ -x codec/fuzz/run.sh ]; then
-    step "fuzz the packet decoder (${NETOOPS_FUZZ_SECONDS:-30} s)"
-    if codec/fuzz/run.sh "${NETOOPS_FUZZ_SECONDS:-30}"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-    fi
-fi
+fuzz() {
+    step "fuzz: $1 ($2 s)"
+    if "$3" "$2"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+}
+fuzz "the packet decoder" "${NETOOPS_FUZZ_SECONDS:-30}" codec/fuzz/run.sh
+fuzz "netoopsd's receive path" "${NETOOPS_FUZZ_SECONDS:-30}" netoopsd/fuzz/run.sh
 
 step "QEMU scenarios"
 qemu/harness.py 2>&1 | tee "$out"
