@@ -1,7 +1,9 @@
-//! Crash signatures: from a kernel log, the title of the first crash report in it ("kernel
-//! BUG in lkdtm_BUG", "WARNING in f", "general protection fault in f", "kernel panic: msg",
-//! "INFO: task hung in f", ...), its normalised top stack frames, and the bucket that groups
-//! crashes of one bug.
+//! Crash signatures: from a kernel log, the title of the crash report that is the crash
+//! ("kernel BUG in lkdtm_BUG", "WARNING in f", "general protection fault in f", "kernel panic:
+//! msg", "INFO: task hung in f", ...), its normalised top stack frames, and the bucket that
+//! groups crashes of one bug. Which report of a log is the crash (the last panic or oops, not
+//! an earlier crash still in the log; the report a `Fatal exception` or `panic_on_warn` panic
+//! follows, not the panic) is decided in [`select`].
 //!
 //! The title names the kind of crash and, where the kind has one, the guilty function: the
 //! faulting instruction's function for faults, the function named in the report's header
@@ -12,6 +14,7 @@
 
 pub mod eval;
 pub mod frames;
+pub mod select;
 
 use std::sync::OnceLock;
 
@@ -36,32 +39,36 @@ pub struct Signature {
 /// How many frames a signature keeps.
 pub const MAX_FRAMES: usize = 5;
 
-/// Extracts the signature of the first crash report in `log`, or `None` if the log holds
-/// no crash report.
+/// Extracts the signature of the crash in `log` (see [`select`] for which report that is),
+/// or `None` if the log holds no crash report.
 pub fn extract(log: &str) -> Option<Signature> {
-    let lines: Vec<&str> = log.lines().map(strip_prefix).collect();
-    for i in 0..lines.len() {
-        if let Some((prefix, guilty)) = classify(&lines, i) {
-            let report = Report::new(&lines, i);
-            let func = report.resolve(&guilty);
-            let title = match func {
-                Some(f) => format!("{prefix} in {f}"),
-                None => prefix,
-            };
-            return Some(Signature {
-                bucket: bucket_id(&title),
-                frames: report.top_frames(&guilty),
-                title,
-                line: i,
-            });
-        }
-    }
-    None
+    let split: Vec<Line<'_>> = log.lines().map(split_prefix).collect();
+    let lines: Vec<&str> = split.iter().map(|l| l.text).collect();
+    let callers: Vec<Option<&str>> = split.iter().map(|l| l.caller).collect();
+    let times: Vec<Option<f64>> = split.iter().map(|l| l.time).collect();
+    let select::Choice {
+        line: i,
+        prefix,
+        guilty,
+        end,
+    } = select::choose(&lines, &callers, &times)?;
+    let report = Report::new(&lines[..end], i);
+    let title = match report.resolve(&guilty) {
+        Some(f) => format!("{prefix} in {f}"),
+        None => prefix,
+    };
+    Some(Signature {
+        bucket: bucket_id(&title),
+        frames: report.top_frames(&guilty),
+        title,
+        line: i,
+    })
 }
 
-/// The signature of a dump: that of its log's first crash report, or, when the log holds
-/// none (a SysRq soft dump, a log lost in transit), a title saying so for the dump's reason
-/// (`soft dump: no crash report in log`).
+/// The signature of a dump: that of the crash in its log, or, when the log holds none (a
+/// SysRq soft dump, a log lost in transit), a title saying so for the dump's reason
+/// (`soft dump: no crash report in log`). The reason does not choose among the log's reports
+/// (see [`select`]): the log itself says more precisely which one caused the dump.
 pub fn for_dump(log: Option<&str>, reason: &str) -> Signature {
     if let Some(s) = log.and_then(extract) {
         return s;
@@ -96,14 +103,31 @@ macro_rules! rx {
     }};
 }
 
-/// Removes what the console puts before the kernel's text: a `<N>` level, the
+/// One log line: the kernel's text and what the console put before it.
+struct Line<'a> {
+    text: &'a str,
+    /// The `[  T123]`/`[ C1]` caller id: the task or CPU that printed the line.
+    caller: Option<&'a str>,
+    /// The `[   12.345678]` timestamp, in seconds since boot.
+    time: Option<f64>,
+}
+
+/// Splits off what the console puts before the kernel's text: a `<N>` level, the
 /// `[   12.345678]` timestamp and a `[  T123]`/`[ C1]` caller id.
-fn strip_prefix(line: &str) -> &str {
-    let re = rx!(r"^(?:<\d+>)?(?:\[\s*\d+\.\d+\])?(?:\[\s*[TC]\d+\])?\s?");
+fn split_prefix(line: &str) -> Line<'_> {
+    let re = rx!(r"^(?:<\d+>)?(?:\[\s*(\d+\.\d+)\])?(?:\[\s*([TC]\d+)\])?\s?");
     let line = line.trim_end_matches('\r');
-    match re.find(line) {
-        Some(m) => &line[m.end()..],
-        None => line,
+    match re.captures(line) {
+        Some(c) => Line {
+            text: &line[c.get(0).map_or(0, |m| m.end())..],
+            caller: c.get(2).map(|m| m.as_str()),
+            time: c.get(1).and_then(|m| m.as_str().parse().ok()),
+        },
+        None => Line {
+            text: line,
+            caller: None,
+            time: None,
+        },
     }
 }
 

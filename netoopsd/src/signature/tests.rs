@@ -124,7 +124,7 @@ fn other_crash_kinds() {
         t(gpf).as_deref(),
         Some("general protection fault in my_driver_remove")
     );
-    // A panic after an oops is attributed to the oops, the first report in the log.
+    // A panic_on_warn panic is attributed to the WARNING it follows.
     let both = format!(
         "{WARNING_7X}[   12.1] Kernel panic - not syncing: kernel: panic_on_warn set ...\n"
     );
@@ -143,4 +143,215 @@ fn dumps_without_a_crash_report() {
     assert_eq!(s.bucket, bucket_id(&s.title));
     assert_eq!(for_dump(None, "oops").title, "oops dump: log not received");
     assert_eq!(bucket_id(""), "cbf29ce484222325");
+}
+
+/// A fixture's log with the line of `needle` (0-based, as `Signature::line` counts).
+fn line_of(log: &str, needle: &str, nth: usize) -> usize {
+    log.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .nth(nth)
+        .unwrap_or_else(|| panic!("no {needle:?} #{nth}"))
+        .0
+}
+
+// The fixtures below are the logs of real dumps: the kernel lines of QEMU serial logs up to
+// each dump's newest line (tests/fixtures/signatures/README.md).
+
+#[test]
+fn demo_panic_after_two_oopses_is_the_panic() {
+    let log = fixture_log("signatures", "demo-panic.log");
+    assert_eq!(log.matches("kernel BUG at drivers/misc/lkdtm").count(), 2);
+    let s = extract(&log).unwrap();
+    assert_eq!(s.title, "kernel panic: dumptest");
+    assert_eq!(
+        s.line,
+        line_of(&log, "Kernel panic - not syncing: dumptest", 0)
+    );
+    assert_eq!(for_dump(Some(&log), "panic"), s);
+}
+
+#[test]
+fn second_oops_dump_is_the_second_oops() {
+    let log = fixture_log("signatures", "demo-second-oops.log");
+    let s = extract(&log).unwrap();
+    assert_eq!(s.title, "kernel BUG in lkdtm_BUG");
+    assert_eq!(s.line, line_of(&log, "kernel BUG at", 1));
+    // The same with a different bug first: an EXCEPTION oops, then a WARNING, then a BUG
+    // oops; here the oops dump is of the EXCEPTION that comes last.
+    let log = fixture_log("signatures", "oops-after-oops-and-warning.log");
+    assert!(log.find("kernel BUG at") < log.find("WARNING: drivers/misc/lkdtm"));
+    let s = extract(&log).unwrap();
+    assert_eq!(
+        s.title,
+        "BUG: unable to handle kernel NULL pointer dereference in lkdtm_EXCEPTION"
+    );
+    assert_eq!(s.frames[0], "lkdtm_EXCEPTION");
+}
+
+#[test]
+fn consequence_panics_are_their_reports() {
+    // An oops with panic_on_oops=1: netoops dumps the oops, then the panic.
+    let log = fixture_log("signatures", "oops-then-fatal-exception.log");
+    assert!(log.contains("Kernel panic - not syncing: Fatal exception"));
+    let s = extract(&log).unwrap();
+    assert_eq!(
+        s.title,
+        "BUG: unable to handle kernel NULL pointer dereference in lkdtm_EXCEPTION"
+    );
+    assert_eq!(
+        s.line,
+        line_of(&log, "BUG: kernel NULL pointer dereference", 0)
+    );
+    let log = fixture_log("signatures", "warning-panic-on-warn.log");
+    assert!(log.contains("Kernel panic - not syncing: kernel: panic_on_warn set ..."));
+    assert_eq!(extract(&log).unwrap().title, "WARNING in lkdtm_WARNING");
+    let log = fixture_log("signatures", "softlockup-panic.log");
+    assert!(log.contains("Kernel panic - not syncing: softlockup: hung tasks"));
+    let s = extract(&log).unwrap();
+    assert_eq!(s.title, "BUG: soft lockup in lkdtm_SOFTLOCKUP");
+    assert_eq!(s.frames[0], "lkdtm_SOFTLOCKUP");
+}
+
+#[test]
+fn soft_dump_after_a_dumped_oops_is_no_copy_of_it() {
+    let log = fixture_log("signatures", "soft-after-oops.log");
+    assert!(log.contains("kernel BUG at") && log.contains("netoops: dump 0: reason=OOPS"));
+    assert_eq!(extract(&log), None);
+    assert_eq!(
+        for_dump(Some(&log), "soft").title,
+        "soft dump: no crash report in log"
+    );
+    // Without netoops's line the oops is the log's only crash report.
+    let undumped: String = log
+        .lines()
+        .filter(|l| !l.contains("netoops: dump 0"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(extract(&undumped).unwrap().title, "kernel BUG in lkdtm_BUG");
+}
+
+/// A WARNING of `f` with its end marker, printed by `caller`, at second `t`.
+fn warning_at(t: u32, caller: &str, f: &str) -> String {
+    format!(
+        "[ {t}.000001][{caller}] WARNING: CPU: 0 PID: 1 at mm/x.c:1 {f}+0x1/0x2\n\
+         [ {t}.000002][{caller}] RIP: 0010:{f}+0x1/0x2\n\
+         [ {t}.000003][{caller}] ---[ end trace 0000000000000000 ]---\n"
+    )
+}
+
+#[test]
+fn consequence_panics_in_the_kernels_words() {
+    let t = |log: &str| extract(log).map(|s| s.title);
+    let panic = |msg: &str| format!("[ 50.000001][ T9] Kernel panic - not syncing: {msg}\n");
+    let warned = warning_at(40, "T9", "foo_warn");
+    for msg in [
+        "panic_on_warn set ...",
+        "kernel: panic_on_warn set ...",
+        "KASAN: panic_on_warn set ...",
+        "panic_on_kmsan set ...",
+        "panic_on_taint set ...",
+    ] {
+        assert_eq!(
+            t(&format!("{warned}{}", panic(msg))).as_deref(),
+            Some("WARNING in foo_warn"),
+            "{msg}"
+        );
+    }
+    let oops = "[ 40.1][ T9] BUG: kernel NULL pointer dereference, address: 0000000000000000\n\
+                [ 40.1][ T9] Oops: Oops: 0002 [#1] SMP\n\
+                [ 40.1][ T9] RIP: 0010:bar_oops+0x9/0x10\n\
+                [ 40.1][ T9] ---[ end trace 0000000000000000 ]---\n";
+    let oops_title = "BUG: unable to handle kernel NULL pointer dereference in bar_oops";
+    for msg in [
+        "Fatal exception",
+        "Fatal exception in interrupt",
+        "Oops: Fatal exception",
+        "Oops - BUG: Fatal exception",
+        "Attempted to kill the idle task!",
+        "Aiee, killing interrupt handler!",
+    ] {
+        let log = format!("{warned}{oops}{}", panic(msg));
+        assert_eq!(t(&log).as_deref(), Some(oops_title), "{msg}");
+    }
+    let lockup = "[ 40.1][ C0] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [sh:38]\n\
+                  [ 40.1][ C0] RIP: 0010:spin_here+0x1c/0x30\n";
+    let log = format!(
+        "{warned}{lockup}[ 40.2][ C0] Kernel panic - not syncing: softlockup: hung tasks\n"
+    );
+    assert_eq!(t(&log).as_deref(), Some("BUG: soft lockup in spin_here"));
+    // A consequence of a kind no report before it has stands for itself: an oops does not
+    // make the WARNING before it fatal, a hung task panic needs a hung task.
+    let log = format!("{warned}{}", panic("Fatal exception"));
+    assert_eq!(t(&log).as_deref(), Some("kernel panic: Fatal exception"));
+    let log = format!("{warned}{}", panic("hung_task: blocked tasks"));
+    assert_eq!(
+        t(&log).as_deref(),
+        Some("kernel panic: hung_task: blocked tasks")
+    );
+    // The OOM killer's report is no crash report: its panic is not blamed on a WARNING.
+    let log = format!("{warned}{}", panic("System is deadlocked on memory"));
+    assert_eq!(
+        t(&log).as_deref(),
+        Some("kernel panic: System is deadlocked on memory")
+    );
+    // A panic of its own after earlier reports is the crash.
+    let log = format!("{warned}{oops}{}", panic("dumptest"));
+    assert_eq!(t(&log).as_deref(), Some("kernel panic: dumptest"));
+}
+
+#[test]
+fn a_consequence_panic_follows_its_own_task() {
+    // Task T1 oopses and panics, T2's oops is printed in between (caller ids tell).
+    let oops = |c: &str, f: &str| {
+        format!(
+            "[ 40.1][{c}] BUG: unable to handle page fault for address: ffffe8ffffe00000\n\
+             [ 40.1][{c}] Oops: 0000 [#1] SMP\n\
+             [ 40.1][{c}] RIP: 0010:{f}+0x24/0x1a0\n\
+             [ 40.1][{c}] ---[ end trace 0000000000000000 ]---\n"
+        )
+    };
+    let log = format!(
+        "{}{}[ 40.2][    T1] Kernel panic - not syncing: Fatal exception\n",
+        oops("    T1", "first_f"),
+        oops("    T2", "second_f")
+    );
+    assert_eq!(
+        extract(&log).unwrap().title,
+        "BUG: unable to handle kernel paging request in first_f"
+    );
+    // Without caller ids: the newest oops.
+    let plain = rx!(r"\]\[\s*T\d\]").replace_all(&log, "]");
+    assert_eq!(
+        extract(&plain).unwrap().title,
+        "BUG: unable to handle kernel paging request in second_f"
+    );
+}
+
+#[test]
+fn without_a_panic_the_last_oops_else_the_first_report() {
+    let t = |log: &str| extract(log).map(|s| s.title);
+    let oops = "[ 45.1] kernel BUG at mm/y.c:1!\n\
+                [ 45.1] Oops: invalid opcode: 0000 [#1] SMP\n\
+                [ 45.1] RIP: 0010:baz_bug+0x4/0x6\n\
+                [ 45.1] ---[ end trace 0000000000000000 ]---\n";
+    let w1 = warning_at(40, "T9", "first_warn");
+    let w2 = warning_at(50, "T9", "second_warn");
+    // WARNINGs (no panic_on_warn) never cause a dump: the oops does, before or after them.
+    assert_eq!(
+        t(&format!("{w1}{oops}{w2}")).as_deref(),
+        Some("kernel BUG in baz_bug")
+    );
+    // No oops: the first report, as syzkaller titles a log.
+    assert_eq!(
+        t(&format!("{w1}{w2}")).as_deref(),
+        Some("WARNING in first_warn")
+    );
+    // A second boot's log pasted after the first (timestamps restart): the first boot's.
+    let reboot = "[    0.000000] Linux version 7.3.4\n[    5.1] kernel BUG at mm/z.c:1!\n\
+                  [    5.1] RIP: 0010:other_bug+0x4/0x6\n";
+    assert_eq!(
+        t(&format!("{w1}{reboot}")).as_deref(),
+        Some("WARNING in first_warn")
+    );
 }
