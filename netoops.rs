@@ -107,6 +107,8 @@ const LOG_KIB_RANGE: core::ops::RangeInclusive<u32> = 4..=1024;
 pub(crate) const MAX_COPIES: u32 = 4;
 /// Longest gap between packets, in microseconds (the `gap_us` attribute).
 pub(crate) const MAX_GAP_US: u32 = 100_000;
+/// How long a panic or emergency dump keeps polling the devices after its last packet.
+const SETTLE_US: u32 = 200_000;
 /// Copies of each packet sent by default.
 const DEFAULT_COPIES: u32 = 2;
 
@@ -314,7 +316,10 @@ impl Dumper {
             targets,
             BStr::from_bytes(newest_line(captured, 160))
         );
-        if reason != wire::Reason::Panic {
+        if matches!(reason, wire::Reason::Panic | wire::Reason::Emerg) {
+            // The machine stops or resets next: let the devices send what they were given.
+            self.shared.registry().try_for_each(|t| t.settle(SETTLE_US));
+        } else {
             // The machine carries on: top the pools up for the next dump.
             self.shared.targets.schedule();
         }

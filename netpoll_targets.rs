@@ -182,17 +182,68 @@ impl Netpoll {
         }
     }
 
+    /// Waits, at most `max_us` microseconds, polling the device, until it can take a frame at
+    /// once: its transmit queue is not stopped and netpoll holds nothing back. A frame handed
+    /// to netpoll otherwise goes to netpoll's own queue, which only a workqueue empties, and in
+    /// a panic no workqueue runs again. Returns whether the device is ready.
+    fn wait_ready(&self, max_us: u32) -> bool {
+        const STEP_US: u32 = 20;
+        let dev = self.dev();
+        let mut waited = 0;
+        loop {
+            // SAFETY: `dev` is the live device of this set-up instance.
+            let busy = unsafe {
+                bindings::netoops_dev_tx_stopped(dev) || bindings::netoops_netpoll_txq_len(dev) > 0
+            };
+            if !busy {
+                return true;
+            }
+            if waited >= max_us {
+                return false;
+            }
+            // SAFETY: `dev` is live; polling reclaims finished transmit buffers (interrupts off).
+            unsafe { bindings::netoops_netpoll_poll(dev) };
+            // SAFETY: a bounded busy wait.
+            unsafe { bindings::__udelay(STEP_US as usize) };
+            waited += STEP_US;
+        }
+    }
+
+    /// Keeps polling the device for `us` microseconds, so that it can put queued frames on the
+    /// wire before the machine stops or resets.
+    fn settle(&self, us: u32) {
+        const STEP_US: u32 = 50;
+        let dev = self.dev();
+        if dev.is_null() {
+            return;
+        }
+        let mut waited = 0;
+        while waited < us {
+            // SAFETY: `dev` is live; polling reclaims finished transmit buffers (interrupts off).
+            unsafe { bindings::netoops_netpoll_poll(dev) };
+            // SAFETY: a bounded busy wait.
+            unsafe { bindings::__udelay(STEP_US as usize) };
+            waited += STEP_US;
+        }
+    }
+
     /// Sends a finished frame. Callable in any context; netpoll polls the device if needed.
+    /// Waits (bounded) for room on the device first, see [`Self::wait_ready`].
     fn send(&self, mut skb: Skb) -> bool {
+        /// The longest wait for room on the device per frame.
+        const MAX_WAIT_US: u32 = 100_000;
         let dev = self.dev();
         if dev.is_null() {
             return false;
         }
+        let ready = self.wait_ready(MAX_WAIT_US);
         skb.set_dev(dev);
         // SAFETY: the instance is set up (dev non-null); netpoll consumes the skb whatever
         // the outcome.
         let ret = unsafe { bindings::netpoll_send_skb(self.np.get(), skb.into_raw()) };
-        ret == 0 // NETDEV_TX_OK / NET_XMIT_SUCCESS
+        // NETDEV_TX_OK; a frame sent while the device had no room was queued by netpoll and
+        // counts as an error (it may never leave a panicking machine).
+        ret == 0 && ready
     }
 }
 
@@ -497,6 +548,16 @@ impl Target {
         let pool = self.tx.lock().as_ref().map(|tx| tx.pool.clone());
         if let Some(pool) = pool {
             pool.refill();
+        }
+    }
+
+    /// Gives the device `us` microseconds to put what it was given on the wire (a dump before
+    /// the machine stops or resets). Dump path: try-lock only, bounded.
+    pub(crate) fn settle(&self, us: u32) {
+        if let Some(tx) = self.tx.try_lock() {
+            if let Some(tx) = tx.as_ref() {
+                tx.np.settle(us);
+            }
         }
     }
 

@@ -152,3 +152,27 @@ static inline const char *netoops_uts_release(void) { return init_uts_ns.name.re
 static inline const char *netoops_uts_version(void) { return init_uts_ns.name.version; }
 static inline const char *netoops_uts_nodename(void) { return init_uts_ns.name.nodename; }
 static inline const char *netoops_uts_machine(void) { return init_uts_ns.name.machine; }
+
+/* netpoll's deferred-transmit queue of a device (skbs it could not send at once). */
+static inline unsigned int netoops_netpoll_txq_len(struct net_device *dev)
+{
+	struct netpoll_info *npinfo = rcu_dereference_bh(dev->npinfo);
+
+	return npinfo ? skb_queue_len(&npinfo->txq) : 0;
+}
+
+/* Whether the device's transmit queue 0 is stopped (full). */
+static inline bool netoops_dev_tx_stopped(struct net_device *dev)
+{
+	return netif_xmit_stopped(netdev_get_tx_queue(dev, 0));
+}
+
+/* Poll the device as netpoll does (reclaims finished transmit buffers), interrupts off. */
+static inline void netoops_netpoll_poll(struct net_device *dev)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	netpoll_poll_dev(dev);
+	local_irq_restore(flags);
+}

@@ -9,7 +9,8 @@ test scenarios and judges them from the serial console log.
 
 Each scenario boots a fresh VM whose /init runs tests/guest/<guest>.sh. A guest that reaches the
 end of its script prints its verdict and reboots, which makes QEMU exit (-no-reboot); a guest
-that panics makes QEMU exit too (panic=-1). Every scenario has a timeout. On failure the tail of
+that panics makes QEMU exit too (panic=1: one second after the panic). Every scenario has a
+timeout. On failure the tail of
 the serial log is printed; full logs stay under build/qemu/.
 """
 
@@ -200,10 +201,13 @@ class Capture:
                 "-device", f"virtio-net-pci,netdev=n{self.index},mac={mac}"]
 
     def _run(self):
-        while not self.stop.is_set():
+        # Ends only on an empty socket after `stop`: frames still queued are never left behind.
+        while True:
             try:
                 data = self.sock.recv(65536)
             except socket.timeout:
+                if self.stop.is_set():
+                    break
                 continue
             self.frames.append((time.time(), data))
             reply = neighbour_reply(data, self.neighbours)
@@ -241,7 +245,9 @@ class Run:
 
 def run_vm(kdir, initrd, sc, logpath):
     """Boot one VM for scenario `sc` and return a Run."""
-    cmdline = f"console=ttyS0 panic=-1 netoops_test={sc.guest} {sc.cmdline}".strip()
+    # panic=1: a panicking guest reboots (and QEMU, with -no-reboot, exits) one second after
+    # the panic, so that QEMU has put every frame netpoll sent on the wire first.
+    cmdline = f"console=ttyS0 panic=1 netoops_test={sc.guest} {sc.cmdline}".strip()
     captures = [Capture(i, sc.neighbours) for i in range(sc.nics)]
     nic_args = [a for c in captures for a in c.qemu_args()] or ["-nic", "none"]
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", sc.cpu, "-smp", str(sc.smp),
