@@ -199,6 +199,16 @@ impl WorkHandler for Registry {
     }
 }
 
+/// The faulting registers of an oops, as the die notifier saw them.
+#[derive(Clone, Copy)]
+struct FaultRecord {
+    /// The CPU that oopsed.
+    cpu: i32,
+    regs: wire::RegsX86_64,
+    /// The dump that carried them, once one did.
+    dumped_in: Option<u32>,
+}
+
 /// The dump path: read the log, encode it, send it through every target.
 #[pin_data]
 struct Dumper {
@@ -209,10 +219,9 @@ struct Dumper {
     log: SpinLock<VVec<u8>>,
     /// The sequence number of the next dump of this boot.
     seq: AtomicU32,
-    /// The faulting registers of the latest oops and the CPU it happened on, from the die
-    /// notifier; taken by the dump of that oops (or of the panic it leads to) on that CPU.
+    /// The faulting registers of the latest oops, from the die notifier.
     #[pin]
-    fault: SpinLock<Option<(i32, wire::RegsX86_64)>>,
+    fault: SpinLock<Option<FaultRecord>>,
     /// The CPU's identity, read at load time.
     cpu: Option<facts::Cpu>,
     shared: Arc<Shared>,
@@ -230,26 +239,39 @@ impl Dumper {
         })
     }
 
-    /// The registers a dump for `reason` carries: the oops's faulting registers if this CPU
-    /// recorded some, else (panic, soft dump) this CPU's own, else none. Never another CPU's
-    /// or another crash's: the record is consumed here.
-    fn regs(&self, reason: wire::Reason) -> Option<wire::Regs<'static>> {
-        // SAFETY: reads this CPU's number; a dump runs with preemption off or on the
-        // crashing CPU, and a stale number only makes the match below fail.
+    /// The registers dump `seq` for `reason` carries: for an oops, the faulting registers the
+    /// die notifier recorded on this CPU; for a panic, the same if it follows the dump of that
+    /// oops directly (panic_on_oops), else this CPU's own; for a soft dump, this CPU's own.
+    /// Never another CPU's, never an older crash's.
+    fn regs(&self, reason: wire::Reason, seq: u32) -> Option<wire::Regs<'static>> {
+        // SAFETY: reads this CPU's number; a dump runs on the crashing CPU, and a stale number
+        // only makes the match below fail.
         let cpu = unsafe { bindings::netoops_this_cpu() };
-        let fault = self.fault.try_lock().and_then(|mut f| match *f {
-            Some((c, regs)) if c == cpu => {
-                *f = None;
-                Some(regs)
+        let fault = self.fault.try_lock().and_then(|mut slot| {
+            let rec = (*slot).filter(|r| r.cpu == cpu)?;
+            match reason {
+                wire::Reason::Oops if rec.dumped_in.is_none() => {
+                    *slot = Some(FaultRecord {
+                        dumped_in: Some(seq),
+                        ..rec
+                    });
+                    Some(rec.regs)
+                }
+                wire::Reason::Panic
+                    if rec.dumped_in.is_none() || rec.dumped_in == seq.checked_sub(1) =>
+                {
+                    *slot = None;
+                    Some(rec.regs)
+                }
+                _ => None,
             }
-            _ => None,
         });
         let (source, regs) = match (reason, fault) {
-            (wire::Reason::Oops | wire::Reason::Panic, Some(r)) => (wire::RegsSource::Fault, r),
+            (_, Some(r)) => (wire::RegsSource::Fault, r),
             #[cfg(CONFIG_X86_64)]
             (wire::Reason::Panic, None) => (wire::RegsSource::PanicCpu, arch_x86::current_regs()),
             #[cfg(CONFIG_X86_64)]
-            (wire::Reason::Soft, _) => (wire::RegsSource::SysrqCpu, arch_x86::current_regs()),
+            (wire::Reason::Soft, None) => (wire::RegsSource::SysrqCpu, arch_x86::current_regs()),
             _ => return None,
         };
         Some(wire::Regs {
@@ -279,7 +301,7 @@ impl Dumper {
         };
         let captured = buf.get(..len).unwrap_or(&[]);
         let mut facts = facts::collect(self.cpu.as_ref(), settings.user_blob());
-        facts.regs = self.regs(reason);
+        facts.regs = self.regs(reason, seq);
         let dump = wire::Dump {
             boot_id: settings.boot_id,
             seq,
@@ -383,7 +405,11 @@ impl die_notifier::OopsHandler for OnOops {
             // SAFETY: reads this CPU's number (the oopsing CPU, preemption off).
             let cpu = unsafe { bindings::netoops_this_cpu() };
             if let Some(mut slot) = self.0.fault.try_lock() {
-                *slot = Some((cpu, arch_x86::regs_from(regs)));
+                *slot = Some(FaultRecord {
+                    cpu,
+                    regs: arch_x86::regs_from(regs),
+                    dumped_in: None,
+                });
             }
         }
     }

@@ -276,7 +276,10 @@ RIP_RE = re.compile(r"RIP: \d+:(\w+)\+0x([0-9a-f]+)/0x([0-9a-f]+)")
 def check_crash(kind, reason, count, regs_source, rip_func=None):
     """A check for the crash scenarios: `count` complete dumps of `reason` on the wire, with
     consecutive sequence numbers, the machine's facts, registers from `regs_source`, and for
-    oopses an instruction pointer inside the LKDTM function the oops text names."""
+    oopses an instruction pointer inside the LKDTM function the oops text names. `reason` may
+    be a list (one per dump)."""
+    reasons = reason if isinstance(reason, list) else [reason] * count
+
     def check(run):
         problems = []
         frames = wire.tshark_udp(run.pcap, 6667)
@@ -291,9 +294,9 @@ def check_crash(kind, reason, count, regs_source, rip_func=None):
         rips = RIP_RE.findall(run.serial)
         for i, d in enumerate(dumps):
             where = f"dump {i}"
-            if d["seq"] != i or d["reason"] != reason or not d["complete"]:
+            if d["seq"] != i or d["reason"] != reasons[i] or not d["complete"]:
                 problems.append(f"{where}: seq {d['seq']} reason {d['reason']} complete "
-                                f"{d['complete']}, expected seq {i} reason {reason} complete")
+                                f"{d['complete']}, expected seq {i} reason {reasons[i]} complete")
             if d["boot_id"] != boot_id:
                 problems.append(f"{where}: boot id {d['boot_id']} != configfs {boot_id}")
             f = d["facts"]
@@ -314,10 +317,10 @@ def check_crash(kind, reason, count, regs_source, rip_func=None):
                 continue
             if rip_func:
                 named = [r for r in rips if r[0] == rip_func]
-                if len(named) < count or rip_func not in kallsyms:
+                if not named or rip_func not in kallsyms:
                     problems.append(f"{where}: oops text or kallsyms lacks {rip_func}")
                     continue
-                start, size = kallsyms[rip_func], int(named[i][2], 16)
+                start, size = kallsyms[rip_func], int(named[min(i, len(named) - 1)][2], 16)
                 ip = int(regs["values"]["ip"], 16)
                 if not start <= ip < start + size:
                     problems.append(f"{where}: RIP {ip:#x} outside {rip_func} "
@@ -329,7 +332,7 @@ def check_crash(kind, reason, count, regs_source, rip_func=None):
 def crash_scenario(kind, reason, count, regs_source, rip_func=None, verdict=True, extra="",
                    **kw):
     return Scenario(
-        name=f"crash-{kind.lower()}",
+        name=f"crash-{kind.lower().replace('_', '-')}",
         description=f"LKDTM {kind}{extra}: {count} complete dump(s), reason {reason}, "
                     f"registers {regs_source}",
         guest="crash",
@@ -345,6 +348,8 @@ SCENARIOS += [
     crash_scenario("BUG", "oops", 2, "fault", "lkdtm_BUG", extra=" twice"),
     crash_scenario("EXCEPTION", "oops", 2, "fault", "lkdtm_EXCEPTION", extra=" twice"),
     crash_scenario("PANIC", "panic", 1, "panic-cpu", verdict=False),
+    crash_scenario("OOPS_PANIC", ["oops", "panic"], 2, "fault", "lkdtm_EXCEPTION", verdict=False,
+                   extra=" (EXCEPTION with panic_on_oops=1)"),
     crash_scenario("WARNING", "panic", 1, "panic-cpu", verdict=False,
                    extra=" with panic_on_warn=1"),
     crash_scenario("SOFTLOCKUP", "panic", 1, "panic-cpu", verdict=False,

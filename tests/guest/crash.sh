@@ -18,6 +18,11 @@ BUG|EXCEPTION)
     wait_dmesg 'netoops: dump 1: reason=OOPS'
     sleep 1
     ;;
+OOPS_PANIC)
+    # An oops with panic_on_oops=1: an OOPS dump, then the PANIC dump of "Fatal exception".
+    echo 1 > /proc/sys/kernel/panic_on_oops
+    provoke EXCEPTION
+    ;;
 WARNING)
     echo 1 > /proc/sys/kernel/panic_on_warn
     provoke WARNING
