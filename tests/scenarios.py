@@ -41,6 +41,7 @@ class Scenario:
     smp: int = 2
     nics: int = 0
     neighbours: dict = field(default_factory=dict)  # ip -> MAC the host side answers for
+    collector: int = 0  # >0: run netoopsd listen on the host until it stored this many reports
     qemu_args: List[str] = field(default_factory=list)
 
 
@@ -445,14 +446,41 @@ SCENARIOS += [
     for name, vendor in (("intel", "GenuineIntel"), ("amd", "AuthenticAMD"))
 ]
 
+STORED_RE = re.compile(r'^stored id=(\d+) dump=\S+#(\d+) from=\S+ reason=(\w+) '
+                       r'state=(\S+) bucket=([0-9a-f]+) title="(.*)"$')
+
+
+def check_collector(run):
+    """netoopsd stored the three dumps complete, each titled by its own crash, and put the two
+    oopses of one bug in one bucket and the panic in another."""
+    problems = []
+    if run.collector_status != 0:
+        problems.append(f"netoopsd listen exited with {run.collector_status} (not 3 reports)")
+    got = sorted((int(m[2]), m[3], m[4], m[5], m[6]) for m in
+                 (STORED_RE.match(line) for line in run.stored) if m)
+    want = [(0, "oops", "complete", "kernel BUG in lkdtm_BUG"),
+            (1, "oops", "complete", "kernel BUG in lkdtm_BUG"),
+            (2, "panic", "complete", "kernel panic: dumptest")]
+    if [(g[0], g[1], g[2], g[4]) for g in got] != want:
+        problems.append(f"stored {got}, expected {want}")
+    elif not (got[0][3] == got[1][3] != got[2][3]):
+        problems.append(f"buckets {[g[3] for g in got]}: the oopses must share one, the panic not")
+    return problems
+
+
 # `make demo`: the collector on the host (QEMU's user network forwards to it), two oopses and a
 # panic. The harness sets the port on the command line.
 DEMO = Scenario(
     name="demo",
-    description="netoops -> netoopsd: two oopses and a panic",
+    description="netoops -> netoopsd on the host: two oopses and a panic, stored and bucketed",
     guest="demo",
     verdict=False,
     expect=[r"kernel BUG at", r"Kernel panic - not syncing: dumptest"],
+    # panic=3: QEMU's user network forwards the last frames before the VM resets.
+    cmdline="panic=3",
     qemu_args=["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"],
     timeout=120,
+    collector=3,
+    check=check_collector,
 )
+SCENARIOS.append(DEMO)
