@@ -277,6 +277,12 @@ const GENERIC: &[&str] = &[
     "list_valid_*",
     "kobject_put",
     "kobject_release",
+    // the driver core's teardown: the driver or subsystem that called it is the suspect
+    "device_del",
+    "device_unregister",
+    "device_destroy",
+    "device_release_driver*",
+    "bus_remove_device",
     // locking, sleeping, waiting
     "mutex_lock*",
     "mutex_unlock*",

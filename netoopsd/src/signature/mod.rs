@@ -30,7 +30,7 @@ pub struct Signature {
     /// Top non-generic frames, innermost first (at most [`MAX_FRAMES`]): the faulting
     /// function, if known, then the call trace.
     pub frames: Vec<String>,
-    /// Bucket id: 16 hex digits derived from the title.
+    /// Bucket id: 16 hex digits derived from the title (see [`bucket_key`]).
     pub bucket: String,
     /// 0-based line number in the log where the crash report starts.
     pub line: usize,
@@ -54,7 +54,7 @@ pub fn extract(log: &str) -> Option<Signature> {
     } = select::choose(&lines, &callers, &times)?;
     let report = Report::new(&lines[..end], i);
     let title = match report.resolve(&guilty) {
-        Some(f) => format!("{prefix} in {f}"),
+        Some(f) => format!("{prefix} in {}", family(&f)),
         None => prefix,
     };
     Some(Signature {
@@ -85,15 +85,58 @@ pub fn for_dump(log: Option<&str>, reason: &str) -> Signature {
     }
 }
 
-/// The bucket id of a title: FNV-1a 64 of its bytes, as 16 hex digits (stable across
+/// The bucket id of a title: FNV-1a 64 of its [`bucket_key`], as 16 hex digits (stable across
 /// versions and machines).
 pub fn bucket_id(title: &str) -> String {
+    let key = bucket_key(title);
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in title.bytes() {
+    for b in key.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{h:016x}")
+}
+
+/// What of a title the bucket depends on: the title, except that the kinds of report one bug
+/// shows up as, depending on timing, kernel config and sanitizers, are one class (as
+/// syzkaller's alternative titles group them): a stall (`INFO: rcu detected stall`,
+/// `BUG: soft lockup`), a hang (`INFO: task hung`, `INFO: task can't die`), a stack
+/// overflow (`kernel panic: corrupted stack end`, `BUG: stack guard page was hit`), an
+/// invalid free, and a bad memory access (KASAN/KFENCE/KMSAN reports, general protection
+/// faults, unable-to-handle page faults, arm's `Internal error`/`Unhandled fault`, out of
+/// bounds array indexes, corrupted lists), each together with the guilty function.
+pub fn bucket_key(title: &str) -> String {
+    let Some((kind, func)) = title.rsplit_once(" in ") else {
+        return title.to_string();
+    };
+    if func.contains(' ') {
+        return title.to_string();
+    }
+    let class = if kind == "INFO: rcu detected stall" || kind == "BUG: soft lockup" {
+        "stall"
+    } else if kind == "INFO: task hung" || kind == "INFO: task can't die" {
+        "hang"
+    } else if kind == "kernel panic: corrupted stack end" || kind == "BUG: stack guard page was hit"
+    {
+        "stack-overflow"
+    } else if kind == "KASAN: invalid-free" || kind == "KFENCE: invalid free" {
+        "invalid-free"
+    } else if kind.starts_with("KASAN: ")
+        || kind.starts_with("KFENCE: ")
+        || kind == "KMSAN: uninit-value"
+        || kind == "KMSAN: kernel-infoleak"
+        || kind == "general protection fault"
+        || kind.starts_with("BUG: unable to handle kernel ")
+        || kind == "Unhandled fault"
+        || kind == "Internal error"
+        || kind == "UBSAN: array-index-out-of-bounds"
+        || kind == "BUG: corrupted list"
+    {
+        "bad-access"
+    } else {
+        return title.to_string();
+    };
+    format!("{class} in {func}")
 }
 
 macro_rules! rx {
@@ -101,6 +144,18 @@ macro_rules! rx {
         static CELL: OnceLock<Regex> = OnceLock::new();
         CELL.get_or_init(|| Regex::new($pattern).expect("valid regex"))
     }};
+}
+
+/// Folds the variants of a kernel function family that one bug reaches depending on kernel
+/// version and call site into the family's name, for titles: `smp_call_function_single`,
+/// `smp_call_function_many`(`_cond`) are `smp_call_function`; `synchronize_sched` (an alias
+/// of `synchronize_rcu` since 4.20) and the `_expedited` variants are `synchronize_rcu`.
+fn family(func: &str) -> String {
+    let f =
+        rx!(r"^smp_call_function_(?:single|many)(?:_cond)?$").replace(func, "smp_call_function");
+    rx!(r"^synchronize_(?:sched|rcu)(?:_expedited)?$")
+        .replace(&f, "synchronize_rcu")
+        .into_owned()
 }
 
 /// One log line: the kernel's text and what the console put before it.
@@ -113,10 +168,17 @@ struct Line<'a> {
 }
 
 /// Splits off what the console puts before the kernel's text: a `<N>` level, the
-/// `[   12.345678]` timestamp and a `[  T123]`/`[ C1]` caller id.
+/// `[   12.345678]` timestamp and a `[  T123]`/`[ C1]` caller id. Output of user space that
+/// did not end its line (`syzkaller login: [  417.725670][    C1] rcu: ...`) goes before
+/// the timestamp of the kernel line that follows it, and is split off too.
 fn split_prefix(line: &str) -> Line<'_> {
     let re = rx!(r"^(?:<\d+>)?(?:\[\s*(\d+\.\d+)\])?(?:\[\s*([TC]\d+)\])?\s?");
-    let line = line.trim_end_matches('\r');
+    let mut line = line.trim_end_matches('\r');
+    if !line.starts_with('[') && !line.starts_with('<') {
+        if let Some(m) = rx!(r"\[\s*\d+\.\d{6}\]").find(line) {
+            line = &line[m.start()..];
+        }
+    }
     match re.captures(line) {
         Some(c) => Line {
             text: &line[c.get(0).map_or(0, |m| m.end())..],
@@ -146,6 +208,8 @@ enum Guilty {
     LockAt,
     /// For stalls: the interrupted context (frames after `</IRQ>`), else the stack.
     Interrupted,
+    /// The last (outermost) non-generic frame of the call trace.
+    Outermost(&'static [&'static str]),
 }
 
 const HUNG: &[&str] = &[
@@ -224,6 +288,15 @@ const STALL_ANCHORS: &[&str] = &[
     "*_work",
     "*_workfn",
     "*_thread",
+];
+
+/// Netlink's message dispatchers: they run the handler of each message they receive, which
+/// names the work better than they do.
+const DISPATCHERS: &[&str] = &[
+    "*netlink_rcv*",
+    "genl_rcv*",
+    "genl_family_rcv_msg*",
+    "*_rcv_msg",
 ];
 
 /// Whether line `i` starts a crash report, and if so its title prefix and where its guilty
@@ -322,6 +395,10 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     }
     if c(rx!(r"^(?:WARNING|INFO): (?:possible (?:circular|recursive) locking|possible irq lock inversion|(?:HARD|SOFT)IRQ-(?:READ-)?safe -> (?:HARD|SOFT)IRQ-unsafe lock order)")).is_some() {
         return Some(("possible deadlock".into(), Guilty::LockAt));
+    }
+    if c(rx!(r"^BUG: Invalid wait context")).is_some() {
+        // Lockdep's wait-type check, a WARNING of the locking code in syzkaller's words.
+        return Some(("WARNING: locking bug".into(), Guilty::Stack(LOCKING)));
     }
     if c(rx!(r"^(?:WARNING|INFO): inconsistent lock state")).is_some() {
         return Some(("inconsistent lock state".into(), Guilty::LockAt));
@@ -504,9 +581,12 @@ fn panic(msg: &str) -> (String, Guilty) {
         );
     }
     if msg.starts_with("corrupted stack end detected inside scheduler") {
+        // The stack overflowed somewhere in a deep call chain; its innermost frames are
+        // wherever the overflow was noticed, its entry (the work item, the system call)
+        // is what overflows it every time.
         return (
             "kernel panic: corrupted stack end".into(),
-            Guilty::Stack(PANIC),
+            Guilty::Outermost(PANIC),
         );
     }
     if msg.starts_with("Fatal exception") {
@@ -610,20 +690,35 @@ impl<'a> Report<'a> {
                 .filter_map(|l| parse_lock_at(l))
                 .find(|f| !is_generic(f, LOCKING))
                 .or_else(|| self.first_specific(LOCKING, false)),
+            Guilty::Outermost(extra) => self
+                .stack(false)
+                .into_iter()
+                .rfind(|f| !is_generic(f, extra)),
             Guilty::Interrupted => {
                 let stack = self.stack(true);
-                stack
-                    .iter()
-                    .find(|f| is_generic(f, STALL_ANCHORS) && !is_generic(f, NONE))
-                    .or_else(|| stack.iter().find(|f| !is_generic(f, NONE)))
-                    .cloned()
+                // `___sys_recvmsg`, `____sys_sendmsg`: helpers shared by several system
+                // calls, not the system call.
+                let anchor = stack.iter().position(|f| {
+                    is_generic(f, STALL_ANCHORS) && !is_generic(f, NONE) && !f.starts_with("___")
+                });
+                match anchor {
+                    // A netlink dispatcher stands for the handler it called.
+                    Some(a) if is_generic(&stack[a], DISPATCHERS) => stack[..a]
+                        .iter()
+                        .rev()
+                        .find(|f| !is_generic(f, DISPATCHERS))
+                        .or(Some(&stack[a]))
+                        .cloned(),
+                    Some(a) => Some(stack[a].clone()),
+                    None => stack.iter().find(|f| !is_generic(f, NONE)).cloned(),
+                }
             }
         }
     }
 
     fn top_frames(&self, g: &Guilty) -> Vec<String> {
         let extra = match g {
-            Guilty::Ip(e) | Guilty::Header(_, e) | Guilty::Stack(e) => *e,
+            Guilty::Ip(e) | Guilty::Header(_, e) | Guilty::Stack(e) | Guilty::Outermost(e) => *e,
             Guilty::LockAt => LOCKING,
             Guilty::None | Guilty::Interrupted => NONE,
         };

@@ -355,3 +355,189 @@ fn without_a_panic_the_last_oops_else_the_first_report() {
         Some("WARNING in first_warn")
     );
 }
+
+#[test]
+fn report_kinds_of_one_bug_share_a_bucket() {
+    // An RCU stall and a soft lockup in one function are one stall; a KASAN report, a
+    // general protection fault and a page fault in one function one bad access.
+    for (a, b) in [
+        (
+            "INFO: rcu detected stall in kvm_vcpu_ioctl",
+            "BUG: soft lockup in kvm_vcpu_ioctl",
+        ),
+        (
+            "INFO: task hung in synchronize_rcu",
+            "INFO: task can't die in synchronize_rcu",
+        ),
+        (
+            "KASAN: slab-out-of-bounds Read in sg_remove_request",
+            "general protection fault in sg_remove_request",
+        ),
+        (
+            "KASAN: use-after-free Write in f",
+            "BUG: unable to handle kernel paging request in f",
+        ),
+        (
+            "kernel panic: corrupted stack end in wb_workfn",
+            "BUG: stack guard page was hit in wb_workfn",
+        ),
+    ] {
+        assert_eq!(bucket_id(a), bucket_id(b), "{a} / {b}");
+    }
+    for (a, b) in [
+        ("BUG: soft lockup in f", "BUG: soft lockup in g"),
+        (
+            "KASAN: use-after-free Read in f",
+            "KASAN: invalid-free in f",
+        ),
+        ("INFO: task hung in f", "INFO: rcu detected stall in f"),
+        ("WARNING in f", "KASAN: use-after-free Read in f"),
+        (
+            "BUG: using smp_processor_id() in preemptible code in f",
+            "BUG: soft lockup in f",
+        ),
+    ] {
+        assert_ne!(bucket_id(a), bucket_id(b), "{a} / {b}");
+    }
+}
+
+#[test]
+fn function_families_in_titles() {
+    // An IPI stall (syzkaller corpus, 4.x): the variant of smp_call_function does not count.
+    let soft = "\
+[  593.126245] watchdog: BUG: soft lockup - CPU#1 stuck for 134s! [syz-executor2:11111]
+[  593.282931] RIP: 0010:smp_call_function_single+0x1c4/0x4d0
+[  593.282931] Call Trace:
+[  593.282931]  perf_event_read+0x1ad/0x390
+[  593.282931]  perf_read+0x2a0/0x890
+";
+    let s = extract(soft).unwrap();
+    assert_eq!(s.title, "BUG: soft lockup in smp_call_function");
+    let many = soft.replace("smp_call_function_single", "smp_call_function_many");
+    assert_eq!(extract(&many).unwrap().bucket, s.bucket);
+    let hung = "\
+[  494.157408] INFO: task syz-executor4:13376 blocked for more than 140 seconds.
+[  494.164828] Call Trace:
+[  494.167422]  __schedule+0x8cc/0x1ed0
+[  494.193640]  schedule+0xf5/0x1b0
+[  494.197012]  wait_for_completion+0x1e6/0x420
+[  494.213071]  __wait_rcu_gp+0x24f/0x390
+[  494.217085]  synchronize_sched.part.61+0xf0/0x140
+[  494.248580]  rcu_barrier_sched+0x20/0x20
+";
+    assert_eq!(
+        extract(hung).unwrap().title,
+        "INFO: task hung in synchronize_rcu"
+    );
+}
+
+#[test]
+fn invalid_wait_context_is_a_locking_bug() {
+    let log = "\
+[  513.624689][ T4448] =============================
+[  513.625024][ T4448] [ BUG: Invalid wait context ]
+[  513.625454][ T4448] 5.9.0-12994-gf9893351acae #15 Not tainted
+[  513.625876][ T4448] -----------------------------
+[  513.626258][ T4448] syz-executor.0/4448 is trying to lock:
+[  513.626811][ T4448] ffff00004a747498 (&mm->mmap_lock){++++}-{3:3}, at: __might_fault+0x108/0x1b0
+[  513.630554][ T4448] stack backtrace:
+[  513.632435][ T4448] Call trace:
+[  513.632830][ T4448]  dump_backtrace+0x0/0x4d0
+[  513.633216][ T4448]  show_stack+0x2c/0x80
+[  513.633605][ T4448]  dump_stack+0x1b0/0x254
+[  513.633979][ T4448]  __lock_acquire+0x1a04/0x4930
+[  513.634359][ T4448]  lock_acquire+0x278/0xb88
+[  513.634769][ T4448]  __might_fault+0x138/0x1b0
+[  513.635149][ T4448]  do_ipv6_setsockopt.isra.0+0x4a8/0x4738
+[  513.635538][ T4448]  ipv6_setsockopt+0x124/0x408
+";
+    assert_eq!(
+        extract(log).unwrap().title,
+        "WARNING: locking bug in do_ipv6_setsockopt"
+    );
+}
+
+#[test]
+fn corrupted_stack_end_is_its_outermost_frame() {
+    let log = "\
+[  335.974403] Kernel panic - not syncing: corrupted stack end detected inside scheduler
+[  335.975933] CPU: 0 PID: 11678 Comm: kworker/u12:6 Not tainted 4.20.0+ #11
+[  335.978779] Workqueue: writeback wb_workfn (flush-8:0)
+[  335.979784] Call Trace:
+[  335.980287]  dump_stack+0x1d3/0x2c6
+[  335.982672]  panic+0x2ad/0x55f
+[  335.986347]  __schedule+0x1ec6/0x1ed0
+[  335.993751]  preempt_schedule_irq+0x87/0x110
+[  335.994383]  retint_kernel+0x1b/0x2d
+[  336.006590]  rmap_walk+0x119/0x350
+[  336.009046]  try_to_unmap+0x1f3/0xa40
+[  336.020876]  shrink_page_list+0x70ef/0xc2e0
+[  336.350813]  wb_writeback+0xa73/0xfc0
+[  336.356813]  wb_workfn+0xd65/0x1790
+[  336.370426]  process_one_work+0xc90/0x1c40
+[  336.387991]  worker_thread+0x17f/0x1390
+[  336.400947]  kthread+0x35a/0x440
+[  336.401947]  ret_from_fork+0x3a/0x50
+";
+    assert_eq!(
+        extract(log).unwrap().title,
+        "kernel panic: corrupted stack end in wb_workfn"
+    );
+}
+
+#[test]
+fn stall_in_a_netlink_handler_and_after_console_text() {
+    // User space's unterminated "syzkaller login: " before the kernel's line.
+    let log = "\
+syzkaller login: [  350.121212][    C3] rcu: INFO: rcu_sched self-detected stall on CPU
+[  350.173488][    C3]  </IRQ>
+[  350.173985][    C3] RIP: 0010:hash_ipportnet4_expire+0x1ab/0x8f0
+[  350.186689][    C3]  hash_ipportnet4_add+0x178/0x2360
+[  350.236080][    C3]  ip_set_uadd+0x37/0x50
+[  350.238387][    C3]  nfnetlink_rcv_msg+0xccd/0xfa0
+[  350.246505][    C3]  netlink_rcv_skb+0x172/0x460
+[  350.251545][    C3]  nfnetlink_rcv+0x1ba/0x460
+[  350.254774][    C3]  netlink_unicast+0x5a9/0x7c0
+[  350.259273][    C3]  netlink_sendmsg+0x915/0xe90
+[  350.267753][    C3]  sock_sendmsg+0xd2/0x120
+[  350.268650][    C3]  ____sys_sendmsg+0x744/0x870
+[  350.271122][    C3]  ___sys_sendmsg+0x10a/0x180
+[  350.281383][    C3]  __sys_sendmsg+0x110/0x1f0
+[  350.289158][    C3]  __x64_sys_sendmsg+0x78/0xb0
+";
+    assert_eq!(
+        extract(log).unwrap().title,
+        "INFO: rcu detected stall in ip_set_uadd"
+    );
+    // Without a dispatcher or socket call, the system call, not its shared helpers.
+    let plain: String = log
+        .lines()
+        .filter(|l| !l.contains("netlink") && !l.contains("ip_set") && !l.contains("sock_"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        extract(&plain).unwrap().title,
+        "INFO: rcu detected stall in sys_sendmsg"
+    );
+}
+
+#[test]
+fn driver_core_teardown_is_not_the_bug() {
+    let log = "\
+[   43.990194][   T12] general protection fault: 0000 [#1] SMP KASAN
+[   44.014751][   T12] Workqueue: usb_hub_wq hub_event
+[   44.019837][   T12] RIP: 0010:device_del+0x7a/0xb80
+[   44.114551][   T12] Call Trace:
+[   44.123311][   T12]  ? __device_links_no_driver+0x240/0x240
+[   44.138778][   T12]  device_unregister+0x11/0x30
+[   44.143593][   T12]  hdm_disconnect+0xdf/0x200
+[   44.148174][   T12]  usb_unbind_interface+0x1bd/0x8a0
+[   44.158710][   T12]  device_release_driver_internal+0x404/0x4c0
+[   44.164819][   T12]  bus_remove_device+0x2dc/0x4a0
+[   44.169824][   T12]  device_del+0x460/0xb80
+";
+    assert_eq!(
+        extract(log).unwrap().title,
+        "general protection fault in hdm_disconnect"
+    );
+}
