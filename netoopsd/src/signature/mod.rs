@@ -365,7 +365,7 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     if c(rx!(r"^kernel BUG at \S+")).is_some() {
         return Some(("kernel BUG".into(), Guilty::Ip(NONE)));
     }
-    if c(rx!(r"^(?:Oops: )?divide error: ")).is_some() {
+    if c(rx!(r"^(?:Oops: )?divide[ _]error: ")).is_some() {
         return Some(("divide error".into(), Guilty::Ip(NONE)));
     }
     if let Some(m) = c(rx!(
@@ -374,7 +374,7 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
         let t = rx!(r"^BUG: \w+ stack").replace(&m[1], "BUG: stack");
         return Some((t.into_owned(), Guilty::Ip(NONE)));
     }
-    if c(rx!(r"^(?:watchdog: )?BUG: soft lockup")).is_some() {
+    if c(rx!(r"^(?:(?:NMI )?watchdog: )?BUG: soft lockup")).is_some() {
         return Some(("BUG: soft lockup".into(), Guilty::Ip(NONE)));
     }
     if c(rx!(r"(?:^|: )Watchdog detected hard LOCKUP")).is_some() {
@@ -387,7 +387,11 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     {
         return Some(("INFO: rcu detected stall".into(), Guilty::Interrupted));
     }
-    if c(rx!(r"^INFO: task .* blocked for more than \d+ seconds")).is_some() {
+    if c(rx!(
+        r"^INFO: task .* blocked (?:in I/O wait )?for more than \d+ seconds"
+    ))
+    .is_some()
+    {
         return Some(("INFO: task hung".into(), Guilty::Stack(HUNG)));
     }
     if c(rx!(r"^INFO: task .* can't die for more than")).is_some() {

@@ -541,3 +541,38 @@ fn driver_core_teardown_is_not_the_bug() {
         "general protection fault in hdm_disconnect"
     );
 }
+
+#[test]
+fn header_spellings_of_other_kernel_versions() {
+    let t = |log: &str| extract(log).map(|s| s.title);
+    // 5.9: "divide_error:" (the trap's name) instead of "divide error:".
+    let div = "\
+[   63.550339][    C1] divide_error: 0000 [#1] PREEMPT SMP KASAN
+[   63.556240][    C1] CPU: 1 PID: 6855 Comm: syz-executor857 Not tainted 5.9.0-rc8-syzkaller #0
+[   63.575262][    C1] RIP: 0010:tabledist.part.0+0x22a/0x2a0
+";
+    assert_eq!(t(div).as_deref(), Some("divide error in tabledist"));
+    // 6.x: a task in uninterruptible I/O sleep.
+    let io = "\
+[  584.319520][   T31] INFO: task udevd:5612 blocked in I/O wait for more than 143 seconds.
+[  584.319578][   T31] Call Trace:
+[  584.319590][   T31]  __schedule+0xb4d/0x3040
+[  584.319600][   T31]  io_schedule+0x8c/0x100
+[  584.319610][   T31]  folio_wait_bit_common+0x69c/0xc20
+[  584.319620][   T31]  filemap_read_folio+0x1b0/0x290
+[  584.319630][   T31]  do_read_cache_folio+0x139/0x5b0
+";
+    assert_eq!(
+        t(io).as_deref(),
+        Some("INFO: task hung in filemap_read_folio")
+    );
+    // 4.x: the lockup detector's message on an NMI watchdog kernel.
+    let nmi = "\
+[  848.443720] NMI watchdog: BUG: soft lockup - CPU#1 stuck for 123s! [syz-executor694:3996]
+[  848.519454] RIP: 0010:[<ffffffff8160fc09>]  [<ffffffff8160fc09>] change_mnt_propagation+0xa9/0xbd0
+";
+    assert_eq!(
+        t(nmi).as_deref(),
+        Some("BUG: soft lockup in change_mnt_propagation")
+    );
+}
