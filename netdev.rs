@@ -169,8 +169,8 @@ impl<'a> Device<'a> {
         }
     }
 
-    /// The MAC of the next hop towards `dst` if the neighbour table knows it (a valid entry):
-    /// the route's gateway for IPv4, `dst` itself (on-link) for IPv6.
+    /// The MAC of the next hop towards `dst` (the route's gateway, or `dst` itself on-link) if
+    /// the neighbour table knows it (a valid entry).
     pub(crate) fn next_hop_mac(&self, dst: Ip, _rtnl: &RtnlHeld) -> Option<[u8; 6]> {
         let (table, key): (*mut bindings::neigh_table, [u8; 16]) = match dst {
             Ip::V4(d) => {
@@ -183,8 +183,15 @@ impl<'a> Device<'a> {
                 key[..4].copy_from_slice(&hop.to_ne_bytes());
                 (&raw mut bindings::arp_tbl, key)
             }
-            // Only the address of the IPv6 stack's neighbour table is taken here.
-            Ip::V6(d) => (&raw mut bindings::nd_tbl, d),
+            Ip::V6(d) => {
+                let daddr = in6_addr_from(d);
+                let mut hop = bindings::in6_addr::default();
+                // SAFETY: `self.ptr` is a live device; the helper does a route lookup and
+                // releases the route it gets; `daddr` and `hop` are valid for the call.
+                unsafe { bindings::netoops_ipv6_next_hop(self.as_ptr(), &daddr, &mut hop) };
+                // Only the address of the IPv6 stack's neighbour table is taken here.
+                (&raw mut bindings::nd_tbl, in6_addr_bytes(&hop))
+            }
         };
         // SAFETY: `table` is a kernel neighbour table, `key` holds a key of its key length and
         // `self.ptr` is a live device. A non-null result carries a reference we release below.

@@ -91,6 +91,27 @@ static inline __be32 netoops_ipv4_next_hop(struct net_device *dev, __be32 daddr)
 	return hop;
 }
 
+/* The IPv6 next hop for daddr out of dev: the route's gateway, or daddr when on-link. */
+static inline void netoops_ipv6_next_hop(struct net_device *dev, const struct in6_addr *daddr,
+					 struct in6_addr *hop)
+{
+	*hop = *daddr;
+#if IS_ENABLED(CONFIG_IPV6)
+	{
+		struct flowi6 fl6 = { .daddr = *daddr, .flowi6_oif = dev->ifindex };
+		struct dst_entry *dst = ip6_route_output(dev_net(dev), NULL, &fl6);
+
+		if (!dst->error) {
+			struct rt6_info *rt = dst_rt6_info(dst);
+
+			if (rt->rt6i_flags & RTF_GATEWAY)
+				*hop = rt->rt6i_gateway;
+		}
+		dst_release(dst);
+	}
+#endif
+}
+
 static inline u8 netoops_neigh_nud_state(const struct neighbour *n)
 {
 	return READ_ONCE(n->nud_state);

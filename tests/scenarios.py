@@ -128,8 +128,8 @@ def check_targets(run):
     if len(reported) != 1:
         return [f"expected one dump line, saw {len(reported)}"]
     seq, reason, nbytes, npackets, ntargets, _ = reported[0]
-    if (reason, ntargets) != ("SOFT", "4"):
-        problems.append(f"dump line says reason={reason} targets={ntargets}, expected SOFT and 4")
+    if (reason, ntargets) != ("SOFT", "5"):
+        problems.append(f"dump line says reason={reason} targets={ntargets}, expected SOFT and 5")
     counters = {f[0]: [int(x) for x in f[1:]] for f in guest_lines(serial, "COUNTERS")}
     boot_id = guest_lines(serial, "BOOTID")[0][0]
     mac = "52:54:00:12:34:56"
@@ -138,6 +138,7 @@ def check_targets(run):
         "t2": (6668, "10.0.2.15", "10.0.2.3", "52:54:00:aa:bb:03"),
         "t4": (6670, "fd00::15", "fd00::2", "52:54:00:aa:bb:06"),
         "t5": (6671, "10.0.2.15", "198.51.100.7", "52:54:00:aa:bb:04"),
+        "t6": (6672, "fd00::15", "2001:db8:77::9", "52:54:00:aa:bb:07"),
     }
     for t, (port, src, dst, dmac) in expected.items():
         frames = wire.tshark_udp(run.pcap, port)
@@ -219,11 +220,11 @@ def check_golden_wire(run):
 SCENARIOS += [
     Scenario(
         name="targets",
-        description="5 targets (IPv4, neighbour, disabled, IPv6, via gateway), one soft dump",
+        description="6 targets (IPv4, neighbour, disabled, IPv6, v4 and v6 via gateway), one soft dump",
         guest="targets",
         nics=1,
         neighbours={"10.0.2.3": "52:54:00:aa:bb:03", "fd00::2": "52:54:00:aa:bb:06",
-                    "10.0.2.4": "52:54:00:aa:bb:04"},
+                    "10.0.2.4": "52:54:00:aa:bb:04", "fd00::4": "52:54:00:aa:bb:07"},
         expect=[r"netoops: target t1: enabled on eth0: 10\.0\.2\.15:6665 -> 10\.0\.2\.2:6667",
                 r"TARGET t3 enabled=0"],
         reject=KERNEL_TROUBLE,
