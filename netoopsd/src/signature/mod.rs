@@ -273,6 +273,19 @@ const MEMLEAK: &[&str] = &[
     "skb_*",
     "alloc_skb*",
 ];
+const PAGE_ALLOC: &[&str] = &[
+    "*alloc*",
+    "get_page_from_freelist",
+    "prep_new_page",
+    "page_pool_*",
+    "*free_page*",
+    "free_pcp*",
+    "bad_page",
+    "check_new_page*",
+    "free_pages*",
+    "*folio*put*",
+    "put_page*",
+];
 const RUST: &[&str] = &["core::*", "<core::*", "kernel::*", "<kernel::*"];
 const NONE: &[&str] = &[];
 /// For stalls, the frames that name the work that stalled (a system call, an ioctl, a
@@ -519,6 +532,11 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     }
     if c(rx!(r"^Oops: [0-9a-f]{4} \[#\d+\]")).is_some() {
         return Some(("Oops".into(), Guilty::Ip(NONE)));
+    }
+    if c(rx!(r"^BUG: Bad page state in process")).is_some() {
+        // The stack printed first is where the page was allocated (page_owner) or freed:
+        // its first caller outside the page allocator.
+        return Some(("BUG: Bad page state".into(), Guilty::Stack(PAGE_ALLOC)));
     }
     if let Some(m) = c(rx!(r"^BUG: ([A-Za-z][^:,]*?)(?: at | in |: |, |$)")) {
         return Some((format!("BUG: {}", strip_numbers(&m[1])), Guilty::None));

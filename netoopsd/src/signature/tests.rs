@@ -576,3 +576,57 @@ fn header_spellings_of_other_kernel_versions() {
         Some("BUG: soft lockup in change_mnt_propagation")
     );
 }
+
+#[test]
+fn debug_helpers_are_not_the_bug() {
+    let t = |log: &str| extract(log).map(|s| s.title);
+    // spinlock debugging's own reporting function (4.4).
+    let magic = "\
+[   82.818367] BUG: spinlock bad magic on CPU#0, syz-executor/20513
+[   82.824830]  lock: 0xffff8800bb37e088, .magic: ffff8800, .owner: <none>/-1, .owner_cpu: 131071
+[   82.873873] Call Trace:
+[   82.876438]  [<ffffffff81c01b4c>] dump_stack+0x80/0xb4
+[   82.881697]  [<ffffffff811d2be2>] spin_dump+0x152/0x280
+[   82.887044]  [<ffffffff811d2fc5>] do_raw_spin_lock+0x225/0x2c0
+[   82.892991]  [<ffffffff828b61be>] _raw_spin_lock+0xe/0x10
+[   82.898497]  [<ffffffff824e6a26>] tcp_nuke_addr+0x586/0x8a0
+[   82.910115]  [<ffffffff8259012f>] devinet_ioctl+0x58f/0x1460
+";
+    assert_eq!(
+        t(magic).as_deref(),
+        Some("BUG: spinlock bad magic in tcp_nuke_addr")
+    );
+    // A HWASAN tag check the compiler inserted is where the fault is, not what faulted.
+    let hw = "\
+[  110.116437][ T6339] Unable to handle kernel paging request at virtual address efff800000000000
+[  110.171104][ T6339] pc : __hwasan_check_x0_67043363+0x4/0x30
+[  110.171536][ T6339] lr : vgic_mmio_write_invlpi+0xb0/0x174
+[  110.172185][ T6339] Call trace:
+[  110.172380][ T6339]  __hwasan_check_x0_67043363+0x4/0x30
+[  110.172741][ T6339]  vgic_mmio_write_invlpi+0xb0/0x174
+[  110.173101][ T6339]  dispatch_mmio_write+0x2a4/0x308
+";
+    assert_eq!(
+        t(hw).as_deref(),
+        Some("BUG: unable to handle kernel paging request in vgic_mmio_write_invlpi")
+    );
+    // A bad page state names the page's allocation site, past the page allocator (6.x).
+    let page = "\
+[  360.589544][ T8978] BUG: Bad page state in process syz.3.584  pfn:7071f
+[  360.607825][ T8978] flags: 0xfff00000000000(node=0|zone=1|lastcpupid=0x7ff)
+[  360.639671][ T8978] page dumped because: page_pool leak
+[  360.646064][ T8978] page_owner tracks the page as allocated
+[  360.665078][ T8978]  post_alloc_hook+0x1f3/0x230
+[  360.670446][ T8978]  get_page_from_freelist+0x2e4c/0x2f10
+[  360.676464][ T8978]  __alloc_pages_noprof+0x256/0x6c0
+[  360.681981][ T8978]  alloc_pages_bulk_noprof+0x729/0xd40
+[  360.694427][ T8978]  __page_pool_alloc_pages_slow+0x138/0x690
+[  360.700249][ T8978]  page_pool_alloc_pages+0xcb/0x150
+[  360.706140][ T8978]  bpf_test_run_xdp_live+0x939/0x2110
+[  360.711890][ T8978]  bpf_prog_test_run_xdp+0x80e/0x11b0
+";
+    assert_eq!(
+        t(page).as_deref(),
+        Some("BUG: Bad page state in bpf_test_run_xdp_live")
+    );
+}
