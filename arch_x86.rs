@@ -55,32 +55,11 @@ pub(crate) fn cpu_id() -> CpuId {
 
 /// The registers of a `struct pt_regs`.
 pub(crate) fn regs_from(regs: &bindings::pt_regs) -> RegsX86_64 {
-    let mut f = [0u64; 21];
-    // SAFETY: `regs` is a valid pt_regs; `f` has room for the 21 fields written.
+    let mut f = [0u64; RegsX86_64::COUNT];
+    // SAFETY: `regs` is a valid pt_regs; `f` has room for the 21 fields written, in the
+    // kernel's order, which is the wire format's order too.
     unsafe { bindings::netoops_pt_regs_fields(regs, f.as_mut_ptr()) };
-    RegsX86_64 {
-        r15: f[0],
-        r14: f[1],
-        r13: f[2],
-        r12: f[3],
-        bp: f[4],
-        bx: f[5],
-        r11: f[6],
-        r10: f[7],
-        r9: f[8],
-        r8: f[9],
-        ax: f[10],
-        cx: f[11],
-        dx: f[12],
-        si: f[13],
-        di: f[14],
-        orig_ax: f[15],
-        ip: f[16],
-        cs: f[17],
-        flags: f[18],
-        sp: f[19],
-        ss: f[20],
-    }
+    RegsX86_64::from_array(f)
 }
 
 /// The registers of this CPU here and now (as the kernel's `crash_setup_regs` takes them

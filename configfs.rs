@@ -408,7 +408,7 @@ impl AttributeOperations<2> for TargetDir {
     fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
         let state = this.target.state();
         let ip = match &state.resolved {
-            Some(r) => Some(r.endpoints.ip.src()),
+            Some(ep) => Some(ep.ip.src()),
             None => state.config.local_ip,
         };
         drop(state);
@@ -467,7 +467,7 @@ impl AttributeOperations<6> for TargetDir {
     type Data = TargetDir;
 
     fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let mac = this.target.state().resolved.map(|r| r.endpoints.src_mac);
+        let mac = this.target.state().resolved.map(|ep| ep.src_mac);
         match mac {
             Some(mac) => show_line(page, format_args!("{}", frame::MacDisplay(mac))),
             None => show_line(page, format_args!("")),
@@ -482,7 +482,7 @@ impl AttributeOperations<7> for TargetDir {
     fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
         let state = this.target.state();
         let mac = match &state.resolved {
-            Some(r) => Some(r.endpoints.dst_mac),
+            Some(ep) => Some(ep.dst_mac),
             None => state.config.remote_mac,
         };
         drop(state);

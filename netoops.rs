@@ -128,20 +128,25 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    fn new() -> Self {
-        let mut boot_id = [0u8; 16];
-        // SAFETY: fills the 16 bytes of `boot_id`.
-        unsafe { bindings::get_random_bytes(boot_id.as_mut_ptr().cast(), boot_id.len()) };
-        // A version 4 (random) UUID, as the kernel's own boot_id.
-        boot_id[6] = (boot_id[6] & 0x0f) | 0x40;
-        boot_id[8] = (boot_id[8] & 0x3f) | 0x80;
+    /// The defaults, with a zero boot id.
+    const fn defaults() -> Self {
         Settings {
-            boot_id,
+            boot_id: [0; 16],
             user_blob: [0; wire::MAX_USER_BLOB_LEN],
             user_blob_len: 0,
             copies: DEFAULT_COPIES,
             gap_us: 0,
         }
+    }
+
+    /// The defaults with a random boot id: a version 4 UUID, as the kernel's own boot_id.
+    fn new() -> Self {
+        let mut s = Self::defaults();
+        // SAFETY: fills the 16 bytes of `boot_id`.
+        unsafe { bindings::get_random_bytes(s.boot_id.as_mut_ptr().cast(), s.boot_id.len()) };
+        s.boot_id[6] = (s.boot_id[6] & 0x0f) | 0x40;
+        s.boot_id[8] = (s.boot_id[8] & 0x3f) | 0x80;
+        s
     }
 
     /// The user blob in use.
@@ -293,10 +298,7 @@ impl Dumper {
             Some(s) => *s,
             None => {
                 pr_warn!("dump {}: settings busy, sending with defaults\n", seq);
-                Settings {
-                    copies: DEFAULT_COPIES,
-                    ..Settings::new_zeroed()
-                }
+                Settings::defaults()
             }
         };
         let captured = buf.get(..len).unwrap_or(&[]);
@@ -344,19 +346,6 @@ impl Dumper {
         } else {
             // The machine carries on: top the pools up for the next dump.
             self.shared.targets.schedule();
-        }
-    }
-}
-
-impl Settings {
-    /// Settings with nothing in them (when the real ones cannot be read on the dump path).
-    fn new_zeroed() -> Self {
-        Settings {
-            boot_id: [0; 16],
-            user_blob: [0; wire::MAX_USER_BLOB_LEN],
-            user_blob_len: 0,
-            copies: 1,
-            gap_us: 0,
         }
     }
 }

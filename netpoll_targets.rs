@@ -73,21 +73,14 @@ pub(crate) enum Status {
     Deactivated,
 }
 
-/// What an enabled target actually uses, resolved when it was enabled.
-#[derive(Clone, Copy)]
-pub(crate) struct Resolved {
-    /// The frame addressing (MACs, IPs, ports).
-    pub(crate) endpoints: Endpoints,
-}
-
 /// Everything configfs sees of a target, under its state mutex.
 pub(crate) struct TargetState {
     /// The configuration.
     pub(crate) config: TargetConfig,
     /// Enabled or not.
     pub(crate) status: Status,
-    /// While enabled: what it resolved.
-    pub(crate) resolved: Option<Resolved>,
+    /// While enabled: the frame addressing (MACs, IPs, ports) it resolved.
+    pub(crate) resolved: Option<Endpoints>,
     /// The local address it last used: kept while its device is away, so that it can resume
     /// on a device of that name before an address is configured on it (as netconsole does).
     last_local_ip: Option<IpAddr>,
@@ -453,7 +446,7 @@ impl Target {
             ip_id: AtomicU16::new(0),
         });
         state.status = Status::Enabled;
-        state.resolved = Some(Resolved { endpoints });
+        state.resolved = Some(endpoints);
         state.last_local_ip = Some(local_ip);
         pr_info!(
             "target {}: enabled on {}: {}:{} -> {}:{} via {}\n",
