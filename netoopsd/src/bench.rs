@@ -15,7 +15,7 @@ use clap::Args;
 use serde_json::Value;
 
 use netoops_codec::wire::{
-    ArchRegs, CpuId, Dump, DumpFacts, Packetizer, Reason, Regs, RegsSource, RegsX86_64, Time,
+    ArchRegs, CpuId, Dump, DumpFacts, Reason, Regs, RegsSource, RegsX86_64, Time,
 };
 
 /// Options of `netoopsd bench`.
@@ -100,15 +100,7 @@ fn dump_packets(n: u64, log_len: usize) -> Vec<Vec<u8>> {
         log: &log,
         log_truncated: false,
     };
-    let p = Packetizer::new(d, 1460).expect("bench dumps encode");
-    (0..p.packet_count())
-        .map(|i| {
-            let mut b = vec![0; 1460];
-            let len = p.write_packet(i, &mut b).expect("bench packet");
-            b.truncate(len);
-            b
-        })
-        .collect()
+    crate::encode::encode_dump(d, 1460).expect("bench dumps encode")
 }
 
 /// `RcvbufErrors` of UDP and UDP6 from `/proc/net/snmp` and `/proc/net/snmp6`.

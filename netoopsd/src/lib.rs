@@ -13,6 +13,7 @@
 pub mod bench;
 pub mod decode;
 pub mod display;
+pub mod encode;
 pub mod input;
 pub mod json;
 pub mod listen;

@@ -477,18 +477,10 @@ impl Reassembler {
 mod tests {
     use super::*;
     use netoops_codec::wire::golden::{OOPS, SOFT};
-    use netoops_codec::wire::{packet_crc, Packetizer};
+    use netoops_codec::wire::packet_crc;
 
     fn packets(d: netoops_codec::wire::Dump<'_>, max: usize) -> Vec<Vec<u8>> {
-        let p = Packetizer::new(d, max).unwrap();
-        (0..p.packet_count())
-            .map(|i| {
-                let mut b = vec![0; 1460];
-                let n = p.write_packet(i, &mut b).unwrap();
-                b.truncate(n);
-                b
-            })
-            .collect()
+        crate::encode::encode_dump(d, max).unwrap()
     }
 
     fn origin(i: usize) -> Origin {

@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use netoops_codec::wire::golden::{OOPS, SOFT};
-use netoops_codec::wire::{packet_crc, Dump, Packetizer};
+use netoops_codec::wire::{packet_crc, Dump};
 use serde_json::Value;
 
 fn exe() -> &'static str {
@@ -17,15 +17,7 @@ fn exe() -> &'static str {
 }
 
 fn packets(d: Dump<'_>, max: usize) -> Vec<Vec<u8>> {
-    let p = Packetizer::new(d, max).unwrap();
-    (0..p.packet_count())
-        .map(|i| {
-            let mut b = vec![0; 1460];
-            let n = p.write_packet(i, &mut b).unwrap();
-            b.truncate(n);
-            b
-        })
-        .collect()
+    netoopsd::encode::encode_dump(d, max).unwrap()
 }
 
 struct Listener {
