@@ -508,32 +508,21 @@ impl AttributeOperations<7> for TargetDir {
     }
 }
 
-#[vtable]
-impl AttributeOperations<8> for TargetDir {
-    type Data = TargetDir;
+/// A read-only counter attribute of a target.
+macro_rules! counter_attribute {
+    ($id:literal, $counter:ident) => {
+        #[vtable]
+        impl AttributeOperations<$id> for TargetDir {
+            type Data = TargetDir;
 
-    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let n = this.target.counters.dumps_sent.load(Ordering::Relaxed);
-        show_line(page, format_args!("{}", n))
-    }
+            fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+                let n = this.target.counters.$counter.load(Ordering::Relaxed);
+                show_line(page, format_args!("{}", n))
+            }
+        }
+    };
 }
 
-#[vtable]
-impl AttributeOperations<9> for TargetDir {
-    type Data = TargetDir;
-
-    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let n = this.target.counters.packets_sent.load(Ordering::Relaxed);
-        show_line(page, format_args!("{}", n))
-    }
-}
-
-#[vtable]
-impl AttributeOperations<10> for TargetDir {
-    type Data = TargetDir;
-
-    fn show(this: &TargetDir, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let n = this.target.counters.send_errors.load(Ordering::Relaxed);
-        show_line(page, format_args!("{}", n))
-    }
-}
+counter_attribute!(8, dumps_sent);
+counter_attribute!(9, packets_sent);
+counter_attribute!(10, send_errors);
