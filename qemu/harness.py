@@ -185,10 +185,7 @@ class Capture:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind(("127.0.0.1", 0))
-        self.qemu_port = probe.getsockname()[1]
-        probe.close()
+        self.qemu_port = free_port()
         self.frames = []  # (seconds since epoch, bytes)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
