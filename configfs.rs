@@ -90,15 +90,17 @@ impl AttributeOperations<0> for Root {
     type Data = Root;
 
     fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let id = this.shared.settings.lock().boot_id;
+        let id = this.shared.settings.get().boot_id;
         show_line(page, format_args!("{}", frame::UuidDisplay(id)))
     }
 
     fn store(this: &Root, page: &[u8]) -> Result {
         let id = frame::parse_uuid(page)
             .ok_or_else(|| invalid(&Global, "boot_id", page, "expected a UUID"))?;
-        this.shared.settings.lock().boot_id = id;
-        Ok(())
+        this.shared.settings.update(|s| {
+            s.boot_id = id;
+            Ok(())
+        })
     }
 }
 
@@ -107,7 +109,7 @@ impl AttributeOperations<1> for Root {
     type Data = Root;
 
     fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        let s = this.shared.settings.lock();
+        let s = this.shared.settings.get();
         let blob = s.user_blob();
         page[..blob.len()].copy_from_slice(blob);
         Ok(blob.len())
@@ -115,18 +117,19 @@ impl AttributeOperations<1> for Root {
 
     fn store(this: &Root, page: &[u8]) -> Result {
         // The blob is binary: exactly the bytes written (write it with `echo -n` or printf).
-        let mut s = this.shared.settings.lock();
-        if page.len() > s.user_blob.len() {
+        if page.len() > wire::MAX_USER_BLOB_LEN {
             pr_err!(
                 "user_blob: {} bytes is too long (at most {})\n",
                 page.len(),
-                s.user_blob.len()
+                wire::MAX_USER_BLOB_LEN
             );
             return Err(EINVAL);
         }
-        s.user_blob[..page.len()].copy_from_slice(page);
-        s.user_blob_len = page.len();
-        Ok(())
+        this.shared.settings.update(|s| {
+            s.user_blob[..page.len()].copy_from_slice(page);
+            s.user_blob_len = page.len();
+            Ok(())
+        })
     }
 }
 
@@ -135,14 +138,22 @@ impl AttributeOperations<2> for Root {
     type Data = Root;
 
     fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        show_line(page, format_args!("{}", this.shared.settings.lock().copies))
+        show_line(page, format_args!("{}", this.shared.settings.get().copies))
     }
 
     fn store(this: &Root, page: &[u8]) -> Result {
         let n = frame::parse_u32_decimal(page)
             .filter(|n| (1..=MAX_COPIES).contains(n))
             .ok_or_else(|| invalid(&Global, "copies", page, "expected 1 to 4"))?;
-        this.shared.settings.lock().copies = n;
+        this.shared.settings.update(|s| {
+            s.copies = n;
+            Ok(())
+        })?;
+        // More copies need fuller pools: fill them before the write returns.
+        if !this.shared.refill_pools() {
+            pr_err!("copies: cannot allocate the skbs {} copies need\n", n);
+            return Err(ENOMEM);
+        }
         Ok(())
     }
 }
@@ -152,21 +163,24 @@ impl AttributeOperations<3> for Root {
     type Data = Root;
 
     fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
-        show_line(page, format_args!("{}", this.shared.settings.lock().gap_us))
+        show_line(page, format_args!("{}", this.shared.settings.get().gap_us))
     }
 
     fn store(this: &Root, page: &[u8]) -> Result {
         let n = frame::parse_u32_decimal(page)
             .filter(|n| *n <= MAX_GAP_US)
             .ok_or_else(|| invalid(&Global, "gap_us", page, "expected 0 to 100000"))?;
-        this.shared.settings.lock().gap_us = n;
-        Ok(())
+        this.shared.settings.update(|s| {
+            s.gap_us = n;
+            Ok(())
+        })
     }
 }
 
-/// `test_vector` (write-only): writing the name of one of the codec's golden vectors
-/// (`codec/golden/NAME`) sends that fixed dump once through every enabled target, so that a
-/// test can compare the bytes on the wire with the golden files.
+/// `test_vector`: writing the name of one of the codec's golden vectors (`codec/golden/NAME`)
+/// sends that fixed dump once through every enabled target, so that a test can compare the
+/// bytes on the wire with the golden files. Only when the module was loaded with
+/// `test_vectors=1` (EPERM otherwise): on a production machine it would spend the pools.
 #[vtable]
 impl AttributeOperations<4> for Root {
     type Data = Root;
@@ -181,13 +195,16 @@ impl AttributeOperations<4> for Root {
     }
 
     fn store(this: &Root, page: &[u8]) -> Result {
+        if !this.shared.test_vectors {
+            pr_err!("test_vector: not allowed: load netoops with test_vectors=1\n");
+            return Err(EPERM);
+        }
         let v = wire::golden::VECTORS
             .iter()
             .find(|v| v.name.as_bytes() == trimmed(page))
             .ok_or_else(|| invalid(&Global, "test_vector", page, "not a golden vector name"))?;
-        this.shared.registry().try_for_each(|t| {
-            t.send_dump_sized(&v.dump, 1, 0, v.max_packet);
-        });
+        crate::dump::send_fixed(&this.shared, &v.dump, v.max_packet);
+        this.shared.refill_pools();
         Ok(())
     }
 }
@@ -372,7 +389,10 @@ impl AttributeOperations<0> for TargetDir {
         let on = kstrtobool_bytes(page)
             .map_err(|_| invalid(&OfTarget(&this.target), "enabled", page, "expected 0 or 1"))?;
         if on {
-            this.target.enable(this.shared.pool_sizing())
+            this.target.enable(this.shared.pool_sizing())?;
+            // The plan's packet size may have dropped: the other pools fill up to match.
+            this.shared.refill_pools();
+            Ok(())
         } else {
             this.target.disable();
             Ok(())

@@ -2,8 +2,13 @@
 
 //! Work deferred from atomic context (a dump) to process context, on the system workqueue.
 //!
-//! Unlike `kernel::workqueue` in this kernel, dropping a [`DeferredWork`] cancels and waits for
-//! pending work (`cancel_work_sync`), so module unload cannot race a queued item.
+//! Queueing work takes a workqueue pool lock, which an NMI may have interrupted: from NMI
+//! context the work is queued by an `irq_work` instead (NMI-safe; its callback runs in hard-irq
+//! context on this CPU as soon as the NMI returns, and queues the work from there).
+//!
+//! Unlike `kernel::workqueue` in this kernel, dropping a [`DeferredWork`] waits for the
+//! `irq_work` and cancels and waits for pending work (`cancel_work_sync`), so module unload
+//! cannot race a queued item.
 
 use crate::bindings;
 use core::marker::PhantomPinned;
@@ -24,6 +29,8 @@ pub(crate) struct DeferredWork<T: WorkHandler> {
     #[pin]
     work: Opaque<bindings::work_struct>,
     #[pin]
+    kick: Opaque<bindings::irq_work>,
+    #[pin]
     _pin: PhantomPinned,
 }
 
@@ -42,6 +49,10 @@ impl<T: WorkHandler> DeferredWork<T> {
                 // SAFETY: `slot` is valid for writes and pinned; INIT_WORK initialises it.
                 unsafe { bindings::netoops_init_work(slot, Some(work_callback::<T>)) }
             }),
+            kick <- Opaque::ffi_init(|slot: *mut bindings::irq_work| {
+                // SAFETY: `slot` is valid for writes and pinned; init_irq_work initialises it.
+                unsafe { bindings::init_irq_work(slot, Some(kick_callback::<T>)) }
+            }),
             _pin: PhantomPinned,
         })
     }
@@ -51,20 +62,42 @@ impl<T: WorkHandler> DeferredWork<T> {
         &self.handler
     }
 
-    /// Queues the work unless it is already pending. Callable from any context but NMI.
+    /// Queues the work unless it is already pending. Callable from any context, NMI included.
     pub(crate) fn schedule(&self) {
-        // SAFETY: the work item was initialised in `new` and stays pinned until `drop`
-        // cancels it.
-        unsafe { bindings::schedule_work(self.work.get()) };
+        // SAFETY: reads the preempt count.
+        if unsafe { bindings::netoops_in_nmi() } {
+            // SAFETY: the irq_work was initialised in `new` and stays pinned until `drop` waits
+            // for it; queueing is NMI-safe.
+            unsafe { bindings::irq_work_queue(self.kick.get()) };
+        } else {
+            // SAFETY: the work item was initialised in `new` and stays pinned until `drop`
+            // cancels it.
+            unsafe { bindings::schedule_work(self.work.get()) };
+        }
     }
 }
 
 #[pinned_drop]
 impl<T: WorkHandler> PinnedDrop for DeferredWork<T> {
     fn drop(self: Pin<&mut Self>) {
-        // SAFETY: initialised in `new`; waits for a running instance and removes a pending one.
-        unsafe { bindings::cancel_work_sync(self.work.get()) };
+        // SAFETY: initialised in `new`. First the irq_work (which may queue the work) is waited
+        // for, then a running work instance is waited for and a pending one removed.
+        unsafe {
+            bindings::irq_work_sync(self.kick.get());
+            bindings::cancel_work_sync(self.work.get());
+        }
     }
+}
+
+/// # Safety
+///
+/// `kick` must be the `kick` field of a live `DeferredWork<T>`.
+unsafe extern "C" fn kick_callback<T: WorkHandler>(kick: *mut bindings::irq_work) {
+    // SAFETY: only `DeferredWork::<T>::new` installs this callback, for its own `kick` field,
+    // and `drop` waits for it before the item goes away.
+    let this = unsafe { &*kernel::container_of!(Opaque::cast_from(kick), DeferredWork<T>, kick) };
+    // SAFETY: hard-irq context, where queueing work is allowed; the item is live (see above).
+    unsafe { bindings::schedule_work(this.work.get()) };
 }
 
 /// # Safety

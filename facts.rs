@@ -81,9 +81,38 @@ impl Cpu {
     }
 }
 
-/// The facts of this machine now, with the administrator's `user_blob`.
-pub(crate) fn collect<'a>(cpu: Option<&'a Cpu>, user_blob: &'a [u8]) -> DumpFacts<'a> {
-    // SAFETY (all four): accessors of the kernel's initial utsname, which lives forever.
+/// Room for a copy of the hostname (`__NEW_UTS_LEN` + 1).
+pub(crate) const HOSTNAME_LEN: usize = 65;
+
+/// A copy of the NUL-terminated string at `p` (at most `buf`'s length) in `buf`; `None` if
+/// absent or empty.
+fn copy_str(p: *const kernel::ffi::c_char, buf: &mut [u8; HOSTNAME_LEN]) -> Option<&[u8]> {
+    if p.is_null() {
+        return None;
+    }
+    let mut len = 0;
+    while len < buf.len() {
+        // SAFETY: `p` points to a NUL-terminated array of at least `HOSTNAME_LEN` bytes; we
+        // stop at its NUL.
+        let b = unsafe { p.add(len).read_volatile() } as u8;
+        if b == 0 {
+            break;
+        }
+        buf[len] = b;
+        len += 1;
+    }
+    (len > 0).then(|| &buf[..len])
+}
+
+/// The facts of this machine now, with the administrator's `user_blob`. The hostname can be
+/// changed at any time (sethostname), so it is copied into `hostname`, byte by byte.
+pub(crate) fn collect<'a>(
+    cpu: Option<&'a Cpu>,
+    user_blob: &'a [u8],
+    hostname: &'a mut [u8; HOSTNAME_LEN],
+) -> DumpFacts<'a> {
+    // SAFETY (all four): accessors of the kernel's initial utsname, which lives forever; the
+    // release, version and machine never change after boot.
     let (release, version, nodename, machine) = unsafe {
         (
             bindings::netoops_uts_release(),
@@ -95,7 +124,7 @@ pub(crate) fn collect<'a>(cpu: Option<&'a Cpu>, user_blob: &'a [u8]) -> DumpFact
     DumpFacts {
         kernel_release: static_str(release),
         kernel_version: static_str(version),
-        hostname: static_str(nodename),
+        hostname: copy_str(nodename, hostname),
         arch: static_str(machine),
         cpu_vendor: cpu.map(Cpu::vendor),
         cpu_id: cpu.map(|c| c.id),

@@ -124,6 +124,12 @@ impl<'a> Device<'a> {
         unsafe { bindings::netif_running(self.as_ptr()) }
     }
 
+    /// Whether the device has a carrier (link up).
+    pub(crate) fn carrier_ok(&self) -> bool {
+        // SAFETY: `self.ptr` is a live device.
+        unsafe { bindings::netif_carrier_ok(self.as_ptr()) }
+    }
+
     /// Whether the device is enslaved to another (bond, bridge, team), which netpoll refuses.
     pub(crate) fn is_slave(&self, _rtnl: &RtnlHeld) -> bool {
         // SAFETY: `self.ptr` is a live device and the rtnl lock is held, as required.
@@ -238,6 +244,14 @@ pub(crate) enum DeviceEvent {
     Unregister,
     /// A device was renamed.
     ChangeName,
+    /// A device's MTU changed.
+    ChangeMtu,
+    /// A device's hardware address changed.
+    ChangeAddr,
+    /// A device is being enslaved to a bond, bridge or team.
+    Join,
+    /// A device came up, or its carrier or other state changed.
+    Up,
 }
 
 /// Receives netdevice events (called with the rtnl lock held, in process context).
@@ -271,12 +285,16 @@ impl<T: DeviceEvents> notifier::Chain for NetdevChain<T> {
             bindings::netdev_cmd_NETDEV_REGISTER => DeviceEvent::Register,
             bindings::netdev_cmd_NETDEV_UNREGISTER => DeviceEvent::Unregister,
             bindings::netdev_cmd_NETDEV_CHANGENAME => DeviceEvent::ChangeName,
+            bindings::netdev_cmd_NETDEV_CHANGEMTU => DeviceEvent::ChangeMtu,
+            bindings::netdev_cmd_NETDEV_CHANGEADDR => DeviceEvent::ChangeAddr,
+            bindings::netdev_cmd_NETDEV_JOIN => DeviceEvent::Join,
+            bindings::netdev_cmd_NETDEV_UP | bindings::netdev_cmd_NETDEV_CHANGE => DeviceEvent::Up,
             _ => return,
         };
         // SAFETY: for netdevice events `data` is a `netdev_notifier_info` naming a live device.
         let dev = unsafe { bindings::netdev_notifier_info_to_dev(data.cast()) };
         if let Some(ptr) = NonNull::new(dev) {
-            // REGISTER, UNREGISTER and CHANGENAME are all sent with the rtnl lock held.
+            // Every netdevice event is sent with the rtnl lock held.
             let held = RtnlHeld {
                 _not_send: PhantomData,
             };
@@ -288,6 +306,65 @@ impl<T: DeviceEvents> notifier::Chain for NetdevChain<T> {
                 },
                 &held,
             );
+        }
+    }
+}
+
+/// Receives "an address was added" events (IPv4 and IPv6), in any context: it may only
+/// schedule work.
+pub(crate) trait AddressEvents: Sync + Send {
+    /// An address was added to some device.
+    fn address_added(&self);
+}
+
+/// The IPv4 address chain (`register_inetaddr_notifier`).
+pub(crate) struct Inet4Chain<T>(PhantomData<T>);
+/// The IPv6 address chain (`register_inet6addr_notifier`, an atomic chain).
+pub(crate) struct Inet6Chain<T>(PhantomData<T>);
+
+/// A registered IPv4 address notifier.
+pub(crate) type Inet4Registration<T> = notifier::Registration<Inet4Chain<T>>;
+/// A registered IPv6 address notifier.
+#[cfg(CONFIG_IPV6)]
+pub(crate) type Inet6Registration<T> = notifier::Registration<Inet6Chain<T>>;
+
+impl<T: AddressEvents> notifier::Chain for Inet4Chain<T> {
+    type Handler = T;
+
+    unsafe fn register(nb: *mut bindings::notifier_block) -> kernel::ffi::c_int {
+        // SAFETY: by the trait method's contract.
+        unsafe { bindings::register_inetaddr_notifier(nb) }
+    }
+
+    unsafe fn unregister(nb: *mut bindings::notifier_block) {
+        // SAFETY: by the trait method's contract; this waits for callbacks.
+        unsafe { bindings::unregister_inetaddr_notifier(nb) };
+    }
+
+    unsafe fn deliver(handler: &T, val: kernel::ffi::c_ulong, _data: *mut kernel::ffi::c_void) {
+        if val as u32 == bindings::netdev_cmd_NETDEV_UP {
+            handler.address_added();
+        }
+    }
+}
+
+#[cfg(CONFIG_IPV6)]
+impl<T: AddressEvents> notifier::Chain for Inet6Chain<T> {
+    type Handler = T;
+
+    unsafe fn register(nb: *mut bindings::notifier_block) -> kernel::ffi::c_int {
+        // SAFETY: by the trait method's contract.
+        unsafe { bindings::register_inet6addr_notifier(nb) }
+    }
+
+    unsafe fn unregister(nb: *mut bindings::notifier_block) {
+        // SAFETY: by the trait method's contract; this waits for callbacks.
+        unsafe { bindings::unregister_inet6addr_notifier(nb) };
+    }
+
+    unsafe fn deliver(handler: &T, val: kernel::ffi::c_ulong, _data: *mut kernel::ffi::c_void) {
+        if val as u32 == bindings::netdev_cmd_NETDEV_UP {
+            handler.address_added();
         }
     }
 }

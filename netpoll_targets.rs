@@ -2,29 +2,30 @@
 
 //! Targets: where dumps go.
 //!
-//! A [`Target`] holds what configfs sets (device, addresses, ports, MAC) and, while enabled, a
-//! netpoll instance bound to the device, a pool of preallocated skbs sized for a whole dump and
-//! the resolved frame addressing. The [`Registry`] lists the targets for the dump path.
+//! A [`Target`] holds what configfs sets (device, addresses, ports, MAC) and, while enabled, its
+//! transmit state ([`Tx`]): a netpoll instance bound to the device, a pool of preallocated skbs
+//! and the resolved frame addressing. The [`Registry`] lists the targets.
 //!
-//! Locking: process-context changes take rtnl, then the target's state mutex, then its `tx`
-//! spinlock, always in that order. The dump path takes nothing but `try_lock`s: a target whose
-//! lock is held (by a CPU that may have crashed holding it) is skipped and counted, never
-//! waited for.
+//! What the dump path reads is published through RCU ([`RcuCell`]): the registry's list and
+//! each target's transmit state. The dump path takes no lock at all, so a CPU that crashed or
+//! was stopped while holding one of ours cannot cost a dump. Process-context changes take rtnl,
+//! then the target's state mutex (never the other way round), build the new transmit state
+//! completely, and publish it only after the grace period that lets NAPI polls started before
+//! netpoll was set up finish (as netconsole does); unpublishing waits for a grace period before
+//! the state is freed.
 
-use crate::bindings;
 use crate::frame::{self, Endpoints, IfName, IpAddr, IpPair};
 use crate::netdev::{Device, Rtnl, RtnlHeld};
-use crate::skb_pool::{Skb, SkbPool};
-use crate::wire;
-use core::marker::PhantomPinned;
-use core::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use crate::netpoll::{Netpoll, NotReady};
+use crate::owner::{touch_watchdogs, Deadline, StillOwner};
+use crate::rcu_cell::RcuCell;
+use crate::skb_pool::SkbPool;
+use crate::{bindings, wire};
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use kernel::new_mutex;
-use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex, SpinLock};
-use kernel::types::Opaque;
+use kernel::sync::{rcu, Arc, Mutex};
 
-/// Default UDP source port (netconsole's).
 pub(crate) const DEFAULT_LOCAL_PORT: u16 = 6665;
 /// Default UDP destination port: netoopsd's default listening port.
 pub(crate) const DEFAULT_REMOTE_PORT: u16 = 6667;
@@ -86,177 +87,55 @@ pub(crate) struct TargetState {
     last_local_ip: Option<IpAddr>,
 }
 
-/// How big an enabled target's skb pool must be: a whole dump, every copy.
+/// How many skbs a target's pool has room for, and how many it holds.
+///
+/// The pools must not run dry in the sequences that really happen without a chance to refill
+/// in between: an oops, then the panic it causes (panic_on_oops), each dump sending every
+/// packet `copies` times. And every target sends the same packet plan, cut for the smallest
+/// packet any enabled target allows. So a pool holds `DUMPS × copies × packets` skbs, where
+/// `packets` is the most packets a dump of `log_bytes` takes at that smallest packet size
+/// (every fact at its largest). It has room for the worst case (`MAX_COPIES` copies at the
+/// smallest packet size the wire format allows) and is filled to the current level when a
+/// target is enabled, when `copies` changes, and after every dump the machine survives.
 #[derive(Clone, Copy)]
 pub(crate) struct PoolSizing {
     /// The most log bytes one dump carries.
     pub(crate) log_bytes: usize,
-    /// Copies sent of every packet.
+    /// Copies sent of every packet now.
     pub(crate) copies: u32,
+    /// The packet size of the plan now: the smallest any enabled target allows.
+    pub(crate) plan_payload: usize,
 }
 
 impl PoolSizing {
-    /// skbs needed for one dump of at most `log_bytes` with packets of `max_payload` bytes.
-    fn skbs(&self, max_payload: usize) -> usize {
-        // Every packet carries the header and DUMP_INFO; log packets one LOG_CHUNK. The fact
-        // records fit in at most a few packets; the margin covers them.
-        const PER_PACKET_OVERHEAD: usize = 96;
-        const FACT_PACKETS: usize = 4;
-        let per_packet = max_payload.saturating_sub(PER_PACKET_OVERHEAD).max(1);
-        let packets = self.log_bytes.div_ceil(per_packet) + FACT_PACKETS;
-        packets * self.copies.max(1) as usize
+    /// Dumps a pool serves without a refill: an oops and its panic.
+    pub(crate) const DUMPS: usize = 2;
+
+    fn packets(log_bytes: usize, payload: usize) -> usize {
+        wire::Packetizer::max_packet_count(log_bytes, payload)
+            .map_or(usize::from(u16::MAX), usize::from)
+    }
+
+    /// Room in a pool: the worst case of every setting.
+    pub(crate) fn capacity(&self) -> usize {
+        Self::DUMPS * crate::MAX_COPIES as usize * Self::packets(self.log_bytes, wire::MIN_PACKET_SIZE)
+    }
+
+    /// skbs a pool holds now, for a target whose own packets may be `max_payload` bytes.
+    pub(crate) fn level(&self, max_payload: usize) -> usize {
+        Self::DUMPS
+            * self.copies.max(1) as usize
+            * Self::packets(self.log_bytes, self.plan_payload.min(max_payload))
     }
 }
 
-/// A netpoll instance bound to a device (thin core over `struct netpoll`).
-#[pin_data(PinnedDrop)]
-struct Netpoll {
-    #[pin]
-    np: Opaque<bindings::netpoll>,
-    #[pin]
-    _pin: PhantomPinned,
-}
-
-// SAFETY: `struct netpoll` is used through netpoll's own API, which serialises sending
-// internally (it takes the device's tx lock with interrupts off); moving ownership between
-// threads is fine.
-unsafe impl Send for Netpoll {}
-// SAFETY: see `Send`; shared access only sends.
-unsafe impl Sync for Netpoll {}
-
-impl Netpoll {
-    /// Binds a new netpoll instance to `dev` (rtnl held, process context).
-    fn setup(dev: Device<'_>, _rtnl: &RtnlHeld) -> Result<Pin<KBox<Netpoll>>> {
-        let np = KBox::pin_init(
-            pin_init!(Netpoll {
-                np <- Opaque::ffi_init(|slot: *mut bindings::netpoll| {
-                    // SAFETY: `slot` is valid for writes; netpoll expects a zeroed struct with
-                    // the fields below set.
-                    unsafe {
-                        slot.write(bindings::netpoll {
-                            name: c"netoops".as_char_ptr(),
-                            ..Default::default()
-                        })
-                    };
-                }),
-                _pin: PhantomPinned,
-            }),
-            GFP_KERNEL,
-        )?;
-        let raw = np.np.get();
-        // SAFETY: rtnl is held and `dev` is live; the reference is taken on the netpoll's own
-        // tracker, which `do_netpoll_cleanup` releases, as netconsole does.
-        unsafe {
-            bindings::netdev_hold(dev.as_ptr(), &raw mut (*raw).dev_tracker, kernel::bindings::GFP_KERNEL)
-        };
-        // SAFETY: rtnl is held, `raw` is a pinned, initialised netpoll and `dev` is live.
-        let err = unsafe { bindings::__netpoll_setup(raw, dev.as_ptr()) };
-        if err != 0 {
-            // SAFETY: releases the reference taken above (setup failed, np->dev is unset).
-            unsafe { bindings::netdev_put(dev.as_ptr(), &raw mut (*raw).dev_tracker) };
-            return Err(Error::from_errno(err));
-        }
-        Ok(np)
-    }
-
-    /// The device this instance sends through (null once cleaned up).
-    fn dev(&self) -> *mut bindings::net_device {
-        // SAFETY: `np` is initialised; `dev` is written only by setup and cleanup, which run
-        // with exclusive access to this instance.
-        unsafe { (*self.np.get()).dev }
-    }
-
-    /// Releases the device with rtnl already held (netdevice notifier context).
-    fn cleanup_locked(&self, _rtnl: &RtnlHeld) {
-        if !self.dev().is_null() {
-            // SAFETY: set up in `setup`; rtnl is held as `do_netpoll_cleanup` requires. It
-            // releases the device reference and clears `np->dev`.
-            unsafe { bindings::do_netpoll_cleanup(self.np.get()) };
-        }
-    }
-
-    /// Waits, at most `max_us` microseconds, polling the device, until it can take a frame at
-    /// once: its transmit queue is not stopped and netpoll holds nothing back. A frame handed
-    /// to netpoll otherwise goes to netpoll's own queue, which only a workqueue empties, and in
-    /// a panic no workqueue runs again. Returns whether the device is ready.
-    fn wait_ready(&self, max_us: u32) -> bool {
-        const STEP_US: u32 = 20;
-        let dev = self.dev();
-        let mut waited = 0;
-        loop {
-            // SAFETY: `dev` is the live device of this set-up instance.
-            let busy = unsafe {
-                bindings::netoops_dev_tx_stopped(dev) || bindings::netoops_netpoll_txq_len(dev) > 0
-            };
-            if !busy {
-                return true;
-            }
-            if waited >= max_us {
-                return false;
-            }
-            // SAFETY: `dev` is live; polling reclaims finished transmit buffers (interrupts off).
-            unsafe { bindings::netoops_netpoll_poll(dev) };
-            // SAFETY: a bounded busy wait.
-            unsafe { bindings::__udelay(STEP_US as usize) };
-            waited += STEP_US;
-        }
-    }
-
-    /// Keeps polling the device for `us` microseconds, so that it can put queued frames on the
-    /// wire before the machine stops or resets.
-    fn settle(&self, us: u32) {
-        const STEP_US: u32 = 50;
-        let dev = self.dev();
-        if dev.is_null() {
-            return;
-        }
-        let mut waited = 0;
-        while waited < us {
-            // SAFETY: `dev` is live; polling reclaims finished transmit buffers (interrupts off).
-            unsafe { bindings::netoops_netpoll_poll(dev) };
-            // SAFETY: a bounded busy wait.
-            unsafe { bindings::__udelay(STEP_US as usize) };
-            waited += STEP_US;
-        }
-    }
-
-    /// Sends a finished frame. Callable in any context; netpoll polls the device if needed.
-    /// Waits (bounded) for room on the device first, see [`Self::wait_ready`].
-    fn send(&self, mut skb: Skb) -> bool {
-        /// The longest wait for room on the device per frame.
-        const MAX_WAIT_US: u32 = 100_000;
-        let dev = self.dev();
-        if dev.is_null() {
-            return false;
-        }
-        let ready = self.wait_ready(MAX_WAIT_US);
-        skb.set_dev(dev);
-        // SAFETY: the instance is set up (dev non-null); netpoll consumes the skb whatever
-        // the outcome.
-        let ret = unsafe { bindings::netpoll_send_skb(self.np.get(), skb.into_raw()) };
-        // NETDEV_TX_OK; a frame sent while the device had no room was queued by netpoll and
-        // counts as an error (it may never leave a panicking machine).
-        ret == 0 && ready
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for Netpoll {
-    fn drop(self: Pin<&mut Self>) {
-        if !self.dev().is_null() {
-            // SAFETY: set up in `setup` and not yet cleaned up (dev non-null); this takes rtnl
-            // itself, so it is never reached with rtnl held (see `cleanup_locked`).
-            unsafe { bindings::netpoll_cleanup(self.np.get()) };
-        }
-    }
-}
-
-/// The transmit side of an enabled target.
+/// The transmit side of an enabled target, published through RCU for the dump path.
 struct Tx {
     np: Pin<KBox<Netpoll>>,
     pool: Arc<SkbPool>,
     endpoints: Endpoints,
     headroom: u32,
+    /// The largest UDP payload the device's MTU allowed when the target was enabled.
     max_payload: usize,
     ip_id: AtomicU16,
 }
@@ -267,8 +146,68 @@ pub(crate) struct Counters {
     pub(crate) dumps_sent: AtomicU64,
     /// Packets handed to the device (every copy counts).
     pub(crate) packets_sent: AtomicU64,
-    /// Packets not sent: no skb left, a device error, or the target was busy.
+    /// Packets not sent: no skb left, a device error, a dead or busy device, the budget.
     pub(crate) send_errors: AtomicU64,
+}
+
+/// How a target's part of a dump ended.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Outcome {
+    /// Every packet, every copy, was handed to the device.
+    Complete,
+    /// The target is not enabled.
+    NotEnabled,
+    /// The device is down, has no carrier, or its queue is held for good: skipped at once.
+    DeviceDead,
+    /// The device stayed busy past this target's share of the budget.
+    Busy,
+    /// The dump's budget ran out.
+    OutOfTime,
+    /// The pool had no skb left for some packets.
+    PoolDry,
+    /// Another CPU took the dump over (or panicked).
+    TakenOver,
+    /// The device's MTU shrank below the packets of this dump.
+    MtuShrank,
+}
+
+impl Outcome {
+    /// A short description, for the kernel log.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Complete => "complete",
+            Outcome::NotEnabled => "not enabled",
+            Outcome::DeviceDead => "device down, without carrier or held: skipped",
+            Outcome::Busy => "device busy past its share of the budget: abandoned",
+            Outcome::OutOfTime => "out of time: abandoned",
+            Outcome::PoolDry => "skb pool ran dry",
+            Outcome::TakenOver => "taken over by another CPU",
+            Outcome::MtuShrank => "device MTU now below the packet size: skipped",
+        }
+    }
+}
+
+/// What one target sent of one dump.
+#[derive(Clone, Copy)]
+pub(crate) struct SendReport {
+    /// Frames handed to the device.
+    pub(crate) sent: u32,
+    /// Frames the dump meant to send (packets × copies).
+    pub(crate) planned: u32,
+    /// How it ended.
+    pub(crate) outcome: Outcome,
+}
+
+/// What a dump sends, and how: the same for every target.
+pub(crate) struct Send<'a, 'p> {
+    /// The packet plan.
+    pub(crate) plan: &'a wire::Packetizer<'p>,
+    /// Copies of each packet.
+    pub(crate) copies: u32,
+    /// Microseconds between frames.
+    pub(crate) gap_us: u32,
+    /// The other CPUs are stopped (a panic on this CPU).
+    pub(crate) panicking: bool,
 }
 
 /// One destination for dumps.
@@ -278,8 +217,11 @@ pub(crate) struct Target {
     name_len: usize,
     #[pin]
     state: Mutex<TargetState>,
-    #[pin]
-    tx: SpinLock<Option<Tx>>,
+    /// The transmit state while enabled; written only under `state`.
+    tx: RcuCell<Tx>,
+    /// Set by the device notifier when the device's MTU or MAC changed: the deferred work
+    /// binds the target again.
+    rebind: AtomicBool,
     /// Statistics.
     pub(crate) counters: Counters,
 }
@@ -299,7 +241,8 @@ impl Target {
                 resolved: None,
                 last_local_ip: None,
             }),
-            tx <- new_spinlock!(None),
+            tx: RcuCell::empty(),
+            rebind: AtomicBool::new(false),
             counters: Counters {
                 dumps_sent: AtomicU64::new(0),
                 packets_sent: AtomicU64::new(0),
@@ -323,55 +266,118 @@ impl Target {
         self.state.lock().config = config;
     }
 
-    /// Enables a boot-time target; if its device does not exist yet, waits for it (the
-    /// target resumes when a device of that name registers).
+    /// Enables a boot-time target; if its device does not exist yet or has no address yet,
+    /// waits for it (the target resumes on the device and address events).
     pub(crate) fn enable_or_wait(&self, sizing: PoolSizing) {
         if let Err(e) = self.enable(sizing) {
-            if e.to_errno() == ENODEV.to_errno() {
+            if e == ENODEV || e == EDESTADDRREQ {
                 self.state.lock().status = Status::Deactivated;
-                pr_info!("target {}: waiting for its device to appear\n", self.name());
+                let what = if e == ENODEV { "to appear" } else { "to get an address" };
+                pr_info!("target {}: waiting for its device {}\n", self.name(), what);
             }
         }
     }
 
-    /// Enables the target: binds netpoll to its device, resolves addresses, fills the pool.
+    /// The configured device name as a C string.
+    fn dev_name(cfg: &TargetConfig) -> Option<&CStr> {
+        let n = cfg.dev_name.as_ref()?;
+        CStr::from_bytes_until_nul(n.as_c_bytes()).ok()
+    }
+
+    /// If the target's device is down, brings it up and waits for its carrier, at most 4 s,
+    /// without holding rtnl meanwhile (as netconsole does).
+    fn bring_up(&self) -> Result {
+        const CARRIER_WAIT_MS: u32 = 4000;
+        const STEP_MS: u32 = 10;
+        let cfg = self.state.lock().config;
+        let Some(name) = Self::dev_name(&cfg) else {
+            return Ok(());
+        };
+        {
+            let rtnl = Rtnl::lock();
+            let Some(dev) = Device::by_name(&rtnl, name) else {
+                return Ok(()); // `bind` reports it
+            };
+            if dev.is_running() {
+                return Ok(());
+            }
+            pr_info!("target {}: device {} is down, bringing it up\n", self.name(), name);
+            dev.open(&rtnl).inspect_err(|_| {
+                pr_err!("target {}: enabled: cannot bring {} up\n", self.name(), name)
+            })?;
+        }
+        let mut waited = 0;
+        loop {
+            let carrier = {
+                let rtnl = Rtnl::lock();
+                Device::by_name(&rtnl, name).is_none_or(|d| d.carrier_ok())
+            };
+            if carrier {
+                return Ok(());
+            }
+            if waited >= CARRIER_WAIT_MS {
+                pr_info!("target {}: timeout waiting for carrier on {}\n", self.name(), name);
+                return Ok(());
+            }
+            // SAFETY: sleeping in process context with no lock held.
+            unsafe { bindings::msleep(STEP_MS) };
+            waited += STEP_MS;
+        }
+    }
+
+    /// Enables the target: brings its device up if needed, binds netpoll to it, resolves
+    /// addresses, fills the pool to `sizing`'s level, and publishes the transmit state.
     pub(crate) fn enable(&self, sizing: PoolSizing) -> Result {
-        let rtnl = Rtnl::lock();
-        let mut state = self.state.lock();
-        if state.status != Status::Disabled {
+        if self.state.lock().status != Status::Disabled {
             pr_err!("target {}: enabled: already enabled\n", self.name());
             return Err(EINVAL);
         }
-        self.bind(&mut state, sizing, &rtnl)?;
-        drop(state);
+        self.bring_up()?;
+        self.bind(sizing, Status::Disabled)
+    }
+
+    /// Binds the target, if its status is still `from`, and publishes the transmit state.
+    /// Locks in the module's order: rtnl, then the state mutex; rtnl is released before the
+    /// grace period (the device notifier waits for the state mutex while holding rtnl).
+    fn bind(&self, sizing: PoolSizing, from: Status) -> Result {
+        let rtnl = Rtnl::lock();
+        let mut state = self.state.lock();
+        if state.status != from {
+            if from == Status::Disabled {
+                pr_err!("target {}: enabled: already enabled\n", self.name());
+            }
+            return Err(EINVAL);
+        }
+        let tx = self.make_tx(&state, sizing, &rtnl)?;
         drop(rtnl);
         // As netconsole: let NAPI polls that started before the device's npinfo was visible
-        // finish before we may poll.
-        kernel::sync::rcu::synchronize_rcu();
+        // finish before the dump path may poll the device; only then publish.
+        rcu::synchronize_rcu();
+        let endpoints = tx.endpoints;
+        // Nothing was published (status was not Enabled), so nothing old comes back.
+        drop(self.tx.replace(Some(tx)));
+        state.status = Status::Enabled;
+        state.resolved = Some(endpoints);
+        state.last_local_ip = Some(endpoints.ip.src());
         Ok(())
     }
 
-    /// Binds to the configured device (rtnl and the state mutex held).
-    fn bind(&self, state: &mut TargetState, sizing: PoolSizing, rtnl: &RtnlHeld) -> Result {
+    /// Resolves everything a transmit state needs and sets netpoll up (rtnl held). Every
+    /// allocation happens before `Netpoll::setup`, so a failure never has a set-up netpoll to
+    /// drop under rtnl.
+    fn make_tx(&self, state: &TargetState, sizing: PoolSizing, rtnl: &RtnlHeld) -> Result<KBox<Tx>> {
         let cfg = state.config;
-        let Some(dev_name) = cfg.dev_name else {
+        if cfg.dev_name.is_none() {
             pr_err!("target {}: enabled: dev_name is not set\n", self.name());
             return Err(EINVAL);
-        };
+        }
         let Some(remote_ip) = cfg.remote_ip else {
             pr_err!("target {}: enabled: remote_ip is not set\n", self.name());
             return Err(EINVAL);
         };
-        let name = kernel::str::CStr::from_bytes_with_nul(dev_name.as_c_bytes())
-            .or_else(|_| {
-                kernel::str::CStr::from_bytes_until_nul(dev_name.as_c_bytes()).map_err(|_| EINVAL)
-            })?;
+        let name = Self::dev_name(&cfg).ok_or(EINVAL)?;
         let Some(dev) = Device::by_name(rtnl, name) else {
-            pr_err!(
-                "target {}: enabled: device {} does not exist\n",
-                self.name(),
-                kernel::str::BStr::from_bytes(dev_name.as_bytes())
-            );
+            pr_err!("target {}: enabled: device {} does not exist\n", self.name(), name);
             return Err(ENODEV);
         };
         if dev.is_slave(rtnl) {
@@ -383,10 +389,8 @@ impl Target {
             return Err(EINVAL);
         };
         if !dev.is_running() {
-            pr_info!("target {}: device {} is down, bringing it up\n", self.name(), name);
-            dev.open(rtnl).inspect_err(|_| {
-                pr_err!("target {}: enabled: cannot bring {} up\n", self.name(), name)
-            })?;
+            pr_err!("target {}: enabled: {} is down\n", self.name(), name);
+            return Err(ENETDOWN);
         }
         let local_ip = match cfg.local_ip.or(state.last_local_ip) {
             Some(ip) => ip,
@@ -415,39 +419,27 @@ impl Target {
             src_port: cfg.local_port,
             dst_port: cfg.remote_port,
         };
-        let max_payload = frame::max_udp_payload(dev.mtu(), &ip);
+        let mtu = dev.mtu();
+        let max_payload = frame::max_udp_payload(mtu, &ip).min(wire::MAX_PACKET_SIZE);
         if max_payload < wire::MIN_PACKET_SIZE {
-            pr_err!("target {}: enabled: MTU {} of {} is too small\n", self.name(), dev.mtu(), name);
+            pr_err!("target {}: enabled: MTU {} of {} is too small\n", self.name(), mtu, name);
             return Err(EINVAL);
         }
         // Headroom as netconsole reserves it; every skb holds one whole frame.
         let headroom = dev.ll_reserved_space();
-        let skb_size = headroom
-            + (frame::headers_len(&ip) + max_payload) as u32
-            + dev.needed_tailroom();
-        let pool = SkbPool::new(sizing.skbs(max_payload), skb_size).inspect_err(|_| {
-            pr_err!("target {}: enabled: cannot allocate the skb pool\n", self.name())
-        })?;
-        let np = Netpoll::setup(dev, rtnl).inspect_err(|e| {
-            pr_err!(
-                "target {}: enabled: netpoll setup on {} failed ({:?})\n",
-                self.name(),
-                name,
-                e
-            )
-        })?;
+        let skb_size = headroom + (frame::headers_len(&ip) + max_payload) as u32 + dev.needed_tailroom();
+        let level = sizing.level(max_payload);
+        let pool = SkbPool::new(sizing.capacity(), skb_size)?;
+        if pool.refill(level) < level {
+            pr_err!("target {}: enabled: cannot allocate {} skbs for its pool\n", self.name(), level);
+            return Err(ENOMEM);
+        }
         let pool = Arc::new(pool, GFP_KERNEL)?;
-        *self.tx.lock() = Some(Tx {
-            np,
-            pool,
-            endpoints,
-            headroom,
-            max_payload,
-            ip_id: AtomicU16::new(0),
-        });
-        state.status = Status::Enabled;
-        state.resolved = Some(endpoints);
-        state.last_local_ip = Some(local_ip);
+        // The last allocation comes before netpoll is set up: the box `np` is moved into.
+        let slot = KBox::new_uninit(GFP_KERNEL)?;
+        let np = Netpoll::setup(dev, rtnl).inspect_err(|e| {
+            pr_err!("target {}: enabled: netpoll setup on {} failed ({:?})\n", self.name(), name, e)
+        })?;
         pr_info!(
             "target {}: enabled on {}: {}:{} -> {}:{} via {}\n",
             self.name(),
@@ -458,16 +450,24 @@ impl Target {
             cfg.remote_port,
             frame::MacDisplay(remote_mac)
         );
-        Ok(())
+        Ok(slot.write(Tx {
+            np,
+            pool,
+            endpoints,
+            headroom,
+            max_payload,
+            ip_id: AtomicU16::new(0),
+        }))
     }
 
     /// Disables the target (process context). Idempotent.
     pub(crate) fn disable(&self) {
         let mut state = self.state.lock();
-        let tx = self.tx.lock().take();
         if state.status != Status::Disabled {
             pr_info!("target {}: disabled\n", self.name());
         }
+        // Unpublished and out of every reader's reach once `replace` returns.
+        let tx = self.tx.replace(None);
         state.status = Status::Disabled;
         state.resolved = None;
         state.last_local_ip = None;
@@ -476,114 +476,172 @@ impl Target {
         drop(tx);
     }
 
-    /// The device `dev` is going away: release it if it is ours (rtnl held).
-    pub(crate) fn device_gone(&self, dev: Device<'_>, rtnl: &RtnlHeld) {
+    /// Releases the netpoll instance if it is bound to `dev` (rtnl held), leaving `status`.
+    /// Returns whether it was.
+    fn release_dev(&self, dev: Device<'_>, rtnl: &RtnlHeld, status: Status) -> bool {
         let mut state = self.state.lock();
         if state.status != Status::Enabled {
-            return;
+            return false;
         }
-        let mut guard = self.tx.lock();
-        let ours = guard.as_ref().is_some_and(|tx| tx.np.dev() == dev.as_ptr());
+        let ours = {
+            let guard = rcu::read_lock();
+            self.tx.read(&guard).is_some_and(|tx| tx.np.dev() == dev.as_ptr())
+        };
         if !ours {
-            return;
+            return false;
         }
-        let tx = guard.take();
-        drop(guard);
+        let tx = self.tx.replace(None);
         if let Some(tx) = &tx {
             tx.np.cleanup_locked(rtnl);
         }
-        state.status = Status::Deactivated;
+        state.status = status;
         state.resolved = None;
-        pr_info!(
-            "target {}: device {} went away; waiting for it to come back\n",
-            self.name(),
-            kernel::str::BStr::from_bytes(dev.name())
-        );
         drop(state);
         drop(tx);
+        true
     }
 
-    /// Resumes a target whose device went away, if a device of its name exists again
-    /// (process context: deferred from the device notifier, as netconsole does).
-    pub(crate) fn try_resume(&self, sizing: PoolSizing) {
-        if self.state.lock().status != Status::Deactivated {
-            return;
+    /// The device `dev` is going away: release it if it is ours and wait for a device of
+    /// that name to come back (rtnl held).
+    pub(crate) fn device_gone(&self, dev: Device<'_>, rtnl: &RtnlHeld) {
+        if self.release_dev(dev, rtnl, Status::Deactivated) {
+            pr_info!(
+                "target {}: device {} went away; waiting for it to come back\n",
+                self.name(),
+                kernel::str::BStr::from_bytes(dev.name())
+            );
         }
-        let rtnl = Rtnl::lock();
-        let mut state = self.state.lock();
-        if state.status != Status::Deactivated {
-            return;
+    }
+
+    /// The device `dev` is being enslaved to a bond or bridge, where netpoll cannot send from
+    /// it: stop, as netconsole does (rtnl held). The user enables the target again.
+    pub(crate) fn device_joined(&self, dev: Device<'_>, rtnl: &RtnlHeld) {
+        if self.release_dev(dev, rtnl, Status::Disabled) {
+            pr_info!(
+                "target {}: stopped: {} is joining a master device\n",
+                self.name(),
+                kernel::str::BStr::from_bytes(dev.name())
+            );
         }
-        let present = state.config.dev_name.is_some_and(|n| {
-            kernel::str::CStr::from_bytes_until_nul(n.as_c_bytes())
-                .ok()
-                .and_then(|name| Device::by_name(&rtnl, name))
-                .is_some()
+    }
+
+    /// The device `dev` changed its MTU or MAC: if it is ours, bind again (in the deferred
+    /// work). Returns whether work is needed.
+    pub(crate) fn device_changed(&self, dev: Device<'_>) -> bool {
+        let guard = rcu::read_lock();
+        let ours = self.tx.read(&guard).is_some_and(|tx| tx.np.dev() == dev.as_ptr());
+        if ours {
+            self.rebind.store(true, Ordering::Release);
+        }
+        ours
+    }
+
+    /// Deferred work: binds again after an MTU or MAC change of the device, or resumes a
+    /// target that waits for its device or an address (process context).
+    pub(crate) fn retry(&self, sizing: PoolSizing) {
+        if self.rebind.swap(false, Ordering::AcqRel) {
+            let tx = {
+                let mut state = self.state.lock();
+                if state.status != Status::Enabled {
+                    return;
+                }
+                state.status = Status::Deactivated;
+                state.resolved = None;
+                self.tx.replace(None)
+            };
+            drop(tx);
+            pr_info!("target {}: device changed its MTU or address; binding again\n", self.name());
+        }
+        let cfg = {
+            let state = self.state.lock();
+            if state.status != Status::Deactivated {
+                return;
+            }
+            state.config
+        };
+        let present = Self::dev_name(&cfg).is_some_and(|name| {
+            let rtnl = Rtnl::lock();
+            Device::by_name(&rtnl, name).is_some_and(|d| d.is_running())
         });
-        if !present {
-            return;
-        }
-        state.status = Status::Disabled;
-        match self.bind(&mut state, sizing, &rtnl) {
-            Ok(()) => pr_info!("target {}: resumed\n", self.name()),
-            // Stay deactivated: a later registration may succeed.
-            Err(_) => state.status = Status::Deactivated,
-        }
-        drop(state);
-        drop(rtnl);
-        kernel::sync::rcu::synchronize_rcu();
-    }
-
-    /// Tops up the skb pool (process context). The pool's slots are atomic, so this runs
-    /// concurrently with a dump taking skbs; the Arc keeps the pool alive if the target is
-    /// disabled meanwhile.
-    pub(crate) fn refill(&self) {
-        let pool = self.tx.lock().as_ref().map(|tx| tx.pool.clone());
-        if let Some(pool) = pool {
-            pool.refill();
+        if present && self.bind(sizing, Status::Deactivated).is_ok() {
+            pr_info!("target {}: resumed\n", self.name());
         }
     }
 
-    /// Gives the device `us` microseconds to put what it was given on the wire (a dump before
-    /// the machine stops or resets). Dump path: try-lock only, bounded.
-    pub(crate) fn settle(&self, us: u32) {
-        if let Some(tx) = self.tx.try_lock() {
-            if let Some(tx) = tx.as_ref() {
-                tx.np.settle(us);
+    /// Tops up the skb pool to `sizing`'s level (process context). The pool's slots are
+    /// atomic, so this runs concurrently with a dump taking skbs; the Arc keeps the pool alive
+    /// if the target is disabled meanwhile. Returns whether the pool reached its level.
+    pub(crate) fn refill(&self, sizing: PoolSizing) -> bool {
+        let pool = {
+            let guard = rcu::read_lock();
+            self.tx.read(&guard).map(|tx| (tx.pool.clone(), tx.max_payload))
+        };
+        match pool {
+            Some((pool, max_payload)) => {
+                let level = sizing.level(max_payload);
+                pool.refill(level) >= level
             }
+            None => true,
         }
     }
 
-    /// The largest packet this target can send, if it is enabled (dump path: try-lock only).
-    pub(crate) fn max_payload(&self) -> Option<usize> {
-        self.tx.try_lock().and_then(|tx| tx.as_ref().map(|tx| tx.max_payload))
+    /// The largest packet this target can send now, if it is enabled.
+    pub(crate) fn max_payload(&self, guard: &rcu::Guard) -> Option<usize> {
+        self.tx.read(guard).map(|tx| tx.max_payload)
     }
 
-    /// Sends `dump` through this target, `copies` times each packet with `gap_us` between
-    /// packets. Dump path: no allocation, no sleeping, no waiting. Returns packets sent.
-    ///
-    /// Packets are at most `max_packet` bytes (and what the device MTU allows).
-    pub(crate) fn send_dump_sized(
+    /// Gives the device until `deadline` to put what it was given on the wire (a dump before
+    /// the machine stops or resets). Dump path.
+    pub(crate) fn settle(&self, deadline: &Deadline) {
+        let guard = rcu::read_lock();
+        if let Some(tx) = self.tx.read(&guard) {
+            tx.np.settle(deadline);
+        }
+    }
+
+    /// Sends the dump `how.plan` through this target: every packet `how.copies` times, the
+    /// fact packets first, then the log packets newest first (a dump cut short keeps the
+    /// crash), copy after copy. Dump path: no allocation, no lock, no sleeping; it gives up at
+    /// once on a dead device and when `deadline` passes (touching the watchdogs meanwhile).
+    pub(crate) fn send_dump(&self, owner: &StillOwner<'_>, how: &Send<'_, '_>, deadline: &Deadline) -> SendReport {
+        let guard = rcu::read_lock();
+        let count = how.plan.packet_count();
+        let mut report = SendReport {
+            sent: 0,
+            planned: u32::from(count) * how.copies,
+            outcome: Outcome::NotEnabled,
+        };
+        let Some(tx) = self.tx.read(&guard) else {
+            return report;
+        };
+        report.outcome = self.send_frames(tx, owner, how, deadline, &mut report.sent);
+        let errors = report.planned - report.sent;
+        if report.sent > 0 {
+            self.counters.dumps_sent.fetch_add(1, Ordering::Relaxed);
+        }
+        self.counters.packets_sent.fetch_add(u64::from(report.sent), Ordering::Relaxed);
+        self.counters.send_errors.fetch_add(u64::from(errors), Ordering::Relaxed);
+        report
+    }
+
+    fn send_frames(
         &self,
-        dump: &wire::Dump<'_>,
-        copies: u32,
-        gap_us: u32,
-        max_packet: usize,
-    ) -> u64 {
-        let Some(guard) = self.tx.try_lock() else {
-            self.counters.send_errors.fetch_add(1, Ordering::Relaxed);
-            return 0;
-        };
-        let Some(tx) = guard.as_ref() else {
-            return 0;
-        };
-        let plan = match wire::Packetizer::new(*dump, tx.max_payload.min(max_packet)) {
-            Ok(plan) => plan,
-            Err(_) => {
-                self.counters.send_errors.fetch_add(1, Ordering::Relaxed);
-                return 0;
-            }
-        };
+        tx: &Tx,
+        owner: &StillOwner<'_>,
+        how: &Send<'_, '_>,
+        deadline: &Deadline,
+        sent: &mut u32,
+    ) -> Outcome {
+        let plan = how.plan;
+        if plan.max_packet_size() > tx.max_payload
+            || frame::max_udp_payload(tx.np.mtu(), &tx.endpoints.ip) < plan.max_packet_size()
+        {
+            return Outcome::MtuShrank;
+        }
+        let count = plan.packet_count();
+        let facts = plan.fact_packet_count().min(count);
+        // Copies are identical on the wire, IP identification included.
+        let first_id = tx.ip_id.fetch_add(count, Ordering::Relaxed);
         let hlen = frame::headers_len(&tx.endpoints.ip);
         let network = frame::ETH_HLEN as u32;
         let transport = network + tx.endpoints.ip.ip_header_len() as u32;
@@ -591,102 +649,128 @@ impl Target {
             IpPair::V4 { .. } => 0x0800,
             IpPair::V6 { .. } => 0x86dd,
         };
-        let mut sent = 0u64;
-        let mut errors = 0u64;
-        for index in 0..plan.packet_count() {
-            let Ok(len) = plan.packet_len(index) else {
-                errors += u64::from(copies);
-                continue;
-            };
-            // Copies are identical on the wire, IP identification included.
-            let ip_id = tx.ip_id.fetch_add(1, Ordering::Relaxed);
-            for _ in 0..copies {
+        let mut outcome = Outcome::Complete;
+        for _copy in 0..how.copies {
+            for i in 0..count {
+                // Fact packets in order, then the log packets from the newest.
+                let index = if i < facts { i } else { count - 1 - (i - facts) };
+                if !owner.may_continue() {
+                    return Outcome::TakenOver;
+                }
+                if deadline.expired() {
+                    return Outcome::OutOfTime;
+                }
+                touch_watchdogs();
+                let Ok(len) = plan.packet_len(index) else {
+                    continue;
+                };
                 let Some(mut skb) = tx.pool.take() else {
-                    errors += 1;
+                    outcome = Outcome::PoolDry;
                     continue;
                 };
                 skb.reserve(tx.headroom);
                 let buf = skb.put((hlen + len) as u32);
-                let ok = match buf.get_mut(hlen..) {
+                let written = match buf.get_mut(hlen..) {
                     Some(payload) => plan.write_packet(index, payload).is_ok(),
                     None => false,
-                } && frame::write_headers(buf, &tx.endpoints, len, ip_id).is_ok();
-                if !ok {
-                    errors += 1;
-                    core::mem::forget(skb); // never free on the dump path; a leak at worst
+                } && frame::write_headers(buf, &tx.endpoints, len, first_id.wrapping_add(index)).is_ok();
+                if !written {
+                    tx.pool.put_back(skb);
                     continue;
                 }
                 skb.set_headers(network, transport, ethertype);
-                if tx.np.send(skb) {
-                    sent += 1;
-                } else {
-                    errors += 1;
+                if let Err(why) = tx.np.wait_ready(&mut skb, deadline, how.panicking) {
+                    tx.pool.put_back(skb);
+                    return match why {
+                        NotReady::Dead => Outcome::DeviceDead,
+                        NotReady::Busy => Outcome::Busy,
+                    };
                 }
-                if gap_us > 0 {
-                    // SAFETY: a bounded busy wait (gap_us is capped by configfs).
-                    unsafe { bindings::__udelay(gap_us as usize) };
+                if tx.np.send(skb) {
+                    *sent += 1;
+                }
+                if how.gap_us > 0 {
+                    let us = u64::from(how.gap_us).min(deadline.remaining_us());
+                    // SAFETY: a bounded busy wait (gap_us is capped by configfs and by the
+                    // time left).
+                    unsafe { bindings::__udelay(us as usize) };
                 }
             }
         }
-        if sent > 0 {
-            self.counters.dumps_sent.fetch_add(1, Ordering::Relaxed);
-        }
-        self.counters.packets_sent.fetch_add(sent, Ordering::Relaxed);
-        self.counters.send_errors.fetch_add(errors, Ordering::Relaxed);
-        sent
+        outcome
     }
 }
 
-/// The targets the dump path walks.
+/// The registered targets, as one immutable list.
+pub(crate) type TargetList = KVec<Arc<Target>>;
+
+/// The targets: a list published through RCU for the dump path, replaced whole (in process
+/// context, under `writers`) when a target is added or removed.
 #[pin_data]
 pub(crate) struct Registry {
     #[pin]
-    targets: SpinLock<KVec<Arc<Target>>>,
-    /// How large enabled targets' skb pools are.
-    pub(crate) sizing: PoolSizing,
+    writers: Mutex<()>,
+    list: RcuCell<Arc<TargetList>>,
 }
 
 impl Registry {
-    /// An empty registry whose targets size their pools by `sizing`.
-    pub(crate) fn new(sizing: PoolSizing) -> impl PinInit<Self, Error> {
+    /// An empty registry.
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            targets <- new_spinlock!(KVec::new()),
-            sizing,
+            writers <- new_mutex!(()),
+            list: RcuCell::empty(),
         })
+    }
+
+    /// The targets, for the dump path (as long as the read lock is held).
+    pub(crate) fn read<'a>(&'a self, guard: &'a rcu::Guard) -> &'a [Arc<Target>] {
+        self.list.read(guard).map_or(&[], |l| &l[..])
+    }
+
+    /// The targets now, for process-context work that may sleep (no allocation: the list is
+    /// shared).
+    pub(crate) fn snapshot(&self) -> Option<Arc<TargetList>> {
+        let guard = rcu::read_lock();
+        self.list.read(&guard).cloned()
+    }
+
+    /// Replaces the list with `f` applied to a copy of it (process context).
+    fn update(&self, f: impl FnOnce(&mut TargetList) -> Result) -> Result {
+        let _writer = self.writers.lock();
+        let mut new = KVec::new();
+        if let Some(old) = self.snapshot() {
+            for t in old.iter() {
+                new.push(t.clone(), GFP_KERNEL)?;
+            }
+        }
+        f(&mut new)?;
+        let new = KBox::new(Arc::new(new, GFP_KERNEL)?, GFP_KERNEL)?;
+        drop(self.list.replace(Some(new)));
+        Ok(())
     }
 
     /// Adds a target.
     pub(crate) fn add(&self, target: Arc<Target>) -> Result {
-        self.targets.lock().push(target, GFP_ATOMIC)?;
-        Ok(())
+        self.update(|l| l.push(target, GFP_KERNEL).map_err(Into::into))
     }
 
     /// Removes a target (it keeps its own state; the caller disables it).
     pub(crate) fn remove(&self, target: &Target) {
-        self.targets
-            .lock()
-            .retain(|t| !core::ptr::eq::<Target>(&**t, target));
+        // Removing needs an allocation for the new list; on failure the target stays listed
+        // (disabled by the caller, so the dump path skips it) rather than the list breaking.
+        let _ = self.update(|l| {
+            l.retain(|t| !core::ptr::eq::<Target>(&**t, target));
+            Ok(())
+        });
     }
 
-    /// The targets now, for process-context work that may sleep.
-    pub(crate) fn snapshot(&self) -> Result<KVec<Arc<Target>>> {
-        let guard = self.targets.lock();
-        let mut out = KVec::with_capacity(guard.len(), GFP_ATOMIC)?;
-        for t in guard.iter() {
-            out.push(t.clone(), GFP_ATOMIC)?;
-        }
-        Ok(out)
-    }
-
-    /// Calls `f` on every target, from the dump path. Returns false if the registry was
-    /// locked (by a CPU that may have crashed holding it) and nothing was done.
-    pub(crate) fn try_for_each(&self, mut f: impl FnMut(&Target)) -> bool {
-        match self.targets.try_lock() {
-            Some(guard) => {
-                guard.iter().for_each(|t| f(t));
-                true
-            }
-            None => false,
-        }
+    /// The packet size of the plan now: the smallest any enabled target allows.
+    pub(crate) fn plan_payload(&self) -> usize {
+        let guard = rcu::read_lock();
+        self.read(&guard)
+            .iter()
+            .filter_map(|t| t.max_payload(&guard))
+            .min()
+            .unwrap_or(wire::MAX_PACKET_SIZE)
     }
 }

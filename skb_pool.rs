@@ -3,10 +3,12 @@
 //! A pool of socket buffers allocated in process context and taken, without locks or
 //! allocation, on the dump path.
 //!
-//! netpoll consumes every skb it is given, so a dump needs one skb per packet it sends: the pool
-//! is sized for a whole dump when its target is enabled, and refilled after a dump the machine
-//! survived. Taking is a lock-free scan of atomic slots, so a CPU that crashed anywhere cannot
-//! leave the pool locked.
+//! netpoll consumes every skb it is given, so a dump needs one skb per packet it sends. The pool
+//! has room (slots) for the most skbs its target can ever need and is filled, in process
+//! context, to the level the current settings need (see `netpoll_targets::PoolSizing`); it is
+//! topped up after every dump the machine survives. Taking is a lock-free scan of atomic slots,
+//! so a CPU that crashed anywhere cannot leave the pool locked; an skb that was taken but could
+//! not be sent is put back, never freed on the dump path.
 
 use crate::bindings;
 use core::ptr::{null_mut, NonNull};
@@ -15,30 +17,34 @@ use kernel::prelude::*;
 
 /// Preallocated skbs of one size.
 pub(crate) struct SkbPool {
-    slots: KVec<AtomicPtr<bindings::sk_buff>>,
+    slots: KVVec<AtomicPtr<bindings::sk_buff>>,
     skb_size: u32,
 }
 
 impl SkbPool {
-    /// A pool of `count` skbs of `skb_size` bytes each, filled now (process context).
-    pub(crate) fn new(count: usize, skb_size: u32) -> Result<Self> {
-        let mut slots = KVec::with_capacity(count, GFP_KERNEL)?;
-        for _ in 0..count {
+    /// An empty pool with room for `capacity` skbs of `skb_size` bytes (process context).
+    pub(crate) fn new(capacity: usize, skb_size: u32) -> Result<Self> {
+        let mut slots = KVVec::with_capacity(capacity, GFP_KERNEL)?;
+        for _ in 0..capacity {
             slots.push(AtomicPtr::new(null_mut()), GFP_KERNEL)?;
         }
-        let pool = SkbPool { slots, skb_size };
-        if pool.refill() < count {
-            return Err(ENOMEM);
-        }
-        Ok(pool)
+        Ok(SkbPool { slots, skb_size })
     }
 
-    /// Fills every empty slot (process context; may sleep). Returns how many skbs the pool holds.
-    pub(crate) fn refill(&self) -> usize {
-        let mut held = 0;
+    /// Fills empty slots until the pool holds `level` skbs (at most its capacity; process
+    /// context, may sleep). Returns how many skbs it holds; fewer than `level` means an
+    /// allocation failed.
+    pub(crate) fn refill(&self, level: usize) -> usize {
+        let mut held = self
+            .slots
+            .iter()
+            .filter(|s| !s.load(Ordering::Acquire).is_null())
+            .count();
         for slot in self.slots.iter() {
+            if held >= level {
+                break;
+            }
             if !slot.load(Ordering::Acquire).is_null() {
-                held += 1;
                 continue;
             }
             // SAFETY: plain allocation in process context; NUMA_NO_NODE lets the kernel choose.
@@ -69,6 +75,23 @@ impl SkbPool {
             NonNull::new(p).map(Skb)
         })
     }
+
+    /// Puts back an skb taken from this pool and never sent (dump path: no freeing there).
+    /// It is emptied first; if every slot is full meanwhile (a refill ran), it is leaked.
+    pub(crate) fn put_back(&self, skb: Skb) {
+        let p = skb.into_raw();
+        // SAFETY: `p` was taken from this pool, has been filled but never handed to anyone, so
+        // we still own it exclusively.
+        unsafe { bindings::netoops_skb_rewind(p) };
+        for slot in self.slots.iter() {
+            if slot
+                .compare_exchange(null_mut(), p, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+    }
 }
 
 impl Drop for SkbPool {
@@ -93,16 +116,23 @@ impl Skb {
         unsafe { bindings::skb_reserve(self.0.as_ptr(), len as i32) };
     }
 
-    /// Extends the data area by `len` bytes and returns them for writing.
+    /// Extends the data area by `len` bytes and returns them, zeroed, for writing.
     ///
     /// The caller must have sized the skb for it: the kernel BUG()s on an overrun.
     pub(crate) fn put(&mut self, len: u32) -> &mut [u8] {
-        // SAFETY: we own the skb; `skb_put` returns a pointer to `len` bytes inside its buffer,
-        // which we borrow mutably for as long as `self` is borrowed.
+        // SAFETY: we own the skb; `skb_put` returns a pointer to `len` bytes inside its buffer
+        // (uninitialised: they are zeroed before a slice is made of them), which we borrow
+        // mutably for as long as `self` is borrowed.
         unsafe {
-            let data = bindings::skb_put(self.0.as_ptr(), len);
-            core::slice::from_raw_parts_mut(data.cast::<u8>(), len as usize)
+            let data = bindings::skb_put(self.0.as_ptr(), len).cast::<u8>();
+            core::ptr::write_bytes(data, 0, len as usize);
+            core::slice::from_raw_parts_mut(data, len as usize)
         }
+    }
+
+    /// The raw pointer, for the wrappers that hand it to C without giving it up.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::sk_buff {
+        self.0.as_ptr()
     }
 
     /// Sets the device the skb goes out of.

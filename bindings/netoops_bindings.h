@@ -174,18 +174,87 @@ static inline const char *netoops_uts_version(void) { return init_uts_ns.name.ve
 static inline const char *netoops_uts_nodename(void) { return init_uts_ns.name.nodename; }
 static inline const char *netoops_uts_machine(void) { return init_uts_ns.name.machine; }
 
-/* netpoll's deferred-transmit queue of a device (skbs it could not send at once). */
-static inline unsigned int netoops_netpoll_txq_len(struct net_device *dev)
-{
-	struct netpoll_info *npinfo = rcu_dereference_bh(dev->npinfo);
+/*
+ * Whether a frame handed to netpoll now would go out at once: the checks netpoll's
+ * __netpoll_send_skb makes before it defers a frame to its own queue (which only a workqueue
+ * empties, and in a panic no workqueue runs again), made on the queue it will pick for `skb`
+ * (netdev_core_pick_tx, which modules cannot call: the same steps, with the exported pieces).
+ * Returns NETOOPS_XMIT_READY, NETOOPS_XMIT_BUSY (try again after polling) or NETOOPS_XMIT_DEAD
+ * (nothing this dump can wait for). Callable in any context, interrupts off.
+ */
+enum {
+	NETOOPS_XMIT_READY = 0,
+	NETOOPS_XMIT_BUSY = 1,
+	NETOOPS_XMIT_DEAD = 2,
+};
 
-	return npinfo ? skb_queue_len(&npinfo->txq) : 0;
+static inline int netoops_xmit_state(struct net_device *dev, struct sk_buff *skb, bool panicking)
+{
+	struct netpoll_info *npinfo;
+	struct netdev_queue *txq;
+	struct napi_struct *napi;
+	int queue_index = 0, owner, ret = NETOOPS_XMIT_READY;
+
+	if (!netif_running(dev) || !netif_device_present(dev) || !netif_carrier_ok(dev))
+		return NETOOPS_XMIT_DEAD;
+	rcu_read_lock();
+	npinfo = rcu_dereference(dev->npinfo);
+	if (!npinfo) {
+		ret = NETOOPS_XMIT_DEAD;
+		goto out;
+	}
+	/* Frames netpoll deferred earlier: it defers every later one behind them. */
+	if (skb_queue_len(&npinfo->txq)) {
+		ret = panicking ? NETOOPS_XMIT_DEAD : NETOOPS_XMIT_BUSY;
+		goto out;
+	}
+	/* A NAPI poll of this device interrupted on this CPU: netpoll would defer. */
+	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
+		if (READ_ONCE(napi->poll_owner) == raw_smp_processor_id()) {
+			ret = NETOOPS_XMIT_DEAD;
+			goto out;
+		}
+	}
+	if (dev->real_num_tx_queues != 1) {
+		const struct net_device_ops *ops = dev->netdev_ops;
+
+		if (ops->ndo_select_queue)
+			queue_index = ops->ndo_select_queue(dev, skb, NULL);
+		else
+			queue_index = netdev_pick_tx(dev, skb, NULL);
+		queue_index = netdev_cap_txqueue(dev, queue_index);
+	}
+	txq = netdev_get_tx_queue(dev, queue_index);
+	if (!dev->lltx) {
+		owner = READ_ONCE(txq->xmit_lock_owner);
+		/* Held by this CPU (we interrupted a transmit), or by a CPU the panic stopped. */
+		if (owner == raw_smp_processor_id() || (owner != -1 && panicking)) {
+			ret = NETOOPS_XMIT_DEAD;
+			goto out;
+		}
+		if (owner != -1) {
+			ret = NETOOPS_XMIT_BUSY;
+			goto out;
+		}
+	}
+	if (netif_xmit_stopped(txq))
+		ret = NETOOPS_XMIT_BUSY;
+out:
+	rcu_read_unlock();
+	return ret;
 }
 
-/* Whether the device's transmit queue 0 is stopped (full). */
-static inline bool netoops_dev_tx_stopped(struct net_device *dev)
+/* Whether netpoll deferred a frame to its own queue (so it did not go out). */
+static inline bool netoops_netpoll_deferred(struct net_device *dev)
 {
-	return netif_xmit_stopped(netdev_get_tx_queue(dev, 0));
+	struct netpoll_info *npinfo;
+	bool deferred;
+
+	rcu_read_lock();
+	npinfo = rcu_dereference(dev->npinfo);
+	deferred = npinfo && skb_queue_len(&npinfo->txq);
+	rcu_read_unlock();
+	return deferred;
 }
 
 /* Poll the device as netpoll does (reclaims finished transmit buffers), interrupts off. */
@@ -197,3 +266,30 @@ static inline void netoops_netpoll_poll(struct net_device *dev)
 	netpoll_poll_dev(dev);
 	local_irq_restore(flags);
 }
+
+/* Puts a pool skb that was filled but not sent back to its empty state (it was never shared). */
+static inline void netoops_skb_rewind(struct sk_buff *skb)
+{
+	skb->data = skb->head;
+	skb->len = 0;
+	skb_reset_tail_pointer(skb);
+}
+
+/* Whether the device may transmit skbs shared by several senders (pktgen's contract). */
+static inline bool netoops_dev_tx_skb_sharing(const struct net_device *dev)
+{
+	return dev->priv_flags & IFF_TX_SKB_SHARING;
+}
+
+/* Crash-path context and ownership helpers. */
+#include <linux/nmi.h>
+#include <linux/irq_work.h>
+#include <linux/hardirq.h>
+#include <linux/sched.h>
+#include <linux/cpumask.h>
+
+static inline bool netoops_in_nmi(void) { return in_nmi(); }
+static inline void *netoops_current(void) { return current; }
+static inline unsigned int netoops_nr_cpu_ids(void) { return nr_cpu_ids; }
+static inline void netoops_touch_watchdogs(void) { touch_nmi_watchdog(); }
+static inline void netoops_cpu_relax(void) { cpu_relax(); }

@@ -198,6 +198,16 @@ fn cases() -> u32 {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
 
+    /// `max_packet_count` bounds every dump of that log size (the module sizes its skb pools
+    /// with it).
+    #[test]
+    fn max_packet_count_bounds_every_dump(g in gen(), max in max_size()) {
+        let d = g.dump();
+        let bound = Packetizer::max_packet_count(d.log.len(), max).unwrap();
+        let p = Packetizer::new(d, max).unwrap();
+        prop_assert!(p.packet_count() <= bound, "{} packets > bound {}", p.packet_count(), bound);
+    }
+
     #[test]
     fn decode_of_encode_is_identity(g in gen(), max in max_size(), seed in any::<u64>()) {
         let d = g.dump();

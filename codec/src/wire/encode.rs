@@ -434,7 +434,7 @@ impl<'a> Packetizer<'a> {
         } else {
             max_packet_size
         };
-        let plan = Self::plan(&dump, max_packet)?;
+        let plan = Self::plan(&dump, dump.log.len(), max_packet)?;
         Ok(Packetizer {
             dump,
             max_packet,
@@ -442,7 +442,55 @@ impl<'a> Packetizer<'a> {
         })
     }
 
-    fn plan(dump: &Dump<'a>, max_packet: usize) -> Result<Plan, EncodeError> {
+    /// The most packets any dump with `log_len` bytes of log takes with packets of at most
+    /// `max_packet_size` bytes: every fact present at its largest. For sizing, ahead of time,
+    /// the buffers a dump will need.
+    pub fn max_packet_count(log_len: usize, max_packet_size: usize) -> Result<u16, EncodeError> {
+        const TEXT: [u8; MAX_STRING_LEN] = [b'x'; MAX_STRING_LEN];
+        const BLOB: [u8; MAX_USER_BLOB_LEN] = [0; MAX_USER_BLOB_LEN];
+        const REGS: [u8; MAX_REGS_PAYLOAD_LEN] = [0; MAX_REGS_PAYLOAD_LEN];
+        if max_packet_size < MIN_PACKET_SIZE {
+            return Err(EncodeError::PacketSizeTooSmall {
+                max: max_packet_size,
+            });
+        }
+        let text = Some(&TEXT[..]);
+        let dump = Dump {
+            boot_id: [0; 16],
+            seq: 0,
+            reason: Reason::Panic,
+            facts: DumpFacts {
+                kernel_release: text,
+                kernel_version: text,
+                hostname: text,
+                arch: text,
+                cpu_vendor: text,
+                cpu_id: Some(CpuId::default()),
+                dmi_bios_vendor: text,
+                dmi_bios_version: text,
+                dmi_bios_date: text,
+                dmi_board_vendor: text,
+                dmi_board_name: text,
+                dmi_product_name: text,
+                user_blob: Some(&BLOB[..]),
+                regs: Some(Regs {
+                    source: RegsSource::Fault,
+                    regs: ArchRegs::Other {
+                        arch: 0xffff,
+                        payload: &REGS[..],
+                    },
+                }),
+                taint: Some(0),
+                time: Some(Time::default()),
+            },
+            log: &[],
+            log_truncated: true,
+        };
+        let max_packet = core::cmp::min(max_packet_size, MAX_PACKET_SIZE);
+        Ok(Self::plan(&dump, log_len, max_packet)?.count)
+    }
+
+    fn plan(dump: &Dump<'a>, log_len: usize, max_packet: usize) -> Result<Plan, EncodeError> {
         let room = max_packet
             .checked_sub(HEADER_LEN + DUMP_INFO_REC)
             .ok_or(EncodeError::Internal)?;
@@ -470,7 +518,6 @@ impl<'a> Packetizer<'a> {
             }
             used = used.saturating_add(len);
         }
-        let log_len = dump.log.len();
         let free = room.saturating_sub(used);
         let first_chunk = if log_len > 0 && free > CHUNK_OVERHEAD {
             core::cmp::min(log_len, free.saturating_sub(CHUNK_OVERHEAD))
@@ -533,6 +580,12 @@ impl<'a> Packetizer<'a> {
     /// Number of packets of this dump (at least 1).
     pub fn packet_count(&self) -> u16 {
         self.plan.count
+    }
+
+    /// Number of fact packets: packets `0..fact_packet_count()` carry the facts (and the
+    /// oldest log bytes that fit after them); the packets after them carry the log in order.
+    pub fn fact_packet_count(&self) -> u16 {
+        self.plan.fact_packets as u16
     }
 
     /// Total record-area bytes of all packets (the header's dump length).

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A netpoll instance bound to a device (thin core over `struct netpoll`), and the one rule of
+//! sending through it on the dump path: never hand netpoll a frame it would defer.
+//!
+//! netpoll sends a frame at once when the device can take it; otherwise it puts the frame on
+//! its own queue (`npinfo->txq`), which only a workqueue empties — and every later frame waits
+//! behind it. In a panic, in NMI or with interrupts off that work never runs (from NMI, even
+//! queueing it is unsafe). So before each frame the dump path asks
+//! [`Netpoll::wait_ready`] whether the queue netpoll will pick for it can take it now, polling
+//! the device (which reclaims finished transmit buffers) until it can or the caller's deadline
+//! passes. A device that is down, has no carrier, or whose queue is held by a CPU that will
+//! never release it (stopped by the panic, or this very CPU) is reported dead at once.
+
+use crate::bindings;
+use crate::netdev::{Device, RtnlHeld};
+use crate::owner::{touch_watchdogs, Deadline};
+use crate::skb_pool::Skb;
+use core::marker::PhantomPinned;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// Why a frame cannot go out now.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum NotReady {
+    /// The queue is full or busy: polling may free it, within the deadline.
+    Busy,
+    /// Nothing this dump can wait for: device down, no carrier, or its queue held for good.
+    Dead,
+}
+
+/// A netpoll instance bound to a device.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Netpoll {
+    #[pin]
+    np: Opaque<bindings::netpoll>,
+    #[pin]
+    _pin: PhantomPinned,
+}
+
+// SAFETY: `struct netpoll` is used through netpoll's own API, which serialises sending
+// internally (it takes the device's tx lock with interrupts off); moving ownership between
+// threads is fine.
+unsafe impl Send for Netpoll {}
+// SAFETY: see `Send`; shared access only sends and polls.
+unsafe impl Sync for Netpoll {}
+
+impl Netpoll {
+    /// Binds a new netpoll instance to `dev` (rtnl held, process context). Nothing can fail
+    /// after `__netpoll_setup` succeeds, so an error never leaves a set-up instance to clean
+    /// up under rtnl.
+    pub(crate) fn setup(dev: Device<'_>, _rtnl: &RtnlHeld) -> Result<Pin<KBox<Netpoll>>> {
+        let np = KBox::pin_init(
+            pin_init!(Netpoll {
+                np <- Opaque::ffi_init(|slot: *mut bindings::netpoll| {
+                    // SAFETY: `slot` is valid for writes; netpoll expects a zeroed struct with
+                    // the fields below set.
+                    unsafe {
+                        slot.write(bindings::netpoll {
+                            name: c"netoops".as_char_ptr(),
+                            ..Default::default()
+                        })
+                    };
+                }),
+                _pin: PhantomPinned,
+            }),
+            GFP_KERNEL,
+        )?;
+        let raw = np.np.get();
+        // SAFETY: rtnl is held and `dev` is live; the reference is taken on the netpoll's own
+        // tracker, which `do_netpoll_cleanup` releases, as netconsole does.
+        unsafe {
+            bindings::netdev_hold(dev.as_ptr(), &raw mut (*raw).dev_tracker, kernel::bindings::GFP_KERNEL)
+        };
+        // SAFETY: rtnl is held, `raw` is a pinned, initialised netpoll and `dev` is live.
+        let err = unsafe { bindings::__netpoll_setup(raw, dev.as_ptr()) };
+        if err != 0 {
+            // SAFETY: releases the reference taken above (setup failed, np->dev is unset, so
+            // dropping `np` does not clean up).
+            unsafe { bindings::netdev_put(dev.as_ptr(), &raw mut (*raw).dev_tracker) };
+            return Err(Error::from_errno(err));
+        }
+        Ok(np)
+    }
+
+    /// The device this instance sends through (null once cleaned up).
+    pub(crate) fn dev(&self) -> *mut bindings::net_device {
+        // SAFETY: `np` is initialised; `dev` is written only by setup and cleanup, which run
+        // with exclusive access to this instance (before it is shared, or after the transmit
+        // state holding it was unpublished and a grace period passed).
+        unsafe { (*self.np.get()).dev }
+    }
+
+    /// Releases the device with rtnl already held (netdevice notifier context).
+    pub(crate) fn cleanup_locked(&self, _rtnl: &RtnlHeld) {
+        if !self.dev().is_null() {
+            // SAFETY: set up in `setup`; rtnl is held as `do_netpoll_cleanup` requires. It
+            // releases the device reference and clears `np->dev`.
+            unsafe { bindings::do_netpoll_cleanup(self.np.get()) };
+        }
+    }
+
+    /// The device's MTU now (it may have changed since the target was enabled).
+    pub(crate) fn mtu(&self) -> u32 {
+        // SAFETY: `dev` is the live device of this set-up instance (it holds a reference).
+        unsafe { bindings::netoops_dev_mtu(self.dev()) }
+    }
+
+    /// Waits until `skb` (a finished frame for this device) would leave at once if handed to
+    /// netpoll, polling the device, at most until `deadline`. `panicking`: the other CPUs are
+    /// stopped, so what they hold stays held.
+    pub(crate) fn wait_ready(
+        &self,
+        skb: &mut Skb,
+        deadline: &Deadline,
+        panicking: bool,
+    ) -> core::result::Result<(), NotReady> {
+        /// Between two polls of a busy device.
+        const STEP_US: usize = 10;
+        let dev = self.dev();
+        if dev.is_null() {
+            return Err(NotReady::Dead);
+        }
+        skb.set_dev(dev);
+        loop {
+            // SAFETY: `dev` is live (this instance holds a reference); `skb` is a finished
+            // frame we own; the helper only reads device state and picks the queue as netpoll
+            // will (which may set the skb's queue mapping).
+            match unsafe { bindings::netoops_xmit_state(dev, skb.as_ptr(), panicking) } as u32 {
+                bindings::NETOOPS_XMIT_READY => return Ok(()),
+                bindings::NETOOPS_XMIT_DEAD => return Err(NotReady::Dead),
+                _ => {}
+            }
+            if deadline.expired() {
+                return Err(NotReady::Busy);
+            }
+            touch_watchdogs();
+            // SAFETY: `dev` is live; polling reclaims finished transmit buffers (the helper
+            // disables interrupts around it, as netpoll does).
+            unsafe { bindings::netoops_netpoll_poll(dev) };
+            // SAFETY: a short busy wait.
+            unsafe { bindings::__udelay(STEP_US) };
+        }
+    }
+
+    /// Hands a frame that [`Self::wait_ready`] cleared to netpoll. Returns whether it went
+    /// out; `false` if netpoll deferred it after all (a race with another sender).
+    pub(crate) fn send(&self, skb: Skb) -> bool {
+        let dev = self.dev();
+        // SAFETY: the instance is set up (its device is the skb's); netpoll consumes the skb
+        // whatever the outcome, and disables interrupts itself.
+        unsafe { bindings::netpoll_send_skb(self.np.get(), skb.into_raw()) };
+        // SAFETY: `dev` is live.
+        !unsafe { bindings::netoops_netpoll_deferred(dev) }
+    }
+
+    /// Keeps polling the device until `deadline`, so that it puts the frames it was given on
+    /// the wire before the machine stops or resets.
+    pub(crate) fn settle(&self, deadline: &Deadline) {
+        const STEP_US: usize = 50;
+        let dev = self.dev();
+        if dev.is_null() {
+            return;
+        }
+        while !deadline.expired() {
+            touch_watchdogs();
+            // SAFETY: `dev` is live; polling reclaims finished transmit buffers.
+            unsafe { bindings::netoops_netpoll_poll(dev) };
+            // SAFETY: a short busy wait.
+            unsafe { bindings::__udelay(STEP_US) };
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Netpoll {
+    fn drop(self: Pin<&mut Self>) {
+        if !self.dev().is_null() {
+            // SAFETY: set up in `setup` and not yet cleaned up (dev non-null); this takes rtnl
+            // itself, so it is never reached with rtnl held (callers drop transmit state
+            // outside rtnl, or clean up with `cleanup_locked` first).
+            unsafe { bindings::netpoll_cleanup(self.np.get()) };
+        }
+    }
+}

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One dumper at a time, machine-wide, that a panicking CPU can take over; and the time budget
+//! every dump runs under.
+//!
+//! This is the idea of printk's nbcon consoles and `console_flush_on_panic`, for dumps: an
+//! owner-CPU word instead of a lock. A CPU becomes the dump owner with one compare-and-swap;
+//! while another CPU owns it, a dump waits (bounded by its budget) for the owner to finish,
+//! except where waiting cannot help:
+//!
+//! - the panicking CPU takes over at once: `panic()` stops the other CPUs before it dumps, so
+//!   an owner on another CPU will never finish;
+//! - a dump on the owner's own CPU (an oops inside our dump path, or an NMI that crashed on top
+//!   of it) takes over too: the interrupted dump cannot run again until this one returns.
+//!
+//! Ownership comes with one of two scratch slots (the log buffer and what a dump builds): a CPU
+//! that takes over uses the slot the old owner is not using, so even an owner that was not
+//! really stopped never shares memory with the new one. An owner checks between packets that it
+//! still owns the dump ([`DumpOwner::may_continue`]) and stops when it was taken over or another
+//! CPU panics.
+
+use crate::bindings;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// The machine-wide dump owner word.
+///
+/// Bits 0..=31: the owner's CPU number + 1 (0: free). Bit 32: the scratch slot of the owner, or
+/// when free the slot the next owner takes. Bits 33..=63: an epoch, bumped on every change of
+/// owner, so that a stale owner's word never matches again.
+pub(crate) struct DumpLock {
+    word: AtomicU64,
+}
+
+const CPU_MASK: u64 = 0xffff_ffff;
+const SLOT_BIT: u64 = 1 << 32;
+const EPOCH_ONE: u64 = 1 << 33;
+
+/// Proof that this CPU owns the dump, with the scratch slot it may use. Not `Send`: ownership
+/// belongs to the CPU (and context) that took it.
+///
+/// # Invariants
+///
+/// While `lock.word == word`, no other context uses scratch slot `slot`.
+pub(crate) struct DumpOwner<'a> {
+    lock: &'a DumpLock,
+    word: u64,
+    took_over: bool,
+    _not_send: core::marker::PhantomData<*mut ()>,
+}
+
+/// How a dump claims ownership.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// Wait (within the deadline) for another CPU's dump to finish.
+    Wait,
+    /// This is the panicking CPU: the other CPUs are stopped; take over from any owner.
+    Panic,
+}
+
+/// This CPU's number.
+pub(crate) fn this_cpu() -> u32 {
+    // SAFETY: reads this CPU's number; the dump path runs with preemption off, and where it
+    // might not (a SysRq write), a stale number only makes a comparison below fail safe.
+    unsafe { bindings::netoops_this_cpu() as u32 }
+}
+
+impl DumpLock {
+    /// A free lock; the first owner takes slot 0.
+    pub(crate) const fn new() -> Self {
+        DumpLock {
+            word: AtomicU64::new(0),
+        }
+    }
+
+    /// Becomes the dump owner, waiting at most until `deadline` for another CPU's dump, or
+    /// taking over as `claim` and the situation allow (see the module documentation). `None`:
+    /// another CPU still owns the dump at the deadline.
+    pub(crate) fn acquire(&self, claim: Claim, deadline: &Deadline) -> Option<DumpOwner<'_>> {
+        let cpu = u64::from(this_cpu()) + 1;
+        let mut cur = self.word.load(Ordering::Acquire);
+        loop {
+            let owner_cpu = cur & CPU_MASK;
+            let epoch = (cur & !(CPU_MASK | SLOT_BIT)).wrapping_add(EPOCH_ONE);
+            let (next, took_over) = if owner_cpu == 0 {
+                // Free: take the slot the word names.
+                (epoch | (cur & SLOT_BIT) | cpu, false)
+            } else if claim == Claim::Panic || owner_cpu == cpu {
+                // Take over, into the slot the old owner is not using.
+                (epoch | ((cur & SLOT_BIT) ^ SLOT_BIT) | cpu, true)
+            } else {
+                if deadline.expired() {
+                    return None;
+                }
+                touch_watchdogs();
+                // SAFETY: a pause instruction in a bounded spin.
+                unsafe { bindings::netoops_cpu_relax() };
+                cur = self.word.load(Ordering::Acquire);
+                continue;
+            };
+            match self
+                .word
+                .compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                // INVARIANT: the word now names this context and `next`'s slot; a previous
+                // owner (if any) uses the other slot, and every later owner either waits for
+                // `release` or takes the other slot.
+                Ok(_) => {
+                    return Some(DumpOwner {
+                        lock: self,
+                        word: next,
+                        took_over,
+                        _not_send: core::marker::PhantomData,
+                    })
+                }
+                Err(now) => cur = now,
+            }
+        }
+    }
+}
+
+impl<'a> DumpOwner<'a> {
+    /// The scratch slot (0 or 1) this owner may use.
+    pub(crate) fn slot(&self) -> usize {
+        usize::from(self.word & SLOT_BIT != 0)
+    }
+
+    /// Whether this owner took the dump over from another (possibly stopped) one.
+    pub(crate) fn took_over(&self) -> bool {
+        self.took_over
+    }
+
+    /// A handle to check, while the scratch slot is borrowed, that this owner may go on.
+    pub(crate) fn check(&self) -> StillOwner<'a> {
+        StillOwner {
+            lock: self.lock,
+            word: self.word,
+        }
+    }
+}
+
+/// Checks that a dump still owns the dump lock (see [`DumpOwner::check`]).
+#[derive(Clone, Copy)]
+pub(crate) struct StillOwner<'a> {
+    lock: &'a DumpLock,
+    word: u64,
+}
+
+impl StillOwner<'_> {
+    /// Whether this dump may go on: it still owns the dump, and no other CPU has started to
+    /// panic (the panicking CPU needs the devices and will stop this one anyway).
+    pub(crate) fn may_continue(&self) -> bool {
+        // SAFETY: reads the kernel's panic CPU word.
+        self.lock.word.load(Ordering::Acquire) == self.word
+            && !unsafe { bindings::panic_on_other_cpu() }
+    }
+}
+
+/// Memory only the dump owner uses: two slots of `T`, one per owner that can exist at once
+/// (an owner and the one that took over from it).
+pub(crate) struct Scratch<T> {
+    slots: [core::cell::UnsafeCell<T>; 2],
+}
+
+// SAFETY: a slot is only reached through `get`, which needs the dump owner token of that slot,
+// borrowed mutably: one context at a time uses a slot (see `DumpOwner`'s invariant).
+unsafe impl<T: Send> Sync for Scratch<T> {}
+// SAFETY: plain data.
+unsafe impl<T: Send> Send for Scratch<T> {}
+
+impl<T> Scratch<T> {
+    /// Two slots, initialised with `a` and `b`.
+    pub(crate) fn new(a: T, b: T) -> Self {
+        Scratch {
+            slots: [core::cell::UnsafeCell::new(a), core::cell::UnsafeCell::new(b)],
+        }
+    }
+
+    /// The slot `owner` may use, for as long as it is borrowed.
+    pub(crate) fn get<'s>(&'s self, owner: &'s mut DumpOwner<'_>) -> &'s mut T {
+        // SAFETY: by `DumpOwner`'s invariant no other context uses this slot while `owner`
+        // owns the dump, and borrowing `owner` mutably makes this the only reference made
+        // through it.
+        unsafe { &mut *self.slots[owner.slot()].get() }
+    }
+}
+
+impl Drop for DumpOwner<'_> {
+    fn drop(&mut self) {
+        // Free the word, naming this owner's slot for the next one; if this owner was taken
+        // over meanwhile, the word is not ours to change.
+        let free = (self.word & !CPU_MASK).wrapping_add(EPOCH_ONE) & !CPU_MASK;
+        let _ = self
+            .lock
+            .word
+            .compare_exchange(self.word, free, Ordering::AcqRel, Ordering::Relaxed);
+    }
+}
+
+/// Resets the hard- and soft-lockup watchdogs of this CPU (every loop of the dump path).
+pub(crate) fn touch_watchdogs() {
+    // SAFETY: `touch_nmi_watchdog` only writes this CPU's watchdog timestamps; callable in
+    // any context.
+    unsafe { bindings::netoops_touch_watchdogs() };
+}
+
+/// Nanoseconds of a clock that runs with interrupts off and is safe in NMI.
+pub(crate) fn now_ns() -> u64 {
+    // SAFETY: the fast monotonic clock is lockless and NMI-safe.
+    unsafe { bindings::ktime_get_mono_fast_ns() }
+}
+
+/// A point in time a piece of the dump must finish by.
+#[derive(Clone, Copy)]
+pub(crate) struct Deadline {
+    end_ns: u64,
+}
+
+impl Deadline {
+    /// `us` microseconds from now.
+    pub(crate) fn after_us(us: u64) -> Self {
+        Deadline {
+            end_ns: now_ns().saturating_add(us.saturating_mul(1000)),
+        }
+    }
+
+    /// Whether it has passed.
+    pub(crate) fn expired(&self) -> bool {
+        now_ns() >= self.end_ns
+    }
+
+    /// Microseconds left (0 once passed).
+    pub(crate) fn remaining_us(&self) -> u64 {
+        self.end_ns.saturating_sub(now_ns()) / 1000
+    }
+
+    /// A fair share of what is left for one of `n` consumers still to run: the time left
+    /// divided by `n`, so that a consumer that uses all of its share leaves the others theirs.
+    pub(crate) fn share(&self, n: usize) -> Deadline {
+        let left = self.end_ns.saturating_sub(now_ns());
+        Deadline {
+            end_ns: now_ns().saturating_add(left / n.max(1) as u64),
+        }
+    }
+}
