@@ -4,7 +4,8 @@
 # Installs (only what is missing):
 #   - Debian packages: kernel build deps, Debian's rustc-web + rust-web-src (a rustc with
 #     library source, which the kernel's Rust support needs), libclang-19, QEMU, busybox-static,
-#     tshark
+#     tshark; clang-19, lld-19 and llvm-19 for the debug test kernel (KASAN with Rust needs a
+#     clang-built kernel; version 19, the libclang bindgen uses)
 #   - the trixie-backports suite (and nothing else from trixie), for linux-source-7.N
 #   - bindgen-cli 0.71.1 (the kernel needs >= 0.71.1; bookworm ships 0.60)
 #   - cargo-fuzz, for the bounded fuzz run of the packet decoder
@@ -24,6 +25,7 @@ export DEBIAN_FRONTEND=noninteractive
 PKGS=(
     build-essential flex bison bc libelf-dev libssl-dev cpio kmod python3
     rustc-web rust-web-src libclang-19-dev
+    clang-19 lld-19 llvm-19
     qemu-system-x86 busybox-static tshark iproute2
 )
 
