@@ -12,9 +12,13 @@ entry, found by following the function's control flow: pushes, `sub/add rsp, N`,
 pushes of stack arguments around calls, a shrink-wrapped prologue after an early-return branch,
 and stack probes (unrolled `sub rsp, 0x1000` + store, the `mov r11, rsp; sub r11, N` /
 `lea r11, [rsp-N]` loop that ends on `cmp rsp, r11`, and `mov eax, N; call __rust_probestack;
-sub rsp, rax`). A change of the stack pointer it cannot bound (`sub rsp, rax` with an unknown
-rax, a probe loop against an unknown bound, `mov rsp, <unknown>`, ...) makes the frame
-"unbounded": it is shown as `>= N` with the reason, never guessed.
+sub rsp, rax`). Code reached only through a jump label (__jump_table) is followed from the
+label's site, code after a `ud2` (the kernel's WARN carries on) from the `ud2`'s depth, other
+unreached code (jump-table targets, entries into split-off parts) from the depth of the
+function's indirect jumps or 0. A change of the stack pointer it cannot bound (`sub rsp, rax`
+with an unknown rax, a probe loop against an unknown bound, `mov rsp, <unknown>`, ...) makes
+the frame "unbounded": it is shown as `>= N` with the reason, never guessed. Identical functions
+folded into one body have several names: an entry is named by the one its regex matched.
 
 Direct calls and tail jumps (also conditional ones, and calls through a GOT slot) to functions
 defined in the object are followed, whether they carry a relocation (`R_X86_64_PLT32 sym-0x4`,
@@ -228,6 +232,43 @@ def parse_symtab(objdump, path):
     return syms
 
 
+def parse_sections(objdump, path):
+    names = set()
+    for line in run([objdump, "-h", "-w", path]).splitlines():
+        m = re.match(r"^\s*\d+ (\S+)\s", line)
+        if m:
+            names.add(m.group(1))
+    return names
+
+
+RE_OBJDUMP_R = re.compile(r"^([0-9a-f]+) (R_\S+)\s+(\S+?)(?:([+-])0x([0-9a-f]+))?$")
+
+
+def parse_jump_table(objdump, path):
+    """Static branches (jump labels): the kernel patches the nop (or jmp) at `code` into a jump
+    to `target`. x86_64 entries are {s32 code, s32 target, long key}, each field relative to
+    itself, so the relocation (PC32 against sym+A) gives the address S + A.
+    Returns {(section, code address): (section, target address)}."""
+    fields = {}
+    in_table = False
+    for line in run([objdump, "-r", "-j", "__jump_table", path]).splitlines():
+        if line.startswith("RELOCATION RECORDS FOR"):
+            in_table = "[__jump_table]" in line
+            continue
+        m = RE_OBJDUMP_R.match(line.strip())
+        if not (in_table and m) or m.group(2) != "R_X86_64_PC32":
+            continue
+        off, sym = hexint(m.group(1)), m.group(3)
+        addend = int(m.group(5), 16) * (-1 if m.group(4) == "-" else 1) if m.group(5) else 0
+        fields[off] = (sym, addend)
+    out = {}
+    for off, (sym, addend) in fields.items():
+        if off % 16 == 0 and off + 4 in fields:
+            tsym, tadd = fields[off + 4]
+            out[(sym, addend)] = (tsym, tadd)
+    return out
+
+
 RE_SECTION = re.compile(r"^Disassembly of section (\S+):$")
 RE_LABEL = re.compile(r"^([0-9a-f]+) <(.+)>:$")
 RE_INSN = re.compile(r"^\s*([0-9a-f]+):\t(.*)$")
@@ -315,6 +356,7 @@ def parse_disassembly(objdump, path, syms):
 class Module:
     def __init__(self, path, objdump="objdump"):
         self.syms = parse_symtab(objdump, path)
+        self.sections = parse_sections(objdump, path)
         self.funcs = parse_disassembly(objdump, path, self.syms)
         self.by_section = defaultdict(list)
         for f in self.funcs:
@@ -327,6 +369,12 @@ class Module:
             self.sym_by_name[s.name].append(s)
         self.demangled = demangle({n for f in self.funcs for n in f.aliases} |
                                   {s.name for s in self.syms if not s.defined})
+        self.jump_labels = {}  # (section, nop address) -> (section, target address)
+        if "__jump_table" in self.sections:
+            for (sym, a), (tsym, ta) in parse_jump_table(objdump, path).items():
+                r, t = self.resolve_symbol(sym, None), self.resolve_symbol(tsym, None)
+                if r and t and r[0] == t[0] == "def":
+                    self.jump_labels[(r[1], r[2] + a)] = (t[1], t[2] + ta)
         for f in self.funcs:
             analyse(self, f)
 
@@ -360,11 +408,12 @@ class Module:
         return None
 
     def matches(self, f, regex):
+        """The first of f's names (raw, demangled, short) `regex` finds, as the raw alias."""
         for n in f.aliases:
             full, short = self.demangled.get(n, (n, n))
             if regex.search(n) or regex.search(full) or regex.search(short):
-                return True
-        return False
+                return n
+        return None
 
 
 def demangle(names):
@@ -470,6 +519,18 @@ def analyse(mod, f):
         if mn == "call" or mn == "jmp" or is_jcc(mn):
             branch[i] = classify_branch(mod, f, insn)
 
+    # Static branches: the nop at a jump label's site may become a jump to its target.
+    labels = {}
+    for i, insn in enumerate(f.insns):
+        t = mod.jump_labels.get((f.section, insn.addr))
+        if t is None:
+            continue
+        if t[0] == f.section and f.start <= t[1] < f.end:
+            labels[i] = ("local", t[1])
+        else:
+            g = mod.func_at(t[0], t[1])
+            labels[i] = ("func", g, t[1] - g.start) if g else ("unknown", "jump label to %s+%#x" % t)
+
     max_depth, max_at = 0, f.start
     unbounded = []
     notes = []
@@ -518,6 +579,11 @@ def analyse(mod, f):
                 if depth > max_depth:
                     max_depth, max_at = depth, insn.addr
                 regs = dict(regs)
+                if i in labels:
+                    if labels[i][0] == "local" and labels[i][1] in index:
+                        work.append((index[labels[i][1]], depth, dict(regs)))
+                    if insn.mnem == "jmp" and i + 1 < len(f.insns):  # patched into a nop
+                        work.append((i + 1, depth, dict(regs)))
                 kind, val = step(insn, depth, regs, branch.get(i), flag, note, touch, via_reg)
                 if kind == "fall":
                     depth = val
@@ -545,17 +611,23 @@ def analyse(mod, f):
 
     via_reg = {}
     explore(0, 0)
-    # Code not reached from the start: jump-table targets, entry points of split-off parts
-    # jumped to from other functions. Analysed from the depth of the function's indirect
-    # jumps (or 0).
+    # Code not reached from the start. Right after a `ud2`: the kernel's WARN traps there and
+    # carries on with the next instruction, at the same depth. Otherwise jump-table targets
+    # and entry points of split-off parts jumped to from other functions: analysed from the
+    # depth of the function's indirect jumps (or 0).
     ind_depths = [depth_at[i] for i, b in branch.items() if b[0] == "indirect"
                   and f.insns[i].mnem == "jmp" and i in depth_at]
     seed = max(ind_depths) if ind_depths else 0
     for i, insn in enumerate(f.insns):
         if i in depth_at or is_padding(insn):
             continue
-        if i > 0 and (i - 1) in depth_at and not ends_flow(f.insns[i - 1]):
-            continue
+        prev = f.insns[i - 1] if i > 0 else None
+        if prev is not None and (i - 1) in depth_at:
+            if prev.mnem == "ud2":
+                explore(i, depth_at[i - 1])
+                continue
+            if not ends_flow(prev):
+                continue
         explore(i, seed)
 
     f.frame = 8 + max_depth
@@ -563,7 +635,7 @@ def analyse(mod, f):
     f.unbounded = unbounded
     f.notes = notes
 
-    for i, b in branch.items():
+    for i, b in list(branch.items()) + [(i, b) for i, b in labels.items() if b[0] != "local"]:
         insn = f.insns[i]
         d = depth_at.get(i, 0)
         if b[0] == "indirect" and insn.addr in via_reg:
@@ -572,7 +644,7 @@ def analyse(mod, f):
             g, off = b[1], b[2]
             if off:
                 f.interior.append("%s %s+%#x at %#x" % (insn.mnem, g.name, off, insn.addr))
-            if insn.mnem == "call":
+            if insn.mnem == "call" and i not in labels:
                 f.calls[g] = max(f.calls.get(g, 0), d)
             else:
                 f.tails[g] = max(f.tails.get(g, 0), d)
@@ -816,14 +888,15 @@ def deepest(mod, f, memo, stack):
     return memo[f]
 
 
-def format_chain(mod, chain):
+def format_chain(mod, chain, first_name=None):
     parts = []
-    for g, counted, sep in chain:
+    for k, (g, counted, sep) in enumerate(chain):
+        name = first_name if k == 0 and first_name else mod.display(g)
         mark = ">=" if g.unbounded else ""
         if sep == ">>":
-            parts.append("%s %s%d/%d >>" % (mod.display(g), mark, counted, g.frame))
+            parts.append("%s %s%d/%d >>" % (name, mark, counted, g.frame))
         else:
-            parts.append("%s %s%d%s" % (mod.display(g), mark, counted, " >" if sep else ""))
+            parts.append("%s %s%d%s" % (name, mark, counted, " >" if sep else ""))
     return " ".join(parts)
 
 
@@ -909,17 +982,19 @@ def main(argv=None):
         except re.error as e:
             errors.append("--entry %r: bad regex: %s" % (pat, e))
             continue
-        found = [f for f in mod.funcs if not hidden(f) and mod.matches(f, rx)]
+        found = [(f, mod.matches(f, rx)) for f in mod.funcs if not hidden(f)]
+        found = [(f, alias) for f, alias in found if alias]
         if not found:
             errors.append("--entry %r matches no function in %s" % (pat, args.module))
-        for f in found:
-            if f not in entries:
-                entries.append(f)
+        for f, alias in found:
+            if all(f is not g for g, _ in entries):
+                entries.append((f, alias))
 
     memo, worst, over, bad = {}, None, 0, 0
     details = []
-    for f in entries:
-        name = mod.display(f)
+    for f, alias in entries:
+        # Named as matched: identical functions folded into one body have several names.
+        name = mod.short(alias)
         try:
             total, chain, unb = deepest(mod, f, memo, [])
         except Recursion as r:
@@ -934,7 +1009,7 @@ def main(argv=None):
         if unb:
             verdict += "  UNBOUNDED: " + "; ".join("%s: %s" % (mod.display(g), r) for g, r in unb)
             bad += 1
-        print("%s: %s%d bytes (%s)%s" % (name, mark, total, format_chain(mod, chain), verdict))
+        print("%s: %s%d bytes (%s)%s" % (name, mark, total, format_chain(mod, chain, name), verdict))
         if worst is None or total > worst[0]:
             worst = (total, name)
         if args.verbose:

@@ -195,8 +195,9 @@ calls_weird:
 entry_a.cold:
 	push rdx
 	push rdx
-	call ext_kernel_fn
-	ud2
+	pop rdx
+	pop rdx
+	jmp ext_kernel_fn            # a tail call: what follows is reached from elsewhere only
 .Lcold_in:
 	push rcx                     # frame 8 + 16 = 24
 	call got_helper
@@ -237,6 +238,57 @@ ping:
 pong:
 	jmp ping                     # mutual recursion through a tail jump
 	.size pong, .-pong
+
+	.text
+	.globl warn_fn
+	.type warn_fn,@function
+warn_fn:
+	push rbx
+	sub rsp, 0x10
+	call ext_kernel_fn
+	ud2                          # the kernel's WARN: the trap handler carries on after it
+	sub rsp, 0x20                # 0x38 below the entry: frame 64
+	call ext_kernel_fn
+	add rsp, 0x30
+	pop rbx
+	ret
+	.size warn_fn, .-warn_fn
+
+	.globl static_key_user
+	.type static_key_user,@function
+static_key_user:
+	push rbx
+1:	.byte 0x0f, 0x1f, 0x44, 0x00, 0x00   # a jump label's nop, may become `jmp 2f`
+	pop rbx
+	ret
+2:	sub rsp, 0x40                # reached only through the jump label: frame 8 + 8 + 0x40 = 80
+	call ext_kernel_fn
+	add rsp, 0x40
+	pop rbx
+	ret
+	.size static_key_user, .-static_key_user
+
+	.globl key_default_on
+	.type key_default_on,@function
+key_default_on:
+3:	jmp 4f                       # a jump label's jmp, may become a nop
+	push rbx
+	push rbx
+	call ext_kernel_fn           # frame 8 + 16 = 24
+	pop rbx
+	pop rbx
+4:	jmp got_helper               # conditional only through the label: a tail jump
+	.size key_default_on, .-key_default_on
+
+	.pushsection __jump_table, "aw"
+	.balign 8
+	.long 1b - .
+	.long 2b - .
+	.quad fptr - .
+	.long 3b - .
+	.long 4b - .
+	.quad fptr - .
+	.popsection
 
 	.data
 fptr:	.quad 0
@@ -446,7 +498,8 @@ def test_asm(tmp):
     mod = su.Module(obj)
     fs = by_name(mod)
     expect = {"entry_a": 200, "got_helper": 64, "big_probe": 8224, "loop_probe": 12328,
-              "entry_a.cold": 24, "ent": 80, "helper_local": 32, "calls_weird": 16}
+              "entry_a.cold": 24, "ent": 80, "helper_local": 32, "calls_weird": 16,
+              "warn_fn": 64, "static_key_user": 80, "key_default_on": 24}
     for name, size in expect.items():
         check("asm: frame of %s" % name, name in fs and fs[name].frame == size,
               fs.get(name) and (fs[name].frame, fs[name].unbounded, fs[name].notes))
@@ -474,8 +527,11 @@ def test_asm(tmp):
 
     rc, out = cli(obj, "--entry", "entry_alias", "--limit", "9000")
     check("asm: an alias symbol matches its function",
-          rc == 0 and "entry_a: 8480 bytes (entry_a 192/200 >> big_probe 8224 > got_helper 64)" in out,
+          rc == 0 and "entry_alias: 8480 bytes (entry_alias 192/200 >> big_probe 8224 > got_helper 64)"
+          in out,
           (rc, out))
+    check("asm: tail jump after a jump label's jmp", fs["got_helper"] in fs["key_default_on"].tails,
+          fs["key_default_on"].tails)
     rc, out = cli(obj, "--entry", "^calls_weird$")
     check("asm: unbounded callee makes the entry an error", rc == 2 and "UNBOUNDED: weird:" in out, (rc, out))
     rc, out = cli(obj, "--list")
