@@ -12,17 +12,33 @@ end of its script prints its verdict and reboots, which makes QEMU exit (-no-reb
 that panics makes QEMU exit too (panic=1: one second after the panic). Every scenario has a
 timeout. On failure the tail of
 the serial log is printed; full logs stay under build/qemu/.
+
+Kernels: a scenario's `kernel` names the variant it boots (qemu/kernel.sh --variant): "test"
+(netoops.ko in the project root) or "debug" (lockdep, KASAN, ...; build/module-debug/netoops.ko,
+`make module-debug`). Each variant gets its own initramfs with its own module. On the debug
+kernel any of scenarios.DEBUG_SPLATS in the serial log fails the scenario.
+
+Monitor: every VM has a QMP socket. A guest line `NETOOPS-MONITOR: <HMP command>` on the serial
+console (tests/guest/lib.sh: `monitor CMD`) makes the harness run that command on the VM's
+monitor (e.g. `set_link n0 off`, `nmi`; NIC netdev ids are n0, n1, ...); each one is recorded
+in `Run.monitor` as (host time, command, reply). The guest waits for the effect itself.
+
+/bin/flood in the guest (tests/guest/flood.c, built here with the host's gcc, static): `flood
+DEST_IP DEST_PORT SECONDS [PAYLOAD_BYTES]` sends UDP datagrams as fast as it can.
 """
 
 import argparse
 import gzip
 import io
+import json
+import os
 import re
 import shutil
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,19 +53,43 @@ import wire  # noqa: E402
 
 BUILD = ROOT / "build" / "qemu"
 VERDICT_RE = re.compile(r"NETOOPS-TEST: (PASS|FAIL.*)")
+MONITOR_RE = re.compile(rb"NETOOPS-MONITOR: ([^\r\n]*)\r?\n")
+
+# The module built against each kernel variant (Makefile: `make` and `make module-debug`).
+MODULES = {"test": ROOT / "netoops.ko", "debug": ROOT / "build" / "module-debug" / "netoops.ko"}
+MAKE_TARGET = {"test": "make", "debug": "make module-debug"}
 
 
 def log(msg):
     print(f"[qemu] {msg}", flush=True)
 
 
-def kernel_dir():
-    out = subprocess.run([str(ROOT / "qemu" / "kernel.sh"), "dir"], check=True,
-                         capture_output=True, text=True)
+def kernel_dir(variant="test"):
+    out = subprocess.run([str(ROOT / "qemu" / "kernel.sh"), "--variant", variant, "dir"],
+                         check=True, capture_output=True, text=True)
     kdir = Path(out.stdout.strip())
     if not (kdir / ".netoops-complete").exists():
-        sys.exit(f"harness: test kernel not built at {kdir}: run 'make' first")
+        sys.exit(f"harness: {variant} kernel not built at {kdir}: run '{MAKE_TARGET[variant]}' "
+                 "first")
     return kdir
+
+
+def module_for(variant):
+    module = MODULES[variant]
+    if not module.exists():
+        sys.exit(f"harness: {module.relative_to(ROOT)} not built: run '{MAKE_TARGET[variant]}' "
+                 "first")
+    return module
+
+
+def build_flood():
+    """tests/guest/flood.c as a static binary (rebuilt when the source is newer)."""
+    src = ROOT / "tests" / "guest" / "flood.c"
+    out = BUILD / "flood"
+    if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
+        BUILD.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", str(out), str(src)], check=True)
+    return out
 
 
 def busybox_applets(busybox):
@@ -110,7 +150,7 @@ reboot -f
 """
 
 
-def build_initramfs(module):
+def build_initramfs(module, variant="test"):
     busybox = shutil.which("busybox") or "/bin/busybox"
     c = Cpio()
     for d in ("bin", "sbin", "dev", "proc", "sys", "tmp", "etc", "tests", "lib", "mnt"):
@@ -119,13 +159,14 @@ def build_initramfs(module):
     for applet in busybox_applets(busybox):
         if applet != "busybox":
             c.symlink(f"bin/{applet}", "busybox")
+    c.file("bin/flood", build_flood().read_bytes(), 0o755)
     c.file("init", INIT.encode(), 0o755)
     c.file("netoops.ko", Path(module).read_bytes())
     c.file("tests/lib.sh", (ROOT / "tests" / "guest" / "lib.sh").read_bytes(), 0o644)
     for script in sorted((ROOT / "tests" / "guest").glob("*.sh")):
         c.file(f"tests/{script.name}", script.read_bytes(), 0o755)
     BUILD.mkdir(parents=True, exist_ok=True)
-    path = BUILD / "initramfs.cpio.gz"
+    path = BUILD / f"initramfs-{variant}.cpio.gz"
     path.write_bytes(gzip.compress(c.finish(), compresslevel=1))
     return path
 
@@ -177,8 +218,9 @@ class Capture:
     guest sends to this UDP socket, whole. The only frames sent back to the guest answer
     its ARP and neighbour solicitations for the scenario's `neighbours`."""
 
-    def __init__(self, index, neighbours=None):
+    def __init__(self, index, neighbours=None, model="virtio-net-pci"):
         self.index = index
+        self.model = model
         self.neighbours = neighbours or {}
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
@@ -195,7 +237,7 @@ class Capture:
         return ["-netdev", f"dgram,id=n{self.index},remote.type=inet,remote.host=127.0.0.1,"
                 f"remote.port={self.port},local.type=inet,local.host=127.0.0.1,"
                 f"local.port={self.qemu_port}",
-                "-device", f"virtio-net-pci,netdev=n{self.index},mac={mac}"]
+                "-device", f"{self.model},netdev=n{self.index},mac={mac}"]
 
     def _run(self):
         # Ends only on an empty socket after `stop`: frames still queued are never left behind.
@@ -216,6 +258,100 @@ class Capture:
         self.stop.set()
         self.thread.join()
         self.sock.close()
+
+
+class Monitor:
+    """The VM's QMP socket, and a thread that tails the serial log (every 20 ms) for the guest's
+    `NETOOPS-MONITOR: <command>` lines and runs each as a human monitor (HMP) command through
+    QMP. `done` lists (host time, command, reply) in the order they ran; a reply that starts
+    with "error:" means QMP refused the command or the VM was gone."""
+
+    def __init__(self, logpath):
+        self.logpath = logpath
+        # A unix socket path must be short (108 bytes): not under the project directory.
+        self.dir = tempfile.mkdtemp(prefix="netoops-qmp-")
+        self.path = os.path.join(self.dir, "qmp.sock")
+        self.done = []
+        self.events = []  # QMP events seen while waiting for replies
+        self.sock = None
+        self.rfile = None
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def qemu_args(self):
+        return ["-qmp", f"unix:{self.path},server=on,wait=off"]
+
+    def _request(self, obj):
+        self.sock.sendall(json.dumps(obj).encode() + b"\n")
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                raise ConnectionError("QMP connection closed")
+            msg = json.loads(line)
+            if "event" in msg:
+                self.events.append(msg)
+                continue
+            return msg
+
+    def _connect(self):
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                sock.connect(self.path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        sock.settimeout(30)
+        self.sock, self.rfile = sock, sock.makefile("rb")
+        json.loads(self.rfile.readline())  # the greeting
+        self._request({"execute": "qmp_capabilities"})
+
+    def command(self, hmp):
+        """Run one HMP command; returns its output (or "error: ...")."""
+        try:
+            if self.sock is None:
+                self._connect()
+            reply = self._request({"execute": "human-monitor-command",
+                                   "arguments": {"command-line": hmp}})
+        except (OSError, ValueError) as e:
+            return f"error: {e}"
+        if "error" in reply:
+            return f"error: {reply['error'].get('desc', reply['error'])}"
+        return reply.get("return", "")
+
+    def _run(self):
+        pos, partial = 0, b""
+        while True:
+            stopping = self.stop.is_set()
+            try:
+                with open(self.logpath, "rb") as f:
+                    f.seek(pos)
+                    data = f.read()
+            except FileNotFoundError:
+                data = b""
+            pos += len(data)
+            partial += data
+            for m in MONITOR_RE.finditer(partial):
+                cmd = m.group(1).decode(errors="replace").strip()
+                reply = self.command(cmd)
+                self.done.append((time.time(), cmd, reply.strip()))
+            cut = partial.rfind(b"\n")
+            if cut >= 0:
+                partial = partial[cut + 1:]
+            if stopping:
+                break
+            time.sleep(0.02)
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join()
+        if self.sock:
+            self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def write_pcap(path, frames):
@@ -240,6 +376,7 @@ class Run:
     pcap: object = None  # all NICs' frames, in time order
     stored: list = field(default_factory=list)  # netoopsd's "stored ..." lines
     collector_status: object = None
+    monitor: list = field(default_factory=list)  # (host time, command, reply) the guest asked for
 
 
 def start_collector(db, port, dumps):
@@ -276,17 +413,22 @@ def run_vm(kdir, initrd, sc, logpath):
     # panic=1: a panicking guest reboots (and QEMU, with -no-reboot, exits) one second after
     # the panic, so that QEMU has put every frame netpoll sent on the wire first.
     cmdline = f"console=ttyS0 panic=1 netoops_test={sc.guest} {sc.cmdline}{extra}".strip()
-    captures = [Capture(i, sc.neighbours) for i in range(sc.nics)]
+    models = [sc.nic_models[i] if i < len(sc.nic_models) else "virtio-net-pci"
+              for i in range(sc.nics)]
+    captures = [Capture(i, sc.neighbours, model) for i, model in enumerate(models)]
     nic_args = [a for c in captures for a in c.qemu_args()] or ["-nic", "none"]
+    monitor = Monitor(logpath)
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", sc.cpu, "-smp", str(sc.smp),
-           "-m", "256", "-display", "none", "-monitor", "none", "-no-reboot",
-           "-serial", f"file:{logpath}", "-kernel", str(kdir / "arch/x86/boot/bzImage"),
+           "-m", str(sc.memory), "-display", "none", "-monitor", "none", *monitor.qemu_args(),
+           "-no-reboot", "-serial", f"file:{logpath}",
+           "-kernel", str(kdir / "arch/x86/boot/bzImage"),
            "-initrd", str(initrd), "-append", cmdline, *nic_args, *sc.qemu_args]
     for c in captures:
         c.thread.start()
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
+    monitor.thread.start()
     try:
         out, _ = proc.communicate(timeout=sc.timeout)
         status = proc.returncode
@@ -295,11 +437,12 @@ def run_vm(kdir, initrd, sc, logpath):
         out, _ = proc.communicate()
         status = None
     elapsed = time.monotonic() - start
+    monitor.finish()
     for c in captures:
         c.finish()
     serial = logpath.read_text(errors="replace") if logpath.exists() else ""
     run = Run(sc, status, serial, out.decode(errors="replace").strip(), elapsed,
-              [c.frames for c in captures])
+              [c.frames for c in captures], monitor=monitor.done)
     if listener:
         run.stored, run.collector_status = finish_collector(listener)
     if captures:
@@ -329,25 +472,29 @@ def judge(run):
         m = re.search(pat, serial, re.M)
         if m:
             problems.append(f"serial log has forbidden /{pat}/: {m.group(0)!r}")
+    if sc.kernel == "debug":
+        for pat in scenario_defs.DEBUG_SPLATS:
+            m = re.search(pat, serial, re.M)
+            if m:
+                problems.append(f"debug kernel splat /{pat}/: {m.group(0)!r}")
     if sc.check and not problems:
         problems.extend(sc.check(run))
     return problems
 
 
 def run_scenarios(selected, jobs=2, tail_lines=40):
-    kdir = kernel_dir()
-    module = ROOT / "netoops.ko"
-    if not module.exists():
-        sys.exit("harness: netoops.ko not built: run 'make' first")
+    variants = sorted({sc.kernel for sc in selected})
+    kdirs = {v: kernel_dir(v) for v in variants}
+    modules = {v: module_for(v) for v in variants}
     wire.build_netoopsd()
-    initrd = build_initramfs(module)
+    initrds = {v: build_initramfs(modules[v], v) for v in variants}
     results = {"passed": 0, "failed": 0}
     out_lock = threading.Lock()
 
     def one(sc):
         logpath = BUILD / f"{sc.name}.serial.log"
         logpath.unlink(missing_ok=True)
-        run = run_vm(kdir, initrd, sc, logpath)
+        run = run_vm(kdirs[sc.kernel], initrds[sc.kernel], sc, logpath)
         problems = judge(run)
         with out_lock:
             if problems:
@@ -363,7 +510,9 @@ def run_scenarios(selected, jobs=2, tail_lines=40):
                 log(f"ok   {sc.name} ({run.elapsed:.1f}s): {sc.description}")
             sys.stdout.flush()
 
-    log(f"{len(selected)} scenarios, {jobs} at a time")
+    per_kernel = ", ".join(f"{sum(sc.kernel == v for sc in selected)} on the {v} kernel"
+                           for v in variants)
+    log(f"{len(selected)} scenarios ({per_kernel}), {jobs} at a time")
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, selected))
     print(f"qemu: {results['passed']} passed, {results['failed']} failed", flush=True)
@@ -380,10 +529,10 @@ def demo():
     """The end-to-end path: netoopsd on the host, a VM with netoops pointed at it (QEMU's user
     network forwards the guest's 10.0.2.2:PORT to the host's 127.0.0.1:PORT), two LKDTM oopses
     and a panic, then `netoopsd top` and `netoopsd show` of the crash."""
-    kdir = kernel_dir()
-    wire.build_netoopsd()
-    initrd = build_initramfs(ROOT / "netoops.ko")
     sc = scenario_defs.DEMO
+    kdir = kernel_dir(sc.kernel)
+    wire.build_netoopsd()
+    initrd = build_initramfs(module_for(sc.kernel), sc.kernel)
     logpath = BUILD / "demo.serial.log"
     logpath.unlink(missing_ok=True)
     db = logpath.with_name("demo.db")
@@ -432,7 +581,7 @@ def main():
     args = ap.parse_args()
     if args.list:
         for sc in scenario_defs.SCENARIOS:
-            print(f"{sc.name:24} {sc.description}")
+            print(f"{sc.name:28} {sc.kernel:6} {sc.timeout:4}s  {sc.description}")
         return 0
     if args.demo:
         return 0 if demo() else 1

@@ -58,3 +58,21 @@ soft_dump() {
         i=$((i + 1)); [ $i -le 100 ] || fail "no soft dump reported"; sleep 0.1
     done
 }
+
+# monitor CMD...: ask the host to run CMD on this VM's QEMU monitor (HMP syntax, e.g.
+# `monitor set_link n0 off`, `monitor nmi`; NIC i's netdev id is n<i>). The harness sees the line
+# on the serial console within about 20 ms and records the command and its reply; the guest
+# waits for the effect itself (e.g. wait_carrier), or, for an NMI that panics it, simply dies.
+monitor() {
+    echo "NETOOPS-MONITOR: $*"
+}
+
+# wait_carrier DEV 0|1 [SECONDS]: wait (default 10 s) until DEV's carrier is down (0) or up (1).
+wait_carrier() {
+    local i=0
+    while [ "$(cat /sys/class/net/$1/carrier 2>/dev/null)" != "$2" ]; do
+        i=$((i + 1))
+        [ "$i" -le "$(( ${3:-10} * 50 ))" ] || fail "$1: carrier never became $2"
+        sleep 0.02
+    done
+}
