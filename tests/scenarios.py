@@ -4,8 +4,11 @@ Each scenario boots a fresh VM whose /init runs tests/guest/<guest>.sh, then is 
 serial console: `expect` patterns must appear, `reject` patterns must not, `verdict` says
 whether the guest must reach the end of its script (PASS) or is expected to die in a panic, and
 `check` is an optional function of the serial text returning a list of problems.
+`kernel` is the kernel variant the scenario boots ("test", or "debug": lockdep, KASAN, ...; see
+on_debug and DEBUG_SPLATS at the end).
 """
 
+import dataclasses
 import re
 import wire
 from dataclasses import dataclass, field
@@ -18,6 +21,28 @@ KERNEL_TROUBLE = [
     r"^.*Call Trace:.*$",
     r"^.*general protection fault.*$",
     r"^.*netoops: .*skipped.*$",
+]
+
+# On the debug kernel, any of these fails a scenario, whatever else it expects (crash scenarios that
+# oops on purpose included): the harness applies them as reject patterns to every scenario whose
+# kernel is "debug". "INFO: lockdep is turned off" alone is not one (every oops turns lockdep off).
+DEBUG_SPLATS = [
+    r"^.*WARNING: possible circular locking dependency detected.*$",
+    r"^.*WARNING: possible recursive locking detected.*$",
+    r"^.*WARNING: inconsistent lock state.*$",
+    r"^.*WARNING: possible irq lock inversion dependency detected.*$",
+    r"^.*WARNING: \S+-safe -> \S+-unsafe lock order detected.*$",
+    r"^.*WARNING: bad unlock balance detected!.*$",
+    r"^.*WARNING: held lock freed!.*$",
+    r"^.*WARNING: Nested lock was not taken.*$",
+    r"^.*WARNING: lock held when returning to user space!.*$",
+    r"^.*BUG: Invalid wait context.*$",
+    r"^.*WARNING: suspicious RCU usage.*$",
+    r"^.*DEBUG_LOCKS_WARN_ON\(.*$",
+    r"^.*BUG: (spinlock|rwlock) .*$",
+    r"^.*BUG: KASAN: .*$",
+    r"^.*BUG: sleeping function called from invalid context.*$",
+    r"^.*BUG: scheduling while atomic.*$",
 ]
 
 # The console line the dumper prints (only the kernel's own, not a guest echoing dmesg): sequence, reason, bytes read and the newest line it read.
@@ -43,6 +68,9 @@ class Scenario:
     neighbours: dict = field(default_factory=dict)  # ip -> MAC the host side answers for
     collector: int = 0  # >0: run netoopsd listen on the host until it stored this many reports
     qemu_args: List[str] = field(default_factory=list)
+    kernel: str = "test"  # kernel variant: "test" or "debug" (qemu/kernel.sh --variant)
+    nic_models: List[str] = field(default_factory=list)  # QEMU model of NIC i (virtio-net-pci)
+    memory: int = 256  # MiB
 
 
 def dumps(serial):
@@ -485,3 +513,51 @@ DEMO = Scenario(
     check=check_collector,
 )
 SCENARIOS.append(DEMO)
+
+
+# --- The harness's own helpers ------------------------------------------------------------------
+def check_harness_selftest(run):
+    """The monitor ran the guest's four set_link commands (in order, without error) and
+    flood's datagrams reached the host side of eth0."""
+    problems = []
+    want = ["set_link n0 off", "set_link n0 on", "set_link n1 off", "set_link n1 on"]
+    got = [(cmd, reply) for _t, cmd, reply in run.monitor]
+    if got != [(c, "") for c in want]:
+        problems.append(f"monitor commands {got}, expected {want} with empty replies")
+    flooded = [f for f in run.frames[0] if f[1][12:14] == b"\x08\x00" and f[1][23] == 17
+               and f[1][36:38] == (7777).to_bytes(2, "big")]
+    if len(flooded) < 100:
+        problems.append(f"{len(flooded)} flood datagrams on the wire, expected many")
+    return problems
+
+
+SCENARIOS.append(Scenario(
+    name="harness-selftest",
+    description="harness helpers: monitor set_link from the guest (virtio-net, e1000), flood",
+    guest="harness_selftest",
+    nics=2,
+    nic_models=["virtio-net-pci", "e1000"],
+    neighbours={"10.0.2.2": "52:54:00:aa:bb:02"},
+    expect=[r"CARRIER e1000 1", r"flood: done, [1-9]\d* datagrams sent"],
+    reject=KERNEL_TROUBLE,
+    check=check_harness_selftest,
+))
+
+# --- The debug kernel ---------------------------------------------------------------------------
+# Measured under TCG on 2 cores (2 VMs at a time): the debug kernel (KASAN, lockdep) boots and
+# runs a scenario about N times slower than the test kernel.
+DEBUG_TIMEOUT_FACTOR = 4
+
+
+def on_debug(sc, timeout_factor=DEBUG_TIMEOUT_FACTOR):
+    """A copy of scenario `sc` named NAME@debug that boots the debug kernel (with the module built
+    against it), its timeout scaled; DEBUG_SPLATS then fail it too."""
+    return dataclasses.replace(sc, name=f"{sc.name}@debug", kernel="debug",
+                               timeout=int(sc.timeout * timeout_factor),
+                               description=f"{sc.description} [debug kernel]")
+
+
+# The crash scenarios again on the debug kernel: netoops's dump paths under lockdep and KASAN.
+ON_DEBUG = ["lkdtm-panic", "lkdtm-bug-oops", "crash-bug", "crash-exception", "crash-panic",
+            "crash-oops-panic", "crash-warning", "crash-softlockup", "crash-soft", "crash-emerg"]
+SCENARIOS += [on_debug(sc) for sc in SCENARIOS if sc.name in ON_DEBUG]
