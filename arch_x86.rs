@@ -66,7 +66,7 @@ pub(crate) fn regs_from(regs: &bindings::pt_regs) -> RegsX86_64 {
 /// for a panic without an oops): the callee-saved registers, stack and frame pointers, flags,
 /// segment selectors and the instruction pointer of this function's caller's context.
 #[inline(never)]
-pub(crate) fn current_regs() -> RegsX86_64 {
+pub(crate) fn current_regs(out: &mut RegsX86_64) {
     let (bx, bp, r12, r13, r14, r15, sp, ip, flags, cs, ss): (
         u64,
         u64,
@@ -108,7 +108,7 @@ pub(crate) fn current_regs() -> RegsX86_64 {
             ss = out(reg) ss,
         )
     };
-    RegsX86_64 {
+    *out = RegsX86_64 {
         r15,
         r14,
         r13,
@@ -130,5 +130,5 @@ pub(crate) fn current_regs() -> RegsX86_64 {
         flags,
         sp,
         ss: ss & 0xffff,
-    }
+    };
 }

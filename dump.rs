@@ -22,9 +22,11 @@
 
 use crate::facts::{self, HOSTNAME_LEN};
 use crate::kmsg_dumper::LogReader;
-use crate::netpoll_targets::{Outcome, Send};
-use crate::owner::{Claim, Deadline, Scratch};
+use crate::netpoll_targets::{Outcome, Send, SendReport, Target};
+use crate::settings::Settings;
+use crate::owner::{Budget, Claim, Deadline, Scratch, StillOwner};
 use crate::{bindings, wire, Shared};
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::alloc::VVec;
 use kernel::prelude::*;
@@ -35,12 +37,74 @@ use kernel::sync::{rcu, Arc};
 /// its budget), so that they put what they were given on the wire before the machine resets.
 const SETTLE_US: u64 = 200_000;
 
-/// What one dump builds, in memory set aside at load time.
+/// What one dump builds, in memory set aside at load time (the owner's scratch slot), so that
+/// the stack holds little more than references while packets go out: a hard-lockup panic runs
+/// on the small NMI stack.
 pub(crate) struct DumpScratch {
     /// The newest log.
     log: VVec<u8>,
     /// A copy of the hostname.
     hostname: [u8; HOSTNAME_LEN],
+    /// The registers the dump carries.
+    regs: Option<wire::Regs<'static>>,
+    /// Room for the dump itself and its packet plan, see [`Rooms`].
+    rooms: KBox<Rooms>,
+}
+
+/// Memory for a [`wire::Dump`] and its [`wire::Packetizer`] while one dump runs.
+///
+/// Both borrow what they describe (the log and hostname in the same scratch slot, the
+/// settings under the RCU read lock), so they cannot be stored with their real lifetime in
+/// long-lived memory; the rooms are only ever written and read through
+/// [`Rooms::place_dump_in`] and [`place_plan`], which hand them out with the lifetime of the
+/// borrow they were given, and are never read otherwise.
+pub(crate) struct Rooms {
+    dump: MaybeUninit<wire::Dump<'static>>,
+    plan: MaybeUninit<wire::Packetizer<'static>>,
+}
+
+impl Rooms {
+    /// Builds a dump in its room (an empty one, that `fill` completes in place: no copy of it
+    /// on the stack) and returns it, borrowed for `'s`.
+    fn place_dump_in<'s>(
+        room: &'s mut MaybeUninit<wire::Dump<'static>>,
+        fill: impl FnOnce(&mut wire::Dump<'s>),
+    ) -> &'s wire::Dump<'s> {
+        // SAFETY: `Dump<'static>` and `Dump<'s>` differ only in a lifetime, so they have the same
+        // layout; the room is written here and read only through the `'s` reference returned,
+        // so no reference in it is used after `'s` ends (what is left there afterwards is
+        // never read: the next dump overwrites it).
+        let room = unsafe { &mut *room.as_mut_ptr().cast::<MaybeUninit<wire::Dump<'s>>>() };
+        let dump: &'s mut wire::Dump<'s> = room.write(wire::Dump {
+            boot_id: [0; 16],
+            seq: 0,
+            reason: wire::Reason::Soft,
+            facts: wire::DumpFacts::empty(),
+            log: &[],
+            log_truncated: false,
+        });
+        fill(dump);
+        dump
+    }
+}
+
+/// Plans `dump` for packets of `max_packet` bytes, in `room`. Out of line, beside the
+/// collection of the dump rather than below it on the stack.
+#[inline(never)]
+fn place_plan<'s>(
+    room: &'s mut MaybeUninit<wire::Packetizer<'static>>,
+    dump: &'s wire::Dump<'s>,
+    max_packet: usize,
+) -> Option<&'s wire::Packetizer<'s>> {
+    // SAFETY: as in `Rooms::place_dump_in`, for the plan, which borrows a dump placed there.
+    let room = unsafe { &mut *room.as_mut_ptr().cast::<MaybeUninit<wire::Packetizer<'s>>>() };
+    match wire::Packetizer::new(dump, max_packet) {
+        Ok(plan) => Some(room.write(plan)),
+        Err(e) => {
+            pr_err!("dump {}: cannot be encoded: {}\n", dump.seq, e);
+            None
+        }
+    }
 }
 
 impl DumpScratch {
@@ -48,6 +112,14 @@ impl DumpScratch {
         Ok(DumpScratch {
             log: VVec::from_elem(0u8, log_bytes, GFP_KERNEL)?,
             hostname: [0; HOSTNAME_LEN],
+            regs: None,
+            rooms: KBox::new(
+                Rooms {
+                    dump: MaybeUninit::uninit(),
+                    plan: MaybeUninit::uninit(),
+                },
+                GFP_KERNEL,
+            )?,
         })
     }
 }
@@ -95,39 +167,49 @@ impl Dumper {
         self.faults.record(crate::arch_x86::regs_from(regs));
     }
 
-    /// The registers dump `seq` for `reason` carries: for an oops, the faulting registers the
-    /// die notifier recorded for this task on this CPU; for a panic, the same if it directly
-    /// follows that oops's dump (panic_on_oops), else this CPU's own; for a soft dump, this
-    /// CPU's own. Never another CPU's, never an older crash's.
+    /// The registers dump `seq` for `reason` carries, written into `out`: for an oops, the
+    /// faulting registers the die notifier recorded for this task on this CPU; for a panic,
+    /// the same if it directly follows that oops's dump (panic_on_oops), else this CPU's own;
+    /// for a soft dump, this CPU's own. Never another CPU's, never an older crash's.
     #[cfg(CONFIG_X86_64)]
-    fn regs(&self, reason: wire::Reason, seq: u32) -> Option<wire::Regs<'static>> {
-        let fault = match reason {
-            wire::Reason::Oops => self.faults.for_oops(seq),
-            wire::Reason::Panic => self.faults.for_panic(seq),
-            _ => None,
+    #[inline(never)]
+    fn regs(&self, reason: wire::Reason, seq: u32, out: &mut Option<wire::Regs<'static>>) {
+        use wire::RegsSource as S;
+        let slot = out.insert(wire::Regs {
+            source: S::Fault,
+            regs: wire::ArchRegs::X86_64(wire::RegsX86_64::default()),
+        });
+        let wire::ArchRegs::X86_64(r) = &mut slot.regs else {
+            return;
         };
-        let (source, regs) = match (reason, fault) {
-            (_, Some(r)) => (wire::RegsSource::Fault, r),
-            (wire::Reason::Panic, None) => (wire::RegsSource::PanicCpu, crate::arch_x86::current_regs()),
-            (wire::Reason::Soft, None) => (wire::RegsSource::SysrqCpu, crate::arch_x86::current_regs()),
-            _ => return None,
+        slot.source = match reason {
+            wire::Reason::Oops if self.faults.for_oops(seq, r) => S::Fault,
+            wire::Reason::Panic if self.faults.for_panic(seq, r) => S::Fault,
+            wire::Reason::Panic => {
+                crate::arch_x86::current_regs(r);
+                S::PanicCpu
+            }
+            wire::Reason::Soft => {
+                crate::arch_x86::current_regs(r);
+                S::SysrqCpu
+            }
+            _ => {
+                *out = None;
+                return;
+            }
         };
-        Some(wire::Regs {
-            source,
-            regs: wire::ArchRegs::X86_64(regs),
-        })
     }
 
     #[cfg(not(CONFIG_X86_64))]
-    fn regs(&self, _reason: wire::Reason, _seq: u32) -> Option<wire::Regs<'static>> {
-        None
+    fn regs(&self, _reason: wire::Reason, _seq: u32, out: &mut Option<wire::Regs<'static>>) {
+        *out = None;
     }
 
     /// One dump. Runs in the crashing context: no allocation, no sleeping, every wait bounded
     /// by the budget.
     pub(crate) fn dump(&self, reason: wire::Reason, log: &mut LogReader<'_>) {
-        let start = crate::owner::now_ns();
-        let deadline = Deadline::after_us(u64::from(self.budget_ms) * 1000);
+        let budget = Budget::new(u64::from(self.budget_ms) * 1000);
+        let deadline = budget.all();
         // SAFETY: reads the kernel's panic CPU word.
         let panicking = reason == wire::Reason::Panic && unsafe { bindings::panic_on_this_cpu() };
         if reason == wire::Reason::Emerg && self.panicked.load(Ordering::Acquire) {
@@ -136,11 +218,7 @@ impl Dumper {
         }
         let claim = if panicking { Claim::Panic } else { Claim::Wait };
         let Some(mut owner) = self.shared.dump_lock.acquire(claim, &deadline) else {
-            pr_warn!(
-                "dump: reason={} skipped: another CPU's dump still runs after {} ms\n",
-                reason_name(reason),
-                self.budget_ms
-            );
+            warn_skipped(reason, self.budget_ms);
             return;
         };
         if panicking {
@@ -150,15 +228,9 @@ impl Dumper {
         let still_owner = owner.check();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let scratch = self.scratch.get(&mut owner);
-        let len = log.read_newest(&mut scratch.log[..]);
-        let truncated = log.has_older();
-        let captured = scratch.log.get(..len).unwrap_or(&[]);
-
         let guard = rcu::read_lock();
         let settings = self.shared.settings.read(&guard);
         let targets = self.shared.registry().read(&guard);
-        let mut facts = facts::collect(self.cpu.as_ref(), settings.user_blob(), &mut scratch.hostname);
-        facts.regs = self.regs(reason, seq);
         // One packet plan for every target (the smallest packet any allows), so that a
         // collector that hears several targets sees the same packets.
         let plan_payload = targets
@@ -166,71 +238,21 @@ impl Dumper {
             .filter_map(|t| t.max_payload(&guard))
             .min()
             .unwrap_or(wire::MAX_PACKET_SIZE);
-        let dump = wire::Dump {
-            boot_id: settings.boot_id,
-            seq,
-            reason,
-            facts,
-            log: captured,
-            log_truncated: truncated,
-        };
-        let Ok(plan) = wire::Packetizer::new(dump, plan_payload) else {
-            pr_err!("dump {}: cannot be encoded\n", seq);
+        let (dump, plan_room) = self.collect(scratch, settings, reason, seq, log);
+        let Some(plan) = place_plan(plan_room, dump, plan_payload) else {
             return;
         };
         let how = Send {
-            plan: &plan,
+            plan,
             copies: settings.copies,
             gap_us: settings.gap_us,
             panicking,
         };
-        let mut enabled = targets.iter().filter(|t| t.max_payload(&guard).is_some()).count();
-        let (mut frames, mut reached) = (0u64, 0u32);
-        for t in targets.iter() {
-            if t.max_payload(&guard).is_none() {
-                continue;
-            }
-            let share = deadline.share(enabled);
-            enabled -= 1;
-            let r = t.send_dump(&still_owner, &how, &share);
-            frames += u64::from(r.sent);
-            reached += u32::from(r.sent > 0);
-            if r.outcome != Outcome::Complete {
-                pr_warn!(
-                    "dump {}: target {}: {} of {} frames sent: {}\n",
-                    seq,
-                    t.name(),
-                    r.sent,
-                    r.planned,
-                    r.outcome.as_str()
-                );
-            }
-            #[cfg(netoops_test_hooks)]
-            if OOPS_IN_NEXT_DUMP.swap(false, Ordering::AcqRel) {
-                pr_info!("dump {}: test fault: oopsing inside the dump path\n", seq);
-                // SAFETY: an invalid opcode on purpose: the kernel handles it as an oops.
-                unsafe { core::arch::asm!("ud2", options(noreturn)) };
-            }
-        }
-        pr_info!(
-            "dump {}: reason={}, read {} bytes of log, sent {} packets to {} targets, newest line: {}\n",
-            seq,
-            reason_name(reason),
-            len,
-            frames,
-            reached,
-            BStr::from_bytes(newest_line(captured, 160))
-        );
-        pr_info!(
-            "dump {}: {} us of its {} ms budget{}\n",
-            seq,
-            crate::owner::now_ns().saturating_sub(start) / 1000,
-            self.budget_ms,
-            if took_over { ", taken over from another dump" } else { "" }
-        );
+        let (frames, reached) = send_all(&still_owner, &how, targets, &guard, &deadline, seq);
+        report(plan.dump(), frames, reached, &budget, self.budget_ms, took_over);
         if matches!(reason, wire::Reason::Panic | wire::Reason::Emerg) {
             // The machine stops or resets next: let the devices send what they were given.
-            let settle = Deadline::after_us(SETTLE_US.min(deadline.remaining_us()));
+            let settle = deadline.within_us(SETTLE_US);
             targets.iter().for_each(|t| t.settle(&settle));
         } else {
             // The machine carries on: top the pools up for the next dump (from NMI through
@@ -238,16 +260,140 @@ impl Dumper {
             self.shared.schedule_upkeep();
         }
     }
+
+    /// Reads the newest log and the facts into `scratch` and builds the dump they make there;
+    /// returns it and the room for its plan. Out of line: its temporaries are not on the stack
+    /// while the packets go out.
+    #[inline(never)]
+    fn collect<'s>(
+        &'s self,
+        scratch: &'s mut DumpScratch,
+        settings: &'s Settings,
+        reason: wire::Reason,
+        seq: u32,
+        log_reader: &mut LogReader<'_>,
+    ) -> (&'s wire::Dump<'s>, &'s mut MaybeUninit<wire::Packetizer<'static>>) {
+        let DumpScratch {
+            log: buf,
+            hostname,
+            regs,
+            rooms,
+        } = scratch;
+        let len = log_reader.read_newest(&mut buf[..]);
+        self.regs(reason, seq, regs);
+        let regs: &'s Option<wire::Regs<'static>> = regs;
+        let log: &'s [u8] = buf.get(..len).unwrap_or(&[]);
+        let log_truncated = log_reader.has_older();
+        let fill = move |d: &mut wire::Dump<'s>| {
+            d.boot_id = settings.boot_id;
+            d.seq = seq;
+            d.reason = reason;
+            d.log = log;
+            d.log_truncated = log_truncated;
+            // Moved out of the closure (a reborrow of the capture would end with the call).
+            let hostname = hostname;
+            facts::collect(&mut d.facts, self.cpu.as_ref(), settings.user_blob(), hostname);
+            d.facts.regs = regs.as_ref();
+        };
+        let Rooms { dump, plan } = &mut **rooms;
+        let dump = Rooms::place_dump_in(dump, fill);
+        (dump, plan)
+    }
+}
+
+/// Sends the dump through every enabled target, each with a fair share of the time left.
+/// Returns the frames sent and the targets that sent any.
+#[inline(never)]
+fn send_all(
+    owner: &StillOwner<'_>,
+    how: &Send<'_, '_>,
+    targets: &[Arc<Target>],
+    guard: &rcu::Guard,
+    deadline: &Deadline<'_>,
+    seq: u32,
+) -> (u64, u32) {
+    let mut enabled = targets.iter().filter(|t| t.max_payload(guard).is_some()).count();
+    let (mut frames, mut reached) = (0u64, 0u32);
+    for t in targets.iter() {
+        if t.max_payload(guard).is_none() {
+            continue;
+        }
+        let share = deadline.share(enabled);
+        enabled -= 1;
+        let r = t.send_dump(owner, how, &share);
+        frames += u64::from(r.sent);
+        reached += u32::from(r.sent > 0);
+        if r.outcome != Outcome::Complete {
+            warn_incomplete(seq, t, &r);
+        }
+        #[cfg(netoops_test_hooks)]
+        if OOPS_IN_NEXT_DUMP.swap(false, Ordering::AcqRel) {
+            oops_on_purpose(seq);
+        }
+    }
+    (frames, reached)
+}
+
+/// The test kernels' fault: an oops inside the dump path, with the dump owned and half sent.
+#[cfg(netoops_test_hooks)]
+#[inline(never)]
+fn oops_on_purpose(seq: u32) -> ! {
+    pr_info!("dump {}: test fault: oopsing inside the dump path\n", seq);
+    // SAFETY: an invalid opcode on purpose: the kernel handles it as an oops.
+    unsafe { core::arch::asm!("ud2", options(noreturn)) }
+}
+
+#[inline(never)]
+fn warn_skipped(reason: wire::Reason, budget_ms: u32) {
+    pr_warn!(
+        "dump: reason={} skipped: another CPU's dump still runs after {} ms\n",
+        reason_name(reason),
+        budget_ms
+    );
+}
+
+#[inline(never)]
+fn warn_incomplete(seq: u32, t: &Target, r: &SendReport) {
+    pr_warn!(
+        "dump {}: target {}: {} of {} frames sent: {}\n",
+        seq,
+        t.name(),
+        r.sent,
+        r.planned,
+        r.outcome.as_str()
+    );
+}
+
+/// The dump's summary lines (the tests read them).
+#[inline(never)]
+fn report(dump: &wire::Dump<'_>, frames: u64, reached: u32, budget: &Budget, budget_ms: u32, took_over: bool) {
+    pr_info!(
+        "dump {}: reason={}, read {} bytes of log, sent {} packets to {} targets, newest line: {}\n",
+        dump.seq,
+        reason_name(dump.reason),
+        dump.log.len(),
+        frames,
+        reached,
+        BStr::from_bytes(newest_line(dump.log, 160))
+    );
+    pr_info!(
+        "dump {}: {} us of its {} ms budget{}\n",
+        dump.seq,
+        budget.elapsed_us(),
+        budget_ms,
+        if took_over { ", taken over from another dump" } else { "" }
+    );
 }
 
 /// Sends a fixed dump (a golden vector) once through every enabled target, as the dump owner
 /// (process context, for tests).
 pub(crate) fn send_fixed(shared: &Shared, dump: &wire::Dump<'_>, max_packet: usize) {
-    let deadline = Deadline::after_us(1_000_000);
+    let budget = Budget::new(1_000_000);
+    let deadline = budget.all();
     let Some(owner) = shared.dump_lock.acquire(Claim::Wait, &deadline) else {
         return;
     };
-    let Ok(plan) = wire::Packetizer::new(*dump, max_packet) else {
+    let Ok(plan) = wire::Packetizer::new(dump, max_packet) else {
         return;
     };
     let how = Send {

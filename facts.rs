@@ -107,10 +107,11 @@ fn copy_str(p: *const kernel::ffi::c_char, buf: &mut [u8; HOSTNAME_LEN]) -> Opti
 /// The facts of this machine now, with the administrator's `user_blob`. The hostname can be
 /// changed at any time (sethostname), so it is copied into `hostname`, byte by byte.
 pub(crate) fn collect<'a>(
+    facts: &mut DumpFacts<'a>,
     cpu: Option<&'a Cpu>,
     user_blob: &'a [u8],
     hostname: &'a mut [u8; HOSTNAME_LEN],
-) -> DumpFacts<'a> {
+) {
     // SAFETY (all four): accessors of the kernel's initial utsname, which lives forever; the
     // release, version and machine never change after boot.
     let (release, version, nodename, machine) = unsafe {
@@ -121,22 +122,20 @@ pub(crate) fn collect<'a>(
             bindings::netoops_uts_machine(),
         )
     };
-    DumpFacts {
-        kernel_release: static_str(release),
-        kernel_version: static_str(version),
-        hostname: copy_str(nodename, hostname),
-        arch: static_str(machine),
-        cpu_vendor: cpu.map(Cpu::vendor),
-        cpu_id: cpu.map(|c| c.id),
-        dmi_bios_vendor: dmi(bindings::dmi_field_DMI_BIOS_VENDOR),
-        dmi_bios_version: dmi(bindings::dmi_field_DMI_BIOS_VERSION),
-        dmi_bios_date: dmi(bindings::dmi_field_DMI_BIOS_DATE),
-        dmi_board_vendor: dmi(bindings::dmi_field_DMI_BOARD_VENDOR),
-        dmi_board_name: dmi(bindings::dmi_field_DMI_BOARD_NAME),
-        dmi_product_name: dmi(bindings::dmi_field_DMI_PRODUCT_NAME),
-        user_blob: (!user_blob.is_empty()).then_some(user_blob),
-        taint: Some(taint()),
-        time: Some(time()),
-        ..DumpFacts::empty()
-    }
+    // Field by field, in place: no copy of the facts on the crash path's stack.
+    facts.kernel_release = static_str(release);
+    facts.kernel_version = static_str(version);
+    facts.hostname = copy_str(nodename, hostname);
+    facts.arch = static_str(machine);
+    facts.cpu_vendor = cpu.map(Cpu::vendor);
+    facts.cpu_id = cpu.map(|c| c.id);
+    facts.dmi_bios_vendor = dmi(bindings::dmi_field_DMI_BIOS_VENDOR);
+    facts.dmi_bios_version = dmi(bindings::dmi_field_DMI_BIOS_VERSION);
+    facts.dmi_bios_date = dmi(bindings::dmi_field_DMI_BIOS_DATE);
+    facts.dmi_board_vendor = dmi(bindings::dmi_field_DMI_BOARD_VENDOR);
+    facts.dmi_board_name = dmi(bindings::dmi_field_DMI_BOARD_NAME);
+    facts.dmi_product_name = dmi(bindings::dmi_field_DMI_PRODUCT_NAME);
+    facts.user_blob = (!user_blob.is_empty()).then_some(user_blob);
+    facts.taint = Some(taint());
+    facts.time = Some(time());
 }

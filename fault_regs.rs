@@ -83,37 +83,41 @@ impl FaultRegs {
         slot.seq.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// The registers of this CPU's slot if they belong to the current task.
-    fn read(&self) -> Option<(&Slot, RegsX86_64)> {
+    /// Copies this CPU's registers into `out` if they belong to the current task; the slot.
+    fn read(&self, out: &mut RegsX86_64) -> Option<&Slot> {
         let slot = self.mine()?;
         let before = slot.seq.load(Ordering::Acquire);
         if before % 2 == 1 || slot.task.load(Ordering::Relaxed) != current_task() {
             return None;
         }
         // SAFETY: only this CPU writes its slot; a write that interrupted this read changes
-        // the sequence count, and the copy is then discarded.
-        let regs = unsafe { *slot.regs.get() };
-        (slot.seq.load(Ordering::Acquire) == before).then_some((slot, regs))
+        // the sequence count, and the copy is then not used.
+        *out = unsafe { *slot.regs.get() };
+        (slot.seq.load(Ordering::Acquire) == before).then_some(slot)
     }
 
-    /// For oops dump `seq`: this CPU's oops registers of the current task not yet dumped.
-    pub(crate) fn for_oops(&self, seq: u32) -> Option<RegsX86_64> {
-        let (slot, regs) = self.read()?;
-        slot.dumped_in
-            .compare_exchange(NOT_DUMPED, seq, Ordering::AcqRel, Ordering::Relaxed)
-            .ok()
-            .map(|_| regs)
+    /// For oops dump `seq`: this CPU's oops registers of the current task not yet dumped,
+    /// copied into `out`. Returns whether there were.
+    pub(crate) fn for_oops(&self, seq: u32, out: &mut RegsX86_64) -> bool {
+        self.read(out).is_some_and(|slot| {
+            slot.dumped_in
+                .compare_exchange(NOT_DUMPED, seq, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        })
     }
 
     /// For panic dump `seq`: the registers of the oops this panic directly follows (same CPU,
-    /// same task, and no dump since that oops's own). Taken: a later dump never sees them.
-    pub(crate) fn for_panic(&self, seq: u32) -> Option<RegsX86_64> {
-        let (slot, regs) = self.read()?;
+    /// same task, and no dump since that oops's own), copied into `out`. Taken: a later dump
+    /// never sees them. Returns whether there were.
+    pub(crate) fn for_panic(&self, seq: u32, out: &mut RegsX86_64) -> bool {
+        let Some(slot) = self.read(out) else {
+            return false;
+        };
         let dumped = slot.dumped_in.load(Ordering::Acquire);
         if dumped != NOT_DUMPED && Some(dumped) != seq.checked_sub(1) {
-            return None;
+            return false;
         }
         slot.task.store(0, Ordering::Relaxed);
-        Some(regs)
+        true
     }
 }

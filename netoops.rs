@@ -121,6 +121,7 @@ kernel_display!(
     frame::UuidDisplay,
     wire::Reason,
     frame::SpecError,
+    wire::EncodeError,
 );
 
 /// Accepted `log_kib` values.

@@ -109,14 +109,15 @@ impl Netpoll {
     /// Waits until `skb` (a finished frame for this device) would leave at once if handed to
     /// netpoll, polling the device, at most until `deadline`. `panicking`: the other CPUs are
     /// stopped, so what they hold stays held.
+    #[inline(never)]
     pub(crate) fn wait_ready(
         &self,
         skb: &mut Skb,
-        deadline: &Deadline,
+        deadline: &Deadline<'_>,
         panicking: bool,
     ) -> core::result::Result<(), NotReady> {
         /// Between two polls of a busy device.
-        const STEP_US: usize = 10;
+        const STEP_US: u64 = 10;
         let dev = self.dev();
         if dev.is_null() {
             return Err(NotReady::Dead);
@@ -138,8 +139,7 @@ impl Netpoll {
             // SAFETY: `dev` is live; polling reclaims finished transmit buffers (the helper
             // disables interrupts around it, as netpoll does).
             unsafe { bindings::netoops_netpoll_poll(dev) };
-            // SAFETY: a short busy wait.
-            unsafe { bindings::__udelay(STEP_US) };
+            deadline.delay_us(STEP_US);
         }
     }
 
@@ -156,8 +156,8 @@ impl Netpoll {
 
     /// Keeps polling the device until `deadline`, so that it puts the frames it was given on
     /// the wire before the machine stops or resets.
-    pub(crate) fn settle(&self, deadline: &Deadline) {
-        const STEP_US: usize = 50;
+    pub(crate) fn settle(&self, deadline: &Deadline<'_>) {
+        const STEP_US: u64 = 50;
         let dev = self.dev();
         if dev.is_null() {
             return;
@@ -166,8 +166,7 @@ impl Netpoll {
             touch_watchdogs();
             // SAFETY: `dev` is live; polling reclaims finished transmit buffers.
             unsafe { bindings::netoops_netpoll_poll(dev) };
-            // SAFETY: a short busy wait.
-            unsafe { bindings::__udelay(STEP_US) };
+            deadline.delay_us(STEP_US);
         }
     }
 }

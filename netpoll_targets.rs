@@ -19,7 +19,7 @@ use crate::netdev::{Device, Rtnl, RtnlHeld};
 use crate::netpoll::{Netpoll, NotReady};
 use crate::owner::{touch_watchdogs, Deadline, StillOwner};
 use crate::rcu_cell::RcuCell;
-use crate::skb_pool::SkbPool;
+use crate::skb_pool::{Skb, SkbPool};
 use crate::{bindings, wire};
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use kernel::new_mutex;
@@ -592,7 +592,7 @@ impl Target {
 
     /// Gives the device until `deadline` to put what it was given on the wire (a dump before
     /// the machine stops or resets). Dump path.
-    pub(crate) fn settle(&self, deadline: &Deadline) {
+    pub(crate) fn settle(&self, deadline: &Deadline<'_>) {
         let guard = rcu::read_lock();
         if let Some(tx) = self.tx.read(&guard) {
             tx.np.settle(deadline);
@@ -603,7 +603,7 @@ impl Target {
     /// fact packets first, then the log packets newest first (a dump cut short keeps the
     /// crash), copy after copy. Dump path: no allocation, no lock, no sleeping; it gives up at
     /// once on a dead device and when `deadline` passes (touching the watchdogs meanwhile).
-    pub(crate) fn send_dump(&self, owner: &StillOwner<'_>, how: &Send<'_, '_>, deadline: &Deadline) -> SendReport {
+    pub(crate) fn send_dump(&self, owner: &StillOwner<'_>, how: &Send<'_, '_>, deadline: &Deadline<'_>) -> SendReport {
         let guard = rcu::read_lock();
         let count = how.plan.packet_count();
         let mut report = SendReport {
@@ -629,7 +629,7 @@ impl Target {
         tx: &Tx,
         owner: &StillOwner<'_>,
         how: &Send<'_, '_>,
-        deadline: &Deadline,
+        deadline: &Deadline<'_>,
         sent: &mut u32,
     ) -> Outcome {
         let plan = how.plan;
@@ -642,13 +642,6 @@ impl Target {
         let facts = plan.fact_packet_count().min(count);
         // Copies are identical on the wire, IP identification included.
         let first_id = tx.ip_id.fetch_add(count, Ordering::Relaxed);
-        let hlen = frame::headers_len(&tx.endpoints.ip);
-        let network = frame::ETH_HLEN as u32;
-        let transport = network + tx.endpoints.ip.ip_header_len() as u32;
-        let ethertype = match tx.endpoints.ip {
-            IpPair::V4 { .. } => 0x0800,
-            IpPair::V6 { .. } => 0x86dd,
-        };
         let mut outcome = Outcome::Complete;
         for _copy in 0..how.copies {
             for i in 0..count {
@@ -661,24 +654,14 @@ impl Target {
                     return Outcome::OutOfTime;
                 }
                 touch_watchdogs();
-                let Ok(len) = plan.packet_len(index) else {
-                    continue;
-                };
                 let Some(mut skb) = tx.pool.take() else {
                     outcome = Outcome::PoolDry;
                     continue;
                 };
-                skb.reserve(tx.headroom);
-                let buf = skb.put((hlen + len) as u32);
-                let written = match buf.get_mut(hlen..) {
-                    Some(payload) => plan.write_packet(index, payload).is_ok(),
-                    None => false,
-                } && frame::write_headers(buf, &tx.endpoints, len, first_id.wrapping_add(index)).is_ok();
-                if !written {
+                if !build_frame(tx, plan, index, first_id.wrapping_add(index), &mut skb) {
                     tx.pool.put_back(skb);
                     continue;
                 }
-                skb.set_headers(network, transport, ethertype);
                 if let Err(why) = tx.np.wait_ready(&mut skb, deadline, how.panicking) {
                     tx.pool.put_back(skb);
                     return match why {
@@ -690,15 +673,46 @@ impl Target {
                     *sent += 1;
                 }
                 if how.gap_us > 0 {
-                    let us = u64::from(how.gap_us).min(deadline.remaining_us());
-                    // SAFETY: a bounded busy wait (gap_us is capped by configfs and by the
-                    // time left).
-                    unsafe { bindings::__udelay(us as usize) };
+                    deadline.delay_us(u64::from(how.gap_us));
                 }
             }
         }
         outcome
     }
+}
+
+/// Writes packet `index` of `plan` as a whole Ethernet frame into `skb` (a fresh one from the
+/// pool). Out of line, so that encoding's temporaries are not on the stack while waiting for
+/// the device. Returns false if the packet could not be written.
+#[inline(never)]
+fn build_frame(tx: &Tx, plan: &wire::Packetizer<'_>, index: u16, ip_id: u16, skb: &mut Skb) -> bool {
+    let Ok(len) = plan.packet_len(index) else {
+        return false;
+    };
+    let hlen = frame::headers_len(&tx.endpoints.ip);
+    skb.reserve(tx.headroom);
+    let buf = skb.put((hlen + len) as u32);
+    let written = match buf.get_mut(hlen..) {
+        Some(payload) => plan.write_packet(index, payload).is_ok(),
+        None => false,
+    } && write_headers(buf, &tx.endpoints, len, ip_id);
+    if written {
+        let network = frame::ETH_HLEN as u32;
+        let transport = network + tx.endpoints.ip.ip_header_len() as u32;
+        let ethertype = match tx.endpoints.ip {
+            IpPair::V4 { .. } => 0x0800,
+            IpPair::V6 { .. } => 0x86dd,
+        };
+        skb.set_headers(network, transport, ethertype);
+    }
+    written
+}
+
+/// The Ethernet, IP and UDP headers. Out of line: beside the packet's encoding on the stack,
+/// not above it.
+#[inline(never)]
+fn write_headers(frame_buf: &mut [u8], endpoints: &Endpoints, len: usize, ip_id: u16) -> bool {
+    frame::write_headers(frame_buf, endpoints, len, ip_id).is_ok()
 }
 
 /// The registered targets, as one immutable list.

@@ -75,7 +75,7 @@ impl DumpLock {
     /// Becomes the dump owner, waiting at most until `deadline` for another CPU's dump, or
     /// taking over as `claim` and the situation allow (see the module documentation). `None`:
     /// another CPU still owns the dump at the deadline.
-    pub(crate) fn acquire(&self, claim: Claim, deadline: &Deadline) -> Option<DumpOwner<'_>> {
+    pub(crate) fn acquire(&self, claim: Claim, deadline: &Deadline<'_>) -> Option<DumpOwner<'_>> {
         let cpu = u64::from(this_cpu()) + 1;
         let mut cur = self.word.load(Ordering::Acquire);
         loop {
@@ -92,8 +92,7 @@ impl DumpLock {
                     return None;
                 }
                 touch_watchdogs();
-                // SAFETY: a pause instruction in a bounded spin.
-                unsafe { bindings::netoops_cpu_relax() };
+                deadline.delay_us(1);
                 cur = self.word.load(Ordering::Acquire);
                 continue;
             };
@@ -203,42 +202,99 @@ pub(crate) fn touch_watchdogs() {
     unsafe { bindings::netoops_touch_watchdogs() };
 }
 
-/// Nanoseconds of a clock that runs with interrupts off and is safe in NMI.
+/// Nanoseconds of the fast monotonic clock (lockless, NMI-safe).
 pub(crate) fn now_ns() -> u64 {
     // SAFETY: the fast monotonic clock is lockless and NMI-safe.
     unsafe { bindings::ktime_get_mono_fast_ns() }
 }
 
-/// A point in time a piece of the dump must finish by.
-#[derive(Clone, Copy)]
-pub(crate) struct Deadline {
-    end_ns: u64,
+/// The time one dump may take.
+///
+/// Elapsed time is the larger of two measures: the fast monotonic clock, and the sum of the
+/// dump's own busy waits ([`Budget::delay_us`]: every wait of the dump path goes through it).
+/// The clock runs with interrupts off where the clocksource does (a TSC); the count holds
+/// where it does not (a jiffies clocksource stands still with interrupts off, as in a guest
+/// without a usable TSC), since waiting is the only thing a dump does for long.
+pub(crate) struct Budget {
+    start_ns: u64,
+    limit_us: u64,
+    waited_us: core::cell::Cell<u64>,
 }
 
-impl Deadline {
-    /// `us` microseconds from now.
-    pub(crate) fn after_us(us: u64) -> Self {
-        Deadline {
-            end_ns: now_ns().saturating_add(us.saturating_mul(1000)),
+impl Budget {
+    /// `limit_us` microseconds from now.
+    pub(crate) fn new(limit_us: u64) -> Self {
+        Budget {
+            start_ns: now_ns(),
+            limit_us,
+            waited_us: core::cell::Cell::new(0),
         }
     }
 
+    /// Microseconds used so far.
+    pub(crate) fn elapsed_us(&self) -> u64 {
+        let clock = now_ns().saturating_sub(self.start_ns) / 1000;
+        clock.max(self.waited_us.get())
+    }
+
+    /// The whole budget as one deadline.
+    pub(crate) fn all(&self) -> Deadline<'_> {
+        Deadline {
+            budget: self,
+            end_us: self.limit_us,
+        }
+    }
+
+    /// Busy-waits `us` microseconds and counts them.
+    fn delay_us(&self, us: u64) {
+        // SAFETY: a short busy wait (callers pass at most a few milliseconds).
+        unsafe { bindings::__udelay(us as usize) };
+        self.waited_us.set(self.waited_us.get().saturating_add(us));
+    }
+}
+
+/// A point in a dump's [`Budget`] that a piece of the dump must finish by.
+#[derive(Clone, Copy)]
+pub(crate) struct Deadline<'a> {
+    budget: &'a Budget,
+    /// In the budget's elapsed microseconds.
+    end_us: u64,
+}
+
+impl<'a> Deadline<'a> {
     /// Whether it has passed.
     pub(crate) fn expired(&self) -> bool {
-        now_ns() >= self.end_ns
+        self.budget.elapsed_us() >= self.end_us
     }
 
     /// Microseconds left (0 once passed).
     pub(crate) fn remaining_us(&self) -> u64 {
-        self.end_ns.saturating_sub(now_ns()) / 1000
+        self.end_us.saturating_sub(self.budget.elapsed_us())
+    }
+
+    /// Busy-waits `us` microseconds, at most until the deadline, and counts them.
+    pub(crate) fn delay_us(&self, us: u64) {
+        let us = us.min(self.remaining_us());
+        if us > 0 {
+            self.budget.delay_us(us);
+        }
     }
 
     /// A fair share of what is left for one of `n` consumers still to run: the time left
     /// divided by `n`, so that a consumer that uses all of its share leaves the others theirs.
-    pub(crate) fn share(&self, n: usize) -> Deadline {
-        let left = self.end_ns.saturating_sub(now_ns());
+    pub(crate) fn share(&self, n: usize) -> Deadline<'a> {
+        let now = self.budget.elapsed_us();
         Deadline {
-            end_ns: now_ns().saturating_add(left / n.max(1) as u64),
+            budget: self.budget,
+            end_us: now + self.end_us.saturating_sub(now) / n.max(1) as u64,
+        }
+    }
+
+    /// At most `us` microseconds from now, and no later than this deadline.
+    pub(crate) fn within_us(&self, us: u64) -> Deadline<'a> {
+        Deadline {
+            budget: self.budget,
+            end_us: self.end_us.min(self.budget.elapsed_us().saturating_add(us)),
         }
     }
 }

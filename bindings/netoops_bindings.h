@@ -292,4 +292,3 @@ static inline bool netoops_in_nmi(void) { return in_nmi(); }
 static inline void *netoops_current(void) { return current; }
 static inline unsigned int netoops_nr_cpu_ids(void) { return nr_cpu_ids; }
 static inline void netoops_touch_watchdogs(void) { touch_nmi_watchdog(); }
-static inline void netoops_cpu_relax(void) { cpu_relax(); }

@@ -29,7 +29,21 @@ enum GenRegs {
 }
 
 impl Gen {
-    fn dump(&self) -> Dump<'_> {
+    /// The registers, kept by the caller for `dump` to borrow.
+    fn regs(&self) -> Option<Regs<'_>> {
+        self.regs.as_ref().map(|(source, r)| Regs {
+            source: *source,
+            regs: match r {
+                GenRegs::X86(a) => ArchRegs::X86_64(RegsX86_64::from_array(*a)),
+                GenRegs::Other(arch, p) => ArchRegs::Other {
+                    arch: *arch,
+                    payload: p,
+                },
+            },
+        })
+    }
+
+    fn dump<'a>(&'a self, regs: &'a Option<Regs<'a>>) -> Dump<'a> {
         let st = |i: usize| self.strings[i].as_deref();
         Dump {
             boot_id: self.boot_id,
@@ -49,16 +63,7 @@ impl Gen {
                 dmi_board_name: st(9),
                 dmi_product_name: st(10),
                 user_blob: self.user_blob.as_deref(),
-                regs: self.regs.as_ref().map(|(source, r)| Regs {
-                    source: *source,
-                    regs: match r {
-                        GenRegs::X86(a) => ArchRegs::X86_64(RegsX86_64::from_array(*a)),
-                        GenRegs::Other(arch, p) => ArchRegs::Other {
-                            arch: *arch,
-                            payload: p,
-                        },
-                    },
-                }),
+                regs: regs.as_ref(),
                 taint: self.taint,
                 time: self.time,
             },
@@ -202,17 +207,19 @@ proptest! {
     /// with it).
     #[test]
     fn max_packet_count_bounds_every_dump(g in gen(), max in max_size()) {
-        let d = g.dump();
+        let r = g.regs();
+        let d = g.dump(&r);
         let bound = Packetizer::max_packet_count(d.log.len(), max).unwrap();
-        let p = Packetizer::new(d, max).unwrap();
+        let p = Packetizer::new(&d, max).unwrap();
         prop_assert!(p.packet_count() <= bound, "{} packets > bound {}", p.packet_count(), bound);
     }
 
     #[test]
     fn decode_of_encode_is_identity(g in gen(), max in max_size(), seed in any::<u64>()) {
-        let d = g.dump();
+        let r = g.regs();
+        let d = g.dump(&r);
         let mut packets = encode_all(d, max);
-        let p = Packetizer::new(d, max).unwrap();
+        let p = Packetizer::new(&d, max).unwrap();
         prop_assert_eq!(packets.len(), usize::from(p.packet_count()));
         let mut total = 0usize;
         for pk in &packets {
@@ -234,7 +241,8 @@ proptest! {
     fn lost_packets_leave_exactly_their_log_ranges_missing(
         g in gen(), max in max_size(), lost in proptest::collection::vec(any::<bool>(), 1..200)
     ) {
-        let d = g.dump();
+        let r = g.regs();
+        let d = g.dump(&r);
         let packets = encode_all(d, max);
         let mut have = vec![false; d.log.len()];
         let mut lost_ranges = vec![false; d.log.len()];
@@ -296,7 +304,8 @@ proptest! {
         g in gen(), max in max_size(), edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
         fix in any::<bool>(),
     ) {
-        let packets = encode_all(g.dump(), max);
+        let r = g.regs();
+        let packets = encode_all(g.dump(&r), max);
         for mut pk in packets {
             for (pos, v) in &edits {
                 let n = pk.len();
@@ -315,7 +324,8 @@ proptest! {
 
     #[test]
     fn any_single_bit_flip_is_detected(g in gen(), max in max_size(), bit in any::<usize>()) {
-        let packets = encode_all(g.dump(), max);
+        let r = g.regs();
+        let packets = encode_all(g.dump(&r), max);
         for mut pk in packets {
             let nbits = pk.len() * 8;
             let b = bit % nbits;

@@ -67,7 +67,10 @@ fn dump_packets(n: u64, log_len: usize) -> Vec<Vec<u8>> {
     let mut boot_id = [0u8; 16];
     boot_id[..8].copy_from_slice(&n.to_le_bytes());
     boot_id[8..].copy_from_slice(&0x6e65_746f_6f70_7362u64.to_le_bytes());
-    let regs = RegsX86_64::from_array([n; 21]);
+    let regs = Regs {
+        source: RegsSource::Fault,
+        regs: ArchRegs::X86_64(RegsX86_64::from_array([n; 21])),
+    };
     let d = Dump {
         boot_id,
         seq: 0,
@@ -91,10 +94,7 @@ fn dump_packets(n: u64, log_len: usize) -> Vec<Vec<u8>> {
                 wall_sec: 1_767_225_600,
                 wall_nsec: 0,
             }),
-            regs: Some(Regs {
-                source: RegsSource::Fault,
-                regs: ArchRegs::X86_64(regs),
-            }),
+            regs: Some(&regs),
             ..DumpFacts::empty()
         },
         log: &log,

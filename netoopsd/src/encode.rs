@@ -4,7 +4,7 @@ use netoops_codec::wire::{Dump, EncodeError, Packetizer};
 
 /// Every packet of `dump`, in order, with packets of at most `max` bytes.
 pub fn encode_dump(dump: Dump<'_>, max: usize) -> Result<Vec<Vec<u8>>, EncodeError> {
-    let p = Packetizer::new(dump, max)?;
+    let p = Packetizer::new(&dump, max)?;
     (0..p.packet_count())
         .map(|i| {
             let mut b = vec![0; p.packet_len(i)?];

@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn oops_dump_as_json() {
-        let p = Packetizer::new(OOPS, 1460).unwrap();
+        let p = Packetizer::new(&OOPS, 1460).unwrap();
         let mut r = Reassembler::new();
         for i in [0u16, 2] {
             let mut b = vec![0; 1460];

@@ -233,7 +233,7 @@ mod tests {
     use netoops_codec::wire::{ArchRegs, Dump, DumpFacts, Packetizer, Reason, Regs};
 
     fn reassemble(d: Dump<'_>, max: usize, keep: impl Fn(u16) -> bool) -> Reassembler {
-        let p = Packetizer::new(d, max).unwrap();
+        let p = Packetizer::new(&d, max).unwrap();
         let mut r = Reassembler::new();
         for i in 0..p.packet_count() {
             let mut b = vec![0; 1460];
@@ -296,7 +296,7 @@ mod tests {
             reason: Reason::Unknown(9),
             facts: DumpFacts {
                 hostname: Some(b"a\nb"),
-                regs: Some(Regs {
+                regs: Some(&Regs {
                     source: netoops_codec::wire::RegsSource::PanicCpu,
                     regs: ArchRegs::Other {
                         arch: 7,

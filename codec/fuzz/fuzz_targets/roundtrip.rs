@@ -25,6 +25,10 @@ fuzz_target!(|input: &[u8]| {
     let hostname = if mask & 1 != 0 { take(&mut data) } else { None };
     let release = if mask & 2 != 0 { take(&mut data) } else { None };
     let blob = if mask & 4 != 0 { take(&mut data).map(|b| &b[..b.len().min(128)]) } else { None };
+    let fault = Regs {
+        source: RegsSource::Fault,
+        regs: ArchRegs::X86_64(RegsX86_64::from_array(regs)),
+    };
     let dump = Dump {
         boot_id: [head[4]; 16],
         seq: u32::from(head[5]),
@@ -33,17 +37,14 @@ fuzz_target!(|input: &[u8]| {
             hostname,
             kernel_release: release,
             user_blob: blob,
-            regs: (mask & 8 != 0).then_some(Regs {
-                source: RegsSource::Fault,
-                regs: ArchRegs::X86_64(RegsX86_64::from_array(regs)),
-            }),
+            regs: (mask & 8 != 0).then_some(&fault),
             taint: (mask & 16 != 0).then_some(u64::from(head[7])),
             ..DumpFacts::empty()
         },
         log: data,
         log_truncated: mask & 32 != 0,
     };
-    let p = Packetizer::new(dump, max).expect("valid dumps encode");
+    let p = Packetizer::new(&dump, max).expect("valid dumps encode");
     let mut log = vec![None; data.len()];
     let mut buf = [0u8; MAX_PACKET_SIZE];
     let mut seen_host = None;

@@ -15,7 +15,7 @@ use core::fmt;
 use super::bytes::Writer;
 use super::crc32c::crc32c;
 use super::header::Header;
-use super::types::{ArchRegs, CpuId, DumpInfo, PacketType, Reason, Regs, RegsSource, Time};
+use super::types::{ArchRegs, CpuId, DumpInfo, PacketType, Reason, Regs, RegsSource, RegsX86_64, Time};
 use super::{
     rt, CRC_OFFSET, HEADER_LEN, MAX_PACKET_SIZE, MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN,
     MAX_USER_BLOB_LEN, MIN_PACKET_SIZE, RECORD_HEADER_LEN,
@@ -52,8 +52,9 @@ pub struct DumpFacts<'a> {
     pub dmi_product_name: Option<&'a [u8]>,
     /// `USER_BLOB`: 0 to 128 opaque bytes; `Some(&[])` is sent as an empty record.
     pub user_blob: Option<&'a [u8]>,
-    /// `REGS`: registers and where they come from.
-    pub regs: Option<Regs<'a>>,
+    /// `REGS`: registers and where they come from (by reference: the dump path keeps its
+    /// stack small).
+    pub regs: Option<&'a Regs<'a>>,
     /// `TAINT`: the kernel's taint bitmask.
     pub taint: Option<u64>,
     /// `TIME`: uptime and wall-clock time of the dump.
@@ -234,7 +235,7 @@ enum Fact<'a> {
     Str(u16, &'a [u8]),
     CpuId(CpuId),
     UserBlob(&'a [u8]),
-    Regs(Regs<'a>),
+    Regs(&'a Regs<'a>),
 }
 
 impl Fact<'_> {
@@ -288,10 +289,11 @@ impl Fact<'_> {
                 w.u16(r.regs.arch())?;
                 w.u8(r.source.to_u8())?;
                 w.u8(0)?;
-                match r.regs {
+                match &r.regs {
                     ArchRegs::X86_64(x) => {
-                        for v in x.to_array() {
-                            w.u64(v)?;
+                        // Field by field: no copy of the registers on the (crash path's) stack.
+                        for i in 0..RegsX86_64::COUNT {
+                            w.u64(x.get(i))?;
                         }
                         Some(())
                     }
@@ -413,7 +415,7 @@ struct Plan {
 /// times, byte-identically.
 #[derive(Debug, Clone, Copy)]
 pub struct Packetizer<'a> {
-    dump: Dump<'a>,
+    dump: &'a Dump<'a>,
     max_packet: usize,
     plan: Plan,
 }
@@ -422,7 +424,7 @@ impl<'a> Packetizer<'a> {
     /// Plans `dump` for packets of at most `max_packet_size` bytes (the UDP payload the
     /// path allows). Sizes above [`MAX_PACKET_SIZE`](super::MAX_PACKET_SIZE) are lowered to
     /// it; sizes below [`MIN_PACKET_SIZE`](super::MIN_PACKET_SIZE) are an error.
-    pub fn new(dump: Dump<'a>, max_packet_size: usize) -> Result<Self, EncodeError> {
+    pub fn new(dump: &'a Dump<'a>, max_packet_size: usize) -> Result<Self, EncodeError> {
         if max_packet_size < MIN_PACKET_SIZE {
             return Err(EncodeError::PacketSizeTooSmall {
                 max: max_packet_size,
@@ -434,7 +436,7 @@ impl<'a> Packetizer<'a> {
         } else {
             max_packet_size
         };
-        let plan = Self::plan(&dump, dump.log.len(), max_packet)?;
+        let plan = Self::plan(dump, dump.log.len(), max_packet)?;
         Ok(Packetizer {
             dump,
             max_packet,
@@ -448,7 +450,13 @@ impl<'a> Packetizer<'a> {
     pub fn max_packet_count(log_len: usize, max_packet_size: usize) -> Result<u16, EncodeError> {
         const TEXT: [u8; MAX_STRING_LEN] = [b'x'; MAX_STRING_LEN];
         const BLOB: [u8; MAX_USER_BLOB_LEN] = [0; MAX_USER_BLOB_LEN];
-        const REGS: [u8; MAX_REGS_PAYLOAD_LEN] = [0; MAX_REGS_PAYLOAD_LEN];
+        const REGS: Regs<'static> = Regs {
+            source: RegsSource::Fault,
+            regs: ArchRegs::Other {
+                arch: 0xffff,
+                payload: &[0; MAX_REGS_PAYLOAD_LEN],
+            },
+        };
         if max_packet_size < MIN_PACKET_SIZE {
             return Err(EncodeError::PacketSizeTooSmall {
                 max: max_packet_size,
@@ -473,13 +481,7 @@ impl<'a> Packetizer<'a> {
                 dmi_board_name: text,
                 dmi_product_name: text,
                 user_blob: Some(&BLOB[..]),
-                regs: Some(Regs {
-                    source: RegsSource::Fault,
-                    regs: ArchRegs::Other {
-                        arch: 0xffff,
-                        payload: &REGS[..],
-                    },
-                }),
+                regs: Some(&REGS),
                 taint: Some(0),
                 time: Some(Time::default()),
             },
@@ -568,8 +570,8 @@ impl<'a> Packetizer<'a> {
     }
 
     /// The dump being encoded.
-    pub fn dump(&self) -> &Dump<'a> {
-        &self.dump
+    pub fn dump(&self) -> &'a Dump<'a> {
+        self.dump
     }
 
     /// The packet size limit in effect (the requested one, at most 1460).

@@ -91,7 +91,7 @@ pub const OOPS: Dump<'static> = Dump {
         dmi_board_name: None,
         dmi_product_name: Some(b"Standard PC (i440FX + PIIX, 1996)"),
         user_blob: Some(&[0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03]),
-        regs: Some(Regs {
+        regs: Some(&Regs {
             source: RegsSource::Fault,
             regs: ArchRegs::X86_64(OOPS_REGS),
         }),

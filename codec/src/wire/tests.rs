@@ -5,8 +5,8 @@ use super::*;
 
 const BUF: usize = MAX_PACKET_SIZE;
 
-fn packetize(dump: Dump<'_>, max: usize) -> Packetizer<'_> {
-    match Packetizer::new(dump, max) {
+fn packetize<'a>(dump: &'a Dump<'a>, max: usize) -> Packetizer<'a> {
+    match Packetizer::new(&dump, max) {
         Ok(p) => p,
         Err(e) => panic!("packetizer: {e:?}"),
     }
@@ -72,7 +72,7 @@ const INFO: [u8; 8] = [10, 0, 0, 0, 0, 0, 0, 0];
 
 #[test]
 fn soft_example_is_one_packet_that_decodes() {
-    let p = packetize(SOFT, 1460);
+    let p = packetize(&SOFT, 1460);
     assert_eq!(p.packet_count(), 1);
     let (buf, n) = write(&p, 0);
     assert_eq!(n, p.packet_len(0).unwrap());
@@ -117,7 +117,7 @@ fn soft_example_is_one_packet_that_decodes() {
 #[test]
 fn packets_tile_the_dump_and_respect_the_size_limit() {
     for max in [512, 600, 777, 1000, 1459, 1460, 1500, 9000] {
-        let p = packetize(OOPS, max);
+        let p = packetize(&OOPS, max);
         let limit = max.min(MAX_PACKET_SIZE);
         let mut offset = 0u32;
         let mut log_next = 0usize;
@@ -148,7 +148,7 @@ fn packets_tile_the_dump_and_respect_the_size_limit() {
 
 #[test]
 fn writing_is_deterministic_and_leaves_the_rest_of_the_buffer() {
-    let p = packetize(OOPS, 1460);
+    let p = packetize(&OOPS, 1460);
     for i in 0..p.packet_count() {
         let mut a = [0xAAu8; BUF + 10];
         let mut b = [0x55u8; BUF + 10];
@@ -163,7 +163,8 @@ fn writing_is_deterministic_and_leaves_the_rest_of_the_buffer() {
 
 #[test]
 fn minimal_dump_is_one_packet_with_dump_info_and_boot_id() {
-    let p = packetize(minimal(), 512);
+    let d = minimal();
+    let p = packetize(&d, 512);
     assert_eq!(p.packet_count(), 1);
     let (buf, n) = write(&p, 0);
     assert_eq!(n, HEADER_LEN + 12 + 20);
@@ -185,56 +186,59 @@ fn minimal_dump_is_one_packet_with_dump_info_and_boot_id() {
 #[test]
 fn encoder_limits() {
     assert_eq!(
-        Packetizer::new(minimal(), MIN_PACKET_SIZE - 1).err(),
+        Packetizer::new(&minimal(), MIN_PACKET_SIZE - 1).err(),
         Some(EncodeError::PacketSizeTooSmall {
             max: MIN_PACKET_SIZE - 1
         })
     );
-    assert!(Packetizer::new(minimal(), MIN_PACKET_SIZE).is_ok());
+    assert!(Packetizer::new(&minimal(), MIN_PACKET_SIZE).is_ok());
     assert_eq!(
-        packetize(minimal(), 65535).max_packet_size(),
+        packetize(&minimal(), 65535).max_packet_size(),
         MAX_PACKET_SIZE
     );
 
     let blob = [1u8; 129];
     let mut d = minimal();
     d.facts.user_blob = Some(&blob[..128]);
-    assert!(Packetizer::new(d, 512).is_ok());
+    assert!(Packetizer::new(&d, 512).is_ok());
     d.facts.user_blob = Some(&blob);
     assert_eq!(
-        Packetizer::new(d, 512).err(),
+        Packetizer::new(&d, 512).err(),
         Some(EncodeError::UserBlobTooLong { len: 129 })
     );
 
     let mut d = minimal();
-    d.facts.regs = Some(Regs {
+    let none = Regs {
         source: RegsSource::None,
         regs: ArchRegs::X86_64(RegsX86_64::default()),
-    });
+    };
+    d.facts.regs = Some(&none);
     assert_eq!(
-        Packetizer::new(d, 512).err(),
+        Packetizer::new(&d, 512).err(),
         Some(EncodeError::RegsSourceNone)
     );
     let payload = [0u8; MAX_REGS_PAYLOAD_LEN + 1];
-    d.facts.regs = Some(Regs {
+    let long = Regs {
         source: RegsSource::Fault,
         regs: ArchRegs::Other {
             arch: 9,
             payload: &payload,
         },
-    });
+    };
+    d.facts.regs = Some(&long);
     assert_eq!(
-        Packetizer::new(d, 512).err(),
+        Packetizer::new(&d, 512).err(),
         Some(EncodeError::RegsTooLong { len: 385 })
     );
-    d.facts.regs = Some(Regs {
+    let longest = Regs {
         source: RegsSource::Fault,
         regs: ArchRegs::Other {
             arch: 9,
             payload: &payload[..MAX_REGS_PAYLOAD_LEN],
         },
-    });
-    let p = packetize(d, 512);
+    };
+    d.facts.regs = Some(&longest);
+    let p = packetize(&d, 512);
     let (buf, n) = write(&p, 0);
     assert!(n <= 512);
     assert!(parse_packet(&buf[..n]).is_ok());
@@ -246,13 +250,14 @@ fn encoder_limits() {
         wall_nsec: 1_000_000_000,
     });
     assert_eq!(
-        Packetizer::new(d, 512).err(),
+        Packetizer::new(&d, 512).err(),
         Some(EncodeError::BadWallNsec {
             nsec: 1_000_000_000
         })
     );
 
-    let p = packetize(minimal(), 512);
+    let d = minimal();
+    let p = packetize(&d, 512);
     let mut small = [0u8; 10];
     assert_eq!(
         p.write_packet(0, &mut small),
@@ -279,10 +284,10 @@ fn too_many_packets_is_an_error() {
     let mut d = minimal();
     d.log = &BIG;
     assert_eq!(
-        Packetizer::new(d, 512).err(),
+        Packetizer::new(&d, 512).err(),
         Some(EncodeError::TooManyPackets)
     );
-    let p = packetize(d, 1460);
+    let p = packetize(&d, 1460);
     let last = p.packet_count() - 1;
     let (buf, n) = write(&p, last);
     assert!(parse_packet(&buf[..n]).is_ok());
@@ -294,7 +299,7 @@ fn empty_strings_are_absent_and_long_strings_are_cut() {
     let mut d = minimal();
     d.facts.hostname = Some(&long);
     d.facts.arch = Some(b"");
-    let p = packetize(d, 512);
+    let p = packetize(&d, 512);
     let (buf, n) = write(&p, 0);
     let pkt = parse_packet(&buf[..n]).unwrap();
     let mut host = None;
@@ -322,7 +327,7 @@ fn log_exactly_filling_packets() {
     ] {
         let mut d = minimal();
         d.log = &LOG[..len];
-        let p = packetize(d, 1460);
+        let p = packetize(&d, 1460);
         assert_eq!(p.packet_count(), count, "log length {len}");
         let last = p.packet_len(count - 1).unwrap();
         if len == 1372 || len == 1372 + 1392 {
@@ -334,7 +339,7 @@ fn log_exactly_filling_packets() {
 
 #[test]
 fn header_fields_are_where_the_spec_says() {
-    let p = packetize(SOFT, 1460);
+    let p = packetize(&SOFT, 1460);
     let (buf, n) = write(&p, 0);
     assert_eq!(&buf[0..4], b"NtOp");
     assert_eq!(buf[4], 1);
@@ -359,7 +364,7 @@ fn header_fields_are_where_the_spec_says() {
 
 #[test]
 fn decoder_rejects_each_header_defect() {
-    let p = packetize(SOFT, 1460);
+    let p = packetize(&SOFT, 1460);
     let (good, n) = write(&p, 0);
     let check = |f: &dyn Fn(&mut [u8; BUF]) -> usize, want: DecodeError| {
         let mut b = good;
@@ -460,7 +465,7 @@ fn decoder_rejects_each_header_defect() {
 
 #[test]
 fn longer_header_and_flags_are_accepted() {
-    let p = packetize(SOFT, 1460);
+    let p = packetize(&SOFT, 1460);
     let (good, n) = write(&p, 0);
     // Insert 8 unknown header bytes.
     let mut b = [0u8; BUF];
@@ -652,7 +657,7 @@ fn unknown_records_are_skipped_and_known_ones_may_grow() {
 
 #[test]
 fn relate_packets() {
-    let p = packetize(OOPS, 512);
+    let p = packetize(&OOPS, 512);
     let (b0, n0) = write(&p, 0);
     let (b1, n1) = write(&p, 1);
     let (b2, n2) = write(&p, 2);
@@ -662,7 +667,7 @@ fn relate_packets() {
     assert_eq!(relate(&p0, &p0), Ok(Relation::Copy));
     assert_eq!(relate(&p0, &p1), Ok(Relation::Sibling));
     assert_eq!(relate(&p2, &p0), Ok(Relation::Sibling));
-    let s = packetize(SOFT, 512);
+    let s = packetize(&SOFT, 512);
     let (bs, ns) = write(&s, 0);
     let ps = parse_packet(&bs[..ns]).unwrap();
     assert_eq!(relate(&p0, &ps), Ok(Relation::OtherDump));

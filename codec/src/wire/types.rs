@@ -247,6 +247,34 @@ impl RegsX86_64 {
         "di", "orig_ax", "ip", "cs", "flags", "sp", "ss",
     ];
 
+    /// Register `i` in wire order (0 past the last), without copying the others.
+    pub const fn get(&self, i: usize) -> u64 {
+        match i {
+            0 => self.r15,
+            1 => self.r14,
+            2 => self.r13,
+            3 => self.r12,
+            4 => self.bp,
+            5 => self.bx,
+            6 => self.r11,
+            7 => self.r10,
+            8 => self.r9,
+            9 => self.r8,
+            10 => self.ax,
+            11 => self.cx,
+            12 => self.dx,
+            13 => self.si,
+            14 => self.di,
+            15 => self.orig_ax,
+            16 => self.ip,
+            17 => self.cs,
+            18 => self.flags,
+            19 => self.sp,
+            20 => self.ss,
+            _ => 0,
+        }
+    }
+
     /// The registers in wire order.
     pub const fn to_array(&self) -> [u64; Self::COUNT] {
         [

@@ -62,7 +62,7 @@ pub fn expected(d: &Dump<'_>) -> Owned {
         dmi_board_name: s(f.dmi_board_name),
         dmi_product_name: s(f.dmi_product_name),
         user_blob: f.user_blob.map(|b| b.to_vec()),
-        regs: f.regs.as_ref().map(regs),
+        regs: f.regs.map(regs),
         taint: f.taint,
         time: f.time,
         log: d.log.to_vec(),
@@ -72,7 +72,7 @@ pub fn expected(d: &Dump<'_>) -> Owned {
 
 /// Encodes every packet of `d`.
 pub fn encode_all(d: Dump<'_>, max: usize) -> Vec<Vec<u8>> {
-    let p = Packetizer::new(d, max).expect("packetizer");
+    let p = Packetizer::new(&d, max).expect("packetizer");
     (0..p.packet_count())
         .map(|i| {
             let mut buf = vec![0u8; MAX_PACKET_SIZE];
