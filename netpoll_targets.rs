@@ -561,9 +561,10 @@ impl Target {
         };
         let present = Self::dev_name(&cfg).is_some_and(|name| {
             let rtnl = Rtnl::lock();
-            Device::by_name(&rtnl, name).is_some_and(|d| d.is_running())
+            Device::by_name(&rtnl, name).is_some()
         });
-        if present && self.bind(sizing, Status::Deactivated).is_ok() {
+        // As netconsole: a device that came back down is brought up.
+        if present && self.bring_up().is_ok() && self.bind(sizing, Status::Deactivated).is_ok() {
             pr_info!("target {}: resumed\n", self.name());
         }
     }
