@@ -418,7 +418,10 @@ def run_vm(kdir, initrd, sc, logpath):
     captures = [Capture(i, sc.neighbours, model) for i, model in enumerate(models)]
     nic_args = [a for c in captures for a in c.qemu_args()] or ["-nic", "none"]
     monitor = Monitor(logpath)
-    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", sc.cpu, "-smp", str(sc.smp),
+    # One CPU per socket: the test kernels have no ACPI, and the BIOS's MP table lists one CPU
+    # per socket (with -smp N alone the guest sees one CPU).
+    cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", sc.cpu,
+           "-smp", f"{sc.smp},sockets={sc.smp},cores=1,threads=1",
            "-m", str(sc.memory), "-display", "none", "-monitor", "none", *monitor.qemu_args(),
            "-no-reboot", "-serial", f"file:{logpath}",
            "-kernel", str(kdir / "arch/x86/boot/bzImage"),
