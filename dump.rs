@@ -377,10 +377,11 @@ fn report(dump: &wire::Dump<'_>, frames: u64, reached: u32, budget: &Budget, bud
         BStr::from_bytes(newest_line(dump.log, 160))
     );
     pr_info!(
-        "dump {}: {} us of its {} ms budget{}\n",
+        "dump {}: {} us of its {} ms budget, {} us waiting for busy devices{}\n",
         dump.seq,
         budget.elapsed_us(),
         budget_ms,
+        budget.busy_us(),
         if took_over { ", taken over from another dump" } else { "" }
     );
 }

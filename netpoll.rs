@@ -139,7 +139,7 @@ impl Netpoll {
             // SAFETY: `dev` is live; polling reclaims finished transmit buffers (the helper
             // disables interrupts around it, as netpoll does).
             unsafe { bindings::netoops_netpoll_poll(dev) };
-            deadline.delay_us(STEP_US);
+            deadline.busy_delay_us(STEP_US);
         }
     }
 

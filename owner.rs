@@ -219,6 +219,8 @@ pub(crate) struct Budget {
     start_ns: u64,
     limit_us: u64,
     waited_us: core::cell::Cell<u64>,
+    /// Of `waited_us`, the time spent waiting for a busy device to take a frame.
+    busy_us: core::cell::Cell<u64>,
 }
 
 impl Budget {
@@ -228,7 +230,13 @@ impl Budget {
             start_ns: now_ns(),
             limit_us,
             waited_us: core::cell::Cell::new(0),
+            busy_us: core::cell::Cell::new(0),
         }
+    }
+
+    /// Microseconds spent waiting for busy devices.
+    pub(crate) fn busy_us(&self) -> u64 {
+        self.busy_us.get()
     }
 
     /// Microseconds used so far.
@@ -277,6 +285,15 @@ impl<'a> Deadline<'a> {
         let us = us.min(self.remaining_us());
         if us > 0 {
             self.budget.delay_us(us);
+        }
+    }
+
+    /// As [`Self::delay_us`], waiting for a busy device (counted apart too, for the report).
+    pub(crate) fn busy_delay_us(&self, us: u64) {
+        let us = us.min(self.remaining_us());
+        if us > 0 {
+            self.budget.delay_us(us);
+            self.budget.busy_us.set(self.budget.busy_us.get().saturating_add(us));
         }
     }
 

@@ -65,6 +65,11 @@ def log(msg):
 
 
 def kernel_dir(variant="test"):
+    """The kernel tree of `variant`: the cached one, or NETOOPS_<VARIANT>_KDIR if set (a tree
+    built elsewhere, e.g. while the cached one rebuilds)."""
+    override = os.environ.get(f"NETOOPS_{variant.upper()}_KDIR")
+    if override:
+        return Path(override)
     out = subprocess.run([str(ROOT / "qemu" / "kernel.sh"), "--variant", variant, "dir"],
                          check=True, capture_output=True, text=True)
     kdir = Path(out.stdout.strip())
@@ -354,16 +359,6 @@ class Monitor:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def write_pcap(path, frames):
-    """Classic pcap, Ethernet link type, microsecond timestamps."""
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for ts, data in frames:
-            sec = int(ts)
-            f.write(struct.pack("<IIII", sec, int((ts - sec) * 1e6), len(data), len(data)))
-            f.write(data)
-
-
 @dataclass
 class Run:
     """What one VM run left behind, for the checks."""
@@ -450,7 +445,7 @@ def run_vm(kdir, initrd, sc, logpath):
         run.stored, run.collector_status = finish_collector(listener)
     if captures:
         run.pcap = logpath.with_name(f"{sc.name}.pcap")
-        write_pcap(run.pcap, sorted((f for c in captures for f in c.frames), key=lambda f: f[0]))
+        wire.write_pcap(run.pcap, sorted((f for c in captures for f in c.frames), key=lambda f: f[0]))
     return run
 
 

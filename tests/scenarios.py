@@ -578,3 +578,10 @@ def on_debug(sc, timeout_factor=DEBUG_TIMEOUT_FACTOR):
 ON_DEBUG = ["lkdtm-panic", "lkdtm-bug-oops", "crash-bug", "crash-exception", "crash-panic",
             "crash-oops-panic", "crash-warning", "crash-softlockup", "crash-soft", "crash-emerg"]
 SCENARIOS += [on_debug(sc) for sc in SCENARIOS if sc.name in ON_DEBUG]
+
+
+# The crash path at the machine's worst moment (tests/crash_path.py).
+import crash_path  # noqa: E402
+
+SCENARIOS += crash_path.crash_path_scenarios()
+SCENARIOS += crash_path.debug_only_scenarios()

@@ -7,6 +7,7 @@ Two independent readings of the same capture:
 """
 
 import json
+import struct
 import subprocess
 from pathlib import Path
 
@@ -94,3 +95,13 @@ def udp_payloads(run, port):
             if payload is not None:
                 out.append(payload)
     return out
+
+
+def write_pcap(path, frames):
+    """Classic pcap, Ethernet link type, microsecond timestamps."""
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for ts, data in frames:
+            sec = int(ts)
+            f.write(struct.pack("<IIII", sec, int((ts - sec) * 1e6), len(data), len(data)))
+            f.write(data)

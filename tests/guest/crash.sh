@@ -5,6 +5,11 @@ net_up
 insmod /netoops.ko $(sed -n 's/.*netoops_insmod=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
 mk_target t 10.0.2.2 6667
 echo 1 > $CFG/t/enabled
+# Optional: copies of every packet (netoops_copies=N) and a full log (netoops_fill=KIB).
+copies=$(arg netoops_copies)
+[ -z "$copies" ] || echo $copies > $CFG/copies
+fill=$(arg netoops_fill)
+[ -z "$fill" ] || fill_log $fill
 echo "BOOTID $(cat $CFG/boot_id)"
 crash=$(sed -n 's/.*netoops_crash=\([^ ]*\).*/\1/p' /proc/cmdline)
 grep -E " lkdtm_(BUG|EXCEPTION|WARNING|SOFTLOCKUP|PANIC)$" /proc/kallsyms | sed 's/^/KALLSYMS /'

@@ -76,3 +76,19 @@ wait_carrier() {
         sleep 0.02
     done
 }
+
+# arg NAME: the value of NAME=... on the kernel command line (empty if absent).
+arg() {
+    sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^$1=\([^ ]*\).*/\1/p" /proc/cmdline | head -n1
+}
+
+# fill_log KIB: about KIB KiB of debug-level records in the kernel log (not on the console), so
+# that a dump carries a full log.
+fill_log() {
+    local i=0 n=$(( $1 * 1024 / 1000 + 1 ))
+    local pad=$(printf '%0900d' 0)
+    while [ $i -lt $n ]; do
+        printf '<7>netoops-fill %04d %s\n' $i "$pad" > /dev/kmsg
+        i=$((i + 1))
+    done
+}

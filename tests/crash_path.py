@@ -1,0 +1,276 @@
+"""Scenarios for the crash path at the machine's worst moment (issue 9): a full log and an oops
+with its panic, targets of different MTUs, a link that dies during a dump, a saturated transmit
+queue, oopses on two CPUs at once, panics in NMI and hard-lockup context, an oops inside the dump
+path, allocation failures while enabling. scenarios.py adds them to SCENARIOS.
+
+Each is judged from what crossed the virtual wire (netoopsd decodes each NIC's frames apart),
+from the host's clock on those frames, and from the kernel's console.
+"""
+
+import re
+import struct
+
+import wire
+from scenarios import Scenario, check_crash, guest_lines
+
+# The module's per-dump timing line.
+TIMING_RE = re.compile(r"netoops: dump (\d+): (\d+) us of its (\d+) ms budget, (\d+) us waiting "
+                       r"for busy devices(, taken over from another dump)?")
+
+
+def nic_dumps(run, nic):
+    """The dumps netoopsd decodes from the frames of NIC `nic` alone, by sequence number."""
+    pcap = run.pcap.with_name(f"{run.sc.name}.nic{nic}.pcap")
+    wire.write_pcap(pcap, run.frames[nic])
+    return {d["seq"]: d for d in wire.decode(pcap)}
+
+
+def frame_times(run, port):
+    """{seq: [host time of each frame of that dump to `port`]}, over every NIC."""
+    out = {}
+    for nic in run.frames:
+        for ts, frame in nic:
+            p = wire.udp_payload_of(frame, port)
+            if p is not None and len(p) >= 48 and p[:4] == b"NtOp":
+                seq = struct.unpack_from("<I", p, 32)[0]
+                out.setdefault(seq, []).append(ts)
+    return out
+
+
+def copies_seen(run, nic, port):
+    """{(seq, index): number of frames} on NIC `nic` to `port`."""
+    out = {}
+    for _ts, frame in run.frames[nic]:
+        p = wire.udp_payload_of(frame, port)
+        if p is not None and len(p) >= 48 and p[:4] == b"NtOp":
+            seq, index = struct.unpack_from("<IH", p, 32)
+            out[(seq, index)] = out.get((seq, index), 0) + 1
+    return out
+
+
+def timings(serial):
+    """{seq: (elapsed us, budget ms, busy us, taken over)} from the module's timing lines."""
+    return {int(m[0]): (int(m[1]), int(m[2]), int(m[3]), bool(m[4]))
+            for m in TIMING_RE.findall(serial)}
+
+
+def note(run, text):
+    """A measurement, printed with the scenario's result."""
+    print(f"[qemu]   {run.sc.name}: {text}", flush=True)
+
+
+def check_full_log_oops_panic(copies):
+    base = check_crash("OOPS_PANIC", ["oops", "panic"], 2, "fault", "lkdtm_EXCEPTION")
+
+    def check(run):
+        problems = base(run)
+        for d in wire.decode(run.pcap):
+            if d["log_len"] < 60 * 1024:
+                problems.append(f"dump {d['seq']}: log of {d['log_len']} bytes; the test needs "
+                                "a full 64 KiB log")
+        got = copies_seen(run, 0, 6667)
+        if got and set(got.values()) != {copies}:
+            problems.append(f"copies per packet {sorted(set(got.values()))}, expected {copies}")
+        return problems
+    return check
+
+
+def check_mtu_mixed(run):
+    """Five dumps (soft at copies 1-3, then oops and panic at copies 4, full log) complete
+    through both targets, each packet `copies` times, in packets that fit MTU 576."""
+    problems = []
+    want = {0: ("soft", 1), 1: ("soft", 2), 2: ("soft", 3), 3: ("oops", 4), 4: ("panic", 4)}
+    for nic, port in ((0, 6667), (1, 6668)):
+        dumps = nic_dumps(run, nic)
+        counts = copies_seen(run, nic, port)
+        for seq, (reason, copies) in want.items():
+            d = dumps.get(seq)
+            if not d or d["reason"] != reason or not d["complete"]:
+                problems.append(f"NIC {nic}: dump {seq} ({reason}) "
+                                f"{'complete' if d and d['complete'] else 'incomplete or missing'}"
+                                f"{'' if not d else ', reason ' + d['reason']}")
+                continue
+            seen = {n for (s, _i), n in counts.items() if s == seq}
+            if seen != {copies}:
+                problems.append(f"NIC {nic}: dump {seq}: copies per packet {sorted(seen)}, "
+                                f"expected {copies}")
+    frames = wire.tshark_udp(run.pcap, 6668)
+    big = [f for f in frames if int(f["frame.len"]) > 576 + 14]
+    if big:
+        problems.append(f"{len(big)} frames on the MTU 576 NIC are longer than 576 + 14 bytes")
+    if not problems:
+        d = nic_dumps(run, 0)[3]
+        note(run, f"oops dump {d['log_len']} bytes of log; "
+                  f"{sum(n for (s, _i), n in copies_seen(run, 1, 6668).items() if s in (3, 4))} "
+                  "frames for the oops and its panic through the MTU 576 target")
+    return problems
+
+
+def span(times):
+    return max(times) - min(times) if times else 0.0
+
+
+def check_dead_link(run):
+    """t0's soft and panic dumps complete; each dump over on the wire within its 3 s budget
+    (host clock, first to last frame on either NIC), though t1's link died during the first."""
+    problems = []
+    dumps = nic_dumps(run, 0)
+    for seq, reason in ((0, "soft"), (1, "panic")):
+        d = dumps.get(seq)
+        if not d or d["reason"] != reason or not d["complete"]:
+            problems.append(f"t0 (eth0): dump {seq} ({reason}) not complete: "
+                            f"{d and (d['reason'], d['complete'])}")
+    if not run.monitor:
+        problems.append("the host never set the link down")
+    times = frame_times(run, 6667)
+    t1 = frame_times(run, 6668)
+    spans = {}
+    for seq in (0, 1):
+        every = times.get(seq, []) + t1.get(seq, [])
+        spans[seq] = span(every)
+        if spans[seq] > 3.0:
+            problems.append(f"dump {seq}: {spans[seq]:.1f} s from its first frame to its last, "
+                            "past the 3 s budget")
+    sent_t1 = {seq: len(ts) for seq, ts in t1.items()}
+    if sent_t1.get(1):
+        problems.append(f"t1 sent {sent_t1[1]} frames of the panic dump with its link down")
+    if not re.search(r"netoops: dump 0: target t1: \d+ of \d+ frames sent: device down", run.serial):
+        problems.append("the soft dump did not give t1 up as dead")
+    if not problems:
+        tm = timings(run.serial)
+        note(run, f"soft dump: {spans[0]:.2f} s on the wire (t1 sent {sent_t1.get(0, 0)} frames "
+                  f"before its link died), module's count {tm.get(0, (0,))[0] / 1e6:.2f} s; "
+                  f"panic dump: {spans[1]:.2f} s on the wire, module's count "
+                  f"{tm.get(1, (0,))[0] / 1e6:.2f} s, t1 skipped")
+    return problems
+
+
+def check_panic_complete(regs_source=None, count=1, reasons=None):
+    """Exactly `count` dumps (the last a complete panic dump), all complete."""
+    def check(run):
+        dumps = sorted(wire.decode(run.pcap), key=lambda d: d["seq"])
+        got = [(d["reason"], d["complete"]) for d in dumps]
+        want = [(r, True) for r in (reasons or ["panic"] * count)]
+        problems = []
+        if got != want:
+            problems.append(f"dumps on the wire {got}, expected {want}")
+        elif regs_source and (dumps[-1].get("regs") or {}).get("source") != regs_source:
+            problems.append(f"panic dump registers {(dumps[-1].get('regs') or {}).get('source')},"
+                            f" expected {regs_source}")
+        return problems
+    return check
+
+
+def check_tx_saturated(run):
+    problems = check_panic_complete("panic-cpu")(run)
+    tm = timings(run.serial)
+    flood = [f for f in wire.tshark_udp(run.pcap, 9)]
+    if len(flood) < 1000:
+        problems.append(f"only {len(flood)} flood frames on the wire: the queue was not busy")
+    busy = tm.get(0, (0, 0, 0))[2]
+    if busy == 0:
+        problems.append("the panic dump never found the queue busy: the test did not saturate it")
+    if not problems:
+        note(run, f"{len(flood)} flood frames; the panic dump waited {busy} us for room "
+                  f"in the queue, {tm.get(0, (0,))[0]} us in all")
+    return problems
+
+
+def check_concurrent(run):
+    """The panic dump complete; before it, the oops dumps (one or two) complete."""
+    problems = []
+    cpus = guest_lines(run.serial, "CPUS")
+    if not cpus or cpus[0][0] != "4":
+        problems.append(f"guest CPUs {cpus}, expected 4")
+    dumps = sorted(wire.decode(run.pcap), key=lambda d: d["seq"])
+    if not dumps or dumps[-1]["reason"] != "panic" or not dumps[-1]["complete"]:
+        problems.append(f"no complete panic dump: {[(d['reason'], d['complete']) for d in dumps]}")
+    incomplete = [(d["seq"], d["reason"]) for d in dumps if not d["complete"]]
+    if incomplete:
+        problems.append(f"incomplete dumps {incomplete}")
+    oopses = len(re.findall(r"Oops: ", run.serial))
+    if oopses < 2:
+        problems.append(f"{oopses} oopses on the console; the test needs two at once")
+    if not problems:
+        tm = timings(run.serial)
+        note(run, f"dumps {[(d['seq'], d['reason']) for d in dumps]}, "
+                  f"taken over: {[s for s, t in tm.items() if t[3]]}")
+    return problems
+
+
+def check_oops_in_dump(run):
+    problems = check_panic_complete(reasons=["soft", "oops", "panic"])(run)
+    if "test fault: oopsing inside the dump path" not in run.serial:
+        problems.append("the fault hook did not fire")
+    if not re.search(r"invalid opcode", run.serial):
+        problems.append("no oops from inside the dump path on the console")
+    return problems
+
+
+def check_enomem(run):
+    res = guest_lines(run.serial, "ENOMEM-RESULTS")
+    if res:
+        note(run, " ".join(res[0]))
+    return []
+
+
+def crash_path_scenarios():
+    out = []
+    for copies in (1, 2, 3, 4):
+        out.append(Scenario(
+            name=f"full-log-oops-panic-c{copies}",
+            description=f"64 KiB log, oops with panic_on_oops=1, copies={copies}: both dumps "
+                        "complete",
+            guest="crash", nics=1, verdict=False,
+            cmdline=f"netoops_crash=OOPS_PANIC netoops_copies={copies} netoops_fill=64",
+            check=check_full_log_oops_panic(copies), timeout=120))
+    out.append(Scenario(
+        name="mtu-mixed", guest="mtu_mixed", nics=2, verdict=False, timeout=150,
+        description="targets at MTU 1500 and 576: soft dumps at copies 1-3, oops and panic at 4 "
+                    "with a full log, all complete through both",
+        check=check_mtu_mixed))
+    out.append(Scenario(
+        name="dead-link", guest="dead_link", nics=2, verdict=False, timeout=150,
+        description="eth1's link taken down (QEMU set_link) during a dump, then a panic: t0 "
+                    "complete, each dump within its 3 s budget",
+        check=check_dead_link))
+    out.append(Scenario(
+        name="tx-saturated", guest="tx_saturated", nics=1, verdict=False, timeout=150,
+        neighbours={"10.0.2.3": "52:54:00:aa:bb:03"},
+        # QEMU takes the transmit ring every 100 ms only: the flood keeps the queue full.
+        nic_models=["virtio-net-pci,tx=timer,x-txtimer=100000000"],
+        description="a UDP flood saturates the NIC's queue when the panic comes: complete dump",
+        check=check_tx_saturated))
+    for i in (1, 2, 3):
+        out.append(Scenario(
+            name=f"concurrent-oops-{i}", guest="concurrent_oops", nics=1, verdict=False,
+            smp=4, timeout=150,
+            description=f"oopses on two CPUs at once, panic_on_oops=1, 4 CPUs (run {i} of 3): "
+                        "complete panic dump",
+            check=check_concurrent))
+    out.append(Scenario(
+        name="panic-nmi", guest="panic_nmi", nics=1, verdict=False,
+        description="a panic in NMI context (QEMU nmi, unknown_nmi_panic=1): complete dump",
+        check=check_panic_complete("panic-cpu")))
+    out.append(Scenario(
+        name="oops-in-dump", guest="oops_in_dump", nics=1, verdict=False,
+        description="an oops inside the dump path (test_fault), panic_on_oops=1: the dumps of "
+                    "the oops and of its panic complete",
+        check=check_oops_in_dump))
+    return out
+
+
+def debug_only_scenarios():
+    """Scenarios that need the debug kernel (buddy hard-lockup detector, failslab)."""
+    return [
+        Scenario(
+            name="hardlockup", guest="hardlockup", nics=1, verdict=False, timeout=200,
+            kernel="debug",
+            description="a hard-lockup panic (buddy detector): complete dump",
+            check=check_panic_complete("panic-cpu")),
+        Scenario(
+            name="enable-enomem", guest="enable_enomem", nics=1, timeout=400, kernel="debug",
+            description="failslab in every step of enabling: ENOMEM or success, no hang, rtnl "
+                        "usable, then a working dump",
+            check=check_enomem),
+    ]

@@ -1,0 +1,18 @@
+# Oopses on two CPUs at once with panic_on_oops=1 (a 4-CPU guest): the panic dump must arrive
+# complete, whichever CPU panics and whatever the other one was doing (e.g. its own oops dump).
+. /tests/lib.sh
+net_up
+insmod /netoops.ko
+mk_target t 10.0.2.2 6667
+echo 1 > $CFG/t/enabled
+echo "BOOTID $(cat $CFG/boot_id)"
+echo "CPUS $(nproc)"
+fill_log 16
+echo 1 > /proc/sys/kernel/panic_on_oops
+for cpu in 1 2; do
+    taskset -c $cpu sh -c "while [ ! -e /tmp/go ]; do :; done; echo EXCEPTION > $LKDTM" &
+done
+sleep 0.5
+touch /tmp/go
+sleep 20
+fail "no panic"
