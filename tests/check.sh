@@ -2,7 +2,9 @@
 # `make check`: every test of the project, then one summary line `N passed, N failed`.
 #   1. the userspace crates' cargo tests (unit, property, golden)
 #   2. bounded fuzz runs of the packet decoder and of netoopsd's receive path
-#   3. the QEMU scenarios (tests/scenarios.py) against the built netoops.ko
+#   3. the QEMU scenarios (tests/scenarios.py): on the test kernel with netoops.ko, and the NAME@debug
+#      ones on the debug kernel (lockdep, KASAN, ...) with build/module-debug/netoops.ko
+#      (`make check` builds both kernels and both modules first)
 # Each step's own output is shown; the counts are summed from what each runner reports.
 set -uo pipefail
 cd "$(dirname "$0")/.."
