@@ -97,6 +97,21 @@ def build_flood():
     return out
 
 
+_TSC_KHZ = []
+
+
+def host_tsc_khz():
+    """The host's TSC frequency (qemu/tsc_khz.c, measured once per run)."""
+    if not _TSC_KHZ:
+        src = ROOT / "qemu" / "tsc_khz.c"
+        out = BUILD / "tsc_khz"
+        BUILD.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["gcc", "-O2", "-Wall", "-o", str(out), str(src)], check=True)
+        _TSC_KHZ.append(int(subprocess.run([str(out)], check=True, capture_output=True,
+                                           text=True).stdout))
+    return _TSC_KHZ[0]
+
+
 def busybox_applets(busybox):
     out = subprocess.run([busybox, "--list"], check=True, capture_output=True, text=True)
     return out.stdout.split()
@@ -234,6 +249,9 @@ class Capture:
         self.port = self.sock.getsockname()[1]
         self.qemu_port = free_port()
         self.frames = []  # (seconds since epoch, bytes)
+        # Called (in this thread) with the running count of netoops frames seen, if set.
+        self.on_netoops_frame = None
+        self.netoops_frames = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -254,6 +272,9 @@ class Capture:
                     break
                 continue
             self.frames.append((time.time(), data))
+            if self.on_netoops_frame and b"NtOp" in (data[42:46], data[62:66]):
+                self.netoops_frames += 1
+                self.on_netoops_frame(self.netoops_frames)
             reply = neighbour_reply(data, self.neighbours)
             if reply:
                 self.sock.sendto(reply, ("127.0.0.1", self.qemu_port))
@@ -277,6 +298,10 @@ class Monitor:
         self.dir = tempfile.mkdtemp(prefix="netoops-qmp-")
         self.path = os.path.join(self.dir, "qmp.sock")
         self.done = []
+        self.lock = threading.Lock()
+        # Every serial line with the host time it was seen (within the 20 ms poll): a clock
+        # for what the guest cannot time itself (a panic stands its jiffies clock still).
+        self.lines = []
         self.events = []  # QMP events seen while waiting for replies
         self.sock = None
         self.rfile = None
@@ -316,7 +341,11 @@ class Monitor:
         self._request({"execute": "qmp_capabilities"})
 
     def command(self, hmp):
-        """Run one HMP command; returns its output (or "error: ...")."""
+        """Run one HMP command; returns its output (or "error: ..."). Any thread."""
+        with self.lock:
+            return self._command(hmp)
+
+    def _command(self, hmp):
         try:
             if self.sock is None:
                 self._connect()
@@ -346,6 +375,9 @@ class Monitor:
                 self.done.append((time.time(), cmd, reply.strip()))
             cut = partial.rfind(b"\n")
             if cut >= 0:
+                now = time.time()
+                self.lines += [(now, line.decode(errors="replace"))
+                               for line in partial[:cut].split(b"\n")]
                 partial = partial[cut + 1:]
             if stopping:
                 break
@@ -372,6 +404,7 @@ class Run:
     stored: list = field(default_factory=list)  # netoopsd's "stored ..." lines
     collector_status: object = None
     monitor: list = field(default_factory=list)  # (host time, command, reply) the guest asked for
+    lines: list = field(default_factory=list)  # (host time, serial line) as the host saw them
 
 
 def start_collector(db, port, dumps):
@@ -407,12 +440,25 @@ def run_vm(kdir, initrd, sc, logpath):
         extra = f" netoops_port={port}"
     # panic=1: a panicking guest reboots (and QEMU, with -no-reboot, exits) one second after
     # the panic, so that QEMU has put every frame netpoll sent on the wire first.
-    cmdline = f"console=ttyS0 panic=1 netoops_test={sc.guest} {sc.cmdline}{extra}".strip()
+    # The guest's TSC is the host's under TCG: give it the frequency, which it cannot calibrate
+    # on a busy host (it would fall back to a jiffies clock that stands still with interrupts
+    # off, as in a panic, and printk timestamps with it).
+    clock = f"tsc_early_khz={host_tsc_khz()} tsc=reliable"
+    cmdline = f"console=ttyS0 panic=1 {clock} netoops_test={sc.guest} {sc.cmdline}{extra}".strip()
     models = [sc.nic_models[i] if i < len(sc.nic_models) else "virtio-net-pci"
               for i in range(sc.nics)]
     captures = [Capture(i, sc.neighbours, model) for i, model in enumerate(models)]
     nic_args = [a for c in captures for a in c.qemu_args()] or ["-nic", "none"]
     monitor = Monitor(logpath)
+    if sc.link_down_after:
+        # Set a NIC's link down from the host as its Nth netoops frame arrives: during a dump.
+        nic, nth = sc.link_down_after
+
+        def cut(count, nic=nic, nth=nth):
+            if count == nth:
+                cmd = f"set_link n{nic} off"
+                monitor.done.append((time.time(), cmd, monitor.command(cmd).strip()))
+        captures[nic].on_netoops_frame = cut
     # One CPU per socket: the test kernels have no ACPI, and the BIOS's MP table lists one CPU
     # per socket (with -smp N alone the guest sees one CPU).
     cmd = ["qemu-system-x86_64", "-accel", "tcg", "-cpu", sc.cpu,
@@ -440,7 +486,7 @@ def run_vm(kdir, initrd, sc, logpath):
         c.finish()
     serial = logpath.read_text(errors="replace") if logpath.exists() else ""
     run = Run(sc, status, serial, out.decode(errors="replace").strip(), elapsed,
-              [c.frames for c in captures], monitor=monitor.done)
+              [c.frames for c in captures], monitor=monitor.done, lines=monitor.lines)
     if listener:
         run.stored, run.collector_status = finish_collector(listener)
     if captures:
@@ -476,7 +522,10 @@ def judge(run):
             if m:
                 problems.append(f"debug kernel splat /{pat}/: {m.group(0)!r}")
     if sc.check and not problems:
-        problems.extend(sc.check(run))
+        try:
+            problems.extend(sc.check(run))
+        except Exception as e:  # a broken check fails its scenario, not the whole run
+            problems.append(f"check raised {type(e).__name__}: {e}")
     return problems
 
 

@@ -71,6 +71,7 @@ class Scenario:
     kernel: str = "test"  # kernel variant: "test" or "debug" (qemu/kernel.sh --variant)
     nic_models: List[str] = field(default_factory=list)  # QEMU model of NIC i (virtio-net-pci)
     memory: int = 256  # MiB
+    link_down_after: tuple = ()  # (NIC, N): the host sets that NIC's link down at its Nth netoops frame
 
 
 def dumps(serial):
