@@ -7,7 +7,10 @@ mk_target t 10.0.2.2 6667
 echo 1 > $CFG/t/enabled
 echo "BOOTID $(cat $CFG/boot_id)"
 echo "CPUS $(nproc)"
-fill_log 16
+# Long dumps (a full log, 2 ms between frames): the first CPU is still dumping its oops when
+# the second one gets to its own dump and panic.
+fill_log 64
+echo 2000 > $CFG/gap_us
 echo 1 > /proc/sys/kernel/panic_on_oops
 for cpu in 1 2; do
     taskset -c $cpu sh -c "while [ ! -e /tmp/go ]; do :; done; echo EXCEPTION > $LKDTM" &
