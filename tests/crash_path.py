@@ -191,6 +191,26 @@ def check_stuck_queue(run):
     return problems
 
 
+def check_device_changes(run):
+    """Three soft dumps through boot0 (eth0) after its address came, the last two in packets
+    that fit eth0's new MTU of 576; the third through t (eth1) too."""
+    problems = []
+    eth0, eth1 = nic_dumps(run, 0), nic_dumps(run, 1)
+    for seq in (0, 1, 2):
+        d = eth0.get(seq)
+        if not d or d["reason"] != "soft" or not d["complete"]:
+            problems.append(f"eth0: soft dump {seq} not complete: {d and d['complete']}")
+    d = eth1.get(2)
+    if not d or not d["complete"]:
+        problems.append(f"eth1: soft dump 2 not complete: {d and d['complete']}")
+    big = [(ts, len(f)) for ts, f in run.frames[0]
+           if (p := wire.udp_payload_of(f, 6667)) is not None and p[:4] == b"NtOp"
+           and struct.unpack_from("<I", p, 32)[0] >= 1 and len(f) > 576 + 14]
+    if big:
+        problems.append(f"{len(big)} frames of dumps 1-2 on eth0 longer than its MTU of 576")
+    return problems
+
+
 def check_panic_complete(regs_source=None, count=1, reasons=None):
     """Exactly `count` dumps (the last a complete panic dump), all complete."""
     def check(run):
@@ -306,6 +326,18 @@ def crash_path_scenarios():
     out.append(Scenario(
         name="panic-nmi", guest="panic_nmi", nics=1, verdict=False,
         description="a panic in NMI context (QEMU nmi, unknown_nmi_panic=1): complete dump",
+        check=check_panic_complete("panic-cpu")))
+    out.append(Scenario(
+        name="device-changes", guest="device_changes", nics=2, timeout=120,
+        description="a boot target waits for its device's address; an MTU change binds it "
+                    "again; enabling on a down device brings it up and waits for its carrier",
+        reject=[r"^.*WARNING: .*$", r"^.*BUG: .*$"],
+        check=check_device_changes))
+    out.append(Scenario(
+        name="emerg-after-panic", guest="crash", nics=1, verdict=False,
+        cmdline="netoops_crash=PANIC netoops_insmod=dump_emerg=1",
+        description="dump_emerg=1, a panic with panic_timeout set (emergency restart after it): "
+                    "one dump, not a second EMERG one",
         check=check_panic_complete("panic-cpu")))
     out.append(Scenario(
         name="oops-in-dump", guest="oops_in_dump", nics=1, verdict=False,
