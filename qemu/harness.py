@@ -170,7 +170,9 @@ reboot -f
 """
 
 
-def build_initramfs(module, variant="test"):
+def build_initramfs(module, variant="test", extra=None):
+    """The guest's initramfs: busybox, the test scripts, `module` as /netoops.ko, and `extra`
+    ({name in the root: host path}, e.g. a kernel module to compare with)."""
     busybox = shutil.which("busybox") or "/bin/busybox"
     c = Cpio()
     for d in ("bin", "sbin", "dev", "proc", "sys", "tmp", "etc", "tests", "lib", "mnt"):
@@ -182,6 +184,8 @@ def build_initramfs(module, variant="test"):
     c.file("bin/flood", build_flood().read_bytes(), 0o755)
     c.file("init", INIT.encode(), 0o755)
     c.file("netoops.ko", Path(module).read_bytes())
+    for name, path in (extra or {}).items():
+        c.file(name, Path(path).read_bytes())
     c.file("tests/lib.sh", (ROOT / "tests" / "guest" / "lib.sh").read_bytes(), 0o644)
     for script in sorted((ROOT / "tests" / "guest").glob("*.sh")):
         c.file(f"tests/{script.name}", script.read_bytes(), 0o755)

@@ -50,7 +50,7 @@ def main():
             rng = random.Random(args.seed * 1000 + k * 10 + int(p * 100))
             kept = [f for f in ours if rng.random() >= p]
             pcap = harness.BUILD / f"{sc.name}-loss{int(p * 100)}.pcap"
-            harness.write_pcap(pcap, kept)
+            wire.write_pcap(pcap, kept)
             dumps = wire.decode(pcap) if kept else []
             complete = sum(1 for d in dumps if d["complete"])
             rows.append((k, p, len(ours), len(ours) - len(kept), args.dumps, complete))

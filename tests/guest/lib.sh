@@ -82,13 +82,13 @@ arg() {
     sed -n "s/.* $1=\([^ ]*\).*/\1/p; s/^$1=\([^ ]*\).*/\1/p" /proc/cmdline | head -n1
 }
 
-# fill_log KIB: about KIB KiB of debug-level records in the kernel log (not on the console), so
-# that a dump carries a full log.
+# fill_log KIB [LEVEL]: about KIB KiB of records in the kernel log, so that a dump carries a full
+# log; at LEVEL (default 7, debug: not on the consoles).
 fill_log() {
     local i=0 n=$(( $1 * 1024 / 1000 + 1 ))
     local pad=$(printf '%0900d' 0)
     while [ $i -lt $n ]; do
-        printf '<7>netoops-fill %04d %s\n' $i "$pad" > /dev/kmsg
+        printf '<%d>netoops-fill %04d %s\n' ${2:-7} $i "$pad" > /dev/kmsg
         i=$((i + 1))
     done
 }
