@@ -616,7 +616,7 @@ impl Target {
             return report;
         };
         report.outcome = self.send_frames(tx, owner, how, deadline, &mut report.sent);
-        let errors = report.planned - report.sent;
+        let errors = report.planned.saturating_sub(report.sent);
         if report.sent > 0 {
             self.counters.dumps_sent.fetch_add(1, Ordering::Relaxed);
         }

@@ -40,7 +40,11 @@ const EPOCH_ONE: u64 = 1 << 33;
 ///
 /// # Invariants
 ///
-/// While `lock.word == word`, no other context uses scratch slot `slot`.
+/// While `lock.word == word`, no other context that can still run uses scratch slot `slot`: its
+/// previous user either finished (released the word), or was taken over and cannot run before
+/// this owner is done — stopped by the panic, or interrupted on this very CPU below the context
+/// that took over. The one previous owner that might run on (a CPU the panic failed to stop) is
+/// the one taken over last, and it uses the other slot.
 pub(crate) struct DumpOwner<'a> {
     lock: &'a DumpLock,
     word: u64,
@@ -100,9 +104,11 @@ impl DumpLock {
                 .word
                 .compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                // INVARIANT: the word now names this context and `next`'s slot; a previous
-                // owner (if any) uses the other slot, and every later owner either waits for
-                // `release` or takes the other slot.
+                // INVARIANT: the word now names this context and `next`'s slot. When free, the
+                // slot's last user released it; on a takeover, the owner taken over uses the
+                // other slot, and whoever used this one before it was itself taken over (see
+                // the type's invariant). Later dumps wait for the word or take over into the
+                // other slot.
                 Ok(_) => {
                     return Some(DumpOwner {
                         lock: self,
