@@ -10,7 +10,9 @@
 //! [`Netpoll::wait_ready`] whether the queue netpoll will pick for it can take it now, polling
 //! the device (which reclaims finished transmit buffers) until it can or the caller's deadline
 //! passes. A device that is down, has no carrier, or whose queue is held by a CPU that will
-//! never release it (stopped by the panic, or this very CPU) is reported dead at once.
+//! never release it (stopped by the panic, or this very CPU) is reported dead at once. In NMI
+//! context the device is polled only when none of its queue locks can be held for good (see
+//! [`may_poll`]).
 
 use crate::bindings;
 use crate::netdev::{Device, RtnlHeld};
@@ -19,6 +21,34 @@ use crate::skb_pool::Skb;
 use core::marker::PhantomPinned;
 use kernel::prelude::*;
 use kernel::types::Opaque;
+
+/// Whether this is NMI context.
+fn in_nmi() -> bool {
+    // SAFETY: reads this CPU's preempt count.
+    unsafe { bindings::netoops_in_nmi() }
+}
+
+/// Whether the dump may poll `dev` now. Outside NMI, always: a queue lock held on this CPU was
+/// already reported dead by the queue check, and any other holder is running (or stopped, which
+/// the check reports too). In NMI, polling runs the driver's transmit completion, which takes
+/// queue locks with plain spin_lock (netpoll itself polls this way from any context): allowed
+/// only if no queue lock of the device is held by this CPU or, in a panic, by any CPU. Lockdep
+/// cannot see that check and reports every plain lock taken in NMI; as `panic()` does right
+/// after the dumpers (and every oops does on entry), the first poll in NMI turns lock debugging
+/// off.
+fn may_poll(dev: *mut bindings::net_device, panicking: bool) -> bool {
+    if !in_nmi() {
+        return true;
+    }
+    // SAFETY: `dev` is live (the caller's netpoll instance holds a reference); the helper only
+    // reads its queues' lock owners.
+    if !unsafe { bindings::netoops_poll_is_safe(dev, panicking) } {
+        return false;
+    }
+    // SAFETY: turns lock debugging off for good (idempotent), as panic() is about to.
+    unsafe { bindings::debug_locks_off() };
+    true
+}
 
 /// Why a frame cannot go out now.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -135,9 +165,13 @@ impl Netpoll {
             if deadline.expired() {
                 return Err(NotReady::Busy);
             }
+            if !may_poll(dev, panicking) {
+                return Err(NotReady::Dead);
+            }
             touch_watchdogs();
             // SAFETY: `dev` is live; polling reclaims finished transmit buffers (the helper
-            // disables interrupts around it, as netpoll does).
+            // disables interrupts around it, as netpoll does); `may_poll` made sure no queue
+            // lock it takes is held by this CPU or a stopped one.
             unsafe { bindings::netoops_netpoll_poll(dev) };
             deadline.busy_delay_us(STEP_US);
         }
@@ -162,10 +196,15 @@ impl Netpoll {
         if dev.is_null() {
             return;
         }
+        // SAFETY: reads the kernel's panic CPU word.
+        let poll = may_poll(dev, unsafe { bindings::panic_on_this_cpu() });
         while !deadline.expired() {
             touch_watchdogs();
-            // SAFETY: `dev` is live; polling reclaims finished transmit buffers.
-            unsafe { bindings::netoops_netpoll_poll(dev) };
+            if poll {
+                // SAFETY: `dev` is live; polling reclaims finished transmit buffers; see
+                // `may_poll`. Without it the device still sends what it was given.
+                unsafe { bindings::netoops_netpoll_poll(dev) };
+            }
             deadline.delay_us(STEP_US);
         }
     }

@@ -244,6 +244,28 @@ out:
 	return ret;
 }
 
+/*
+ * Whether polling the device (netpoll_poll_dev: every NAPI instance, whose transmit completion
+ * takes its queue's lock with a plain spin_lock) cannot deadlock from here: no transmit queue's
+ * lock is held by this CPU (we interrupted its holder), nor, in a panic, by any other CPU (it
+ * was stopped holding it). For NMI context, where only this check stands between a poll and a
+ * lock that never comes free.
+ */
+static inline bool netoops_poll_is_safe(struct net_device *dev, bool panicking)
+{
+	unsigned int i;
+
+	if (dev->lltx)
+		return false;
+	for (i = 0; i < dev->num_tx_queues; i++) {
+		int owner = READ_ONCE(netdev_get_tx_queue(dev, i)->xmit_lock_owner);
+
+		if (owner == raw_smp_processor_id() || (panicking && owner != -1))
+			return false;
+	}
+	return true;
+}
+
 /* Whether netpoll deferred a frame to its own queue (so it did not go out). */
 static inline bool netoops_netpoll_deferred(struct net_device *dev)
 {

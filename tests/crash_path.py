@@ -347,6 +347,12 @@ def crash_path_scenarios():
     return out
 
 
+# The crash-path scenarios that also run on the debug kernel (lockdep, KASAN, atomic sleep):
+# those whose checks do not time the dump (the debug kernel is several times slower).
+ON_DEBUG = ["full-log-oops-panic-c4", "mtu-mixed", "concurrent-oops-1", "panic-nmi",
+            "oops-in-dump", "device-changes", "emerg-after-panic", "dead-link"]
+
+
 def debug_only_scenarios():
     """Scenarios that need the debug kernel (buddy hard-lockup detector, failslab)."""
     return [
