@@ -3,10 +3,13 @@
 #
 #   make                   build netoops.ko against the test kernel (built and cached on first use)
 #   make KDIR=<tree>       build netoops.ko against your own Rust-enabled kernel tree
+#   make module-debug      build build/module-debug/netoops.ko against the debug test kernel
+#                          (lockdep, KASAN, ...; built and cached on first use)
 #   make check             all tests: userspace crates, fuzzing, QEMU scenarios
 #   make demo              boot a VM, load netoops, crash it, show what netoops saw
 #   make bench-loss        benchmark: dumps arriving complete under frame loss
 #   make kernel            only build (or reuse) the cached test kernel
+#   make kernel-debug      only build (or reuse) the cached debug test kernel
 #   make setup             only install the host packages and tools
 #   make clean
 
@@ -19,7 +22,7 @@ LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 export LIBCLANG_PATH
 KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all module setup kernel check demo bench-loss clean
+.PHONY: all module module-debug setup kernel kernel-debug check demo bench-loss clean
 
 all: module
 
@@ -44,7 +47,25 @@ endif
 kernel: setup
 	@qemu/kernel.sh build >/dev/null
 
-check: module
+kernel-debug: setup
+	@qemu/kernel.sh --variant debug build >/dev/null
+
+# The module against the debug kernel. Kbuild builds in the source directory, so a second kernel
+# gets its own copy of what the module build reads (the crate's files, Kbuild, the bindgen inputs
+# and flags script, and the sources of the shared no_std crates netoops.rs includes by #[path]),
+# copied with their mtimes so that rebuilds stay incremental. The make variables (clang, LLVM=)
+# come from qemu/kernel.sh.
+MODULE_DEBUG := build/module-debug
+MODULE_SOURCES = $(filter-out bindings_generated.rs,$(wildcard *.rs)) Kbuild bindings scripts \
+		 codec/src frame/src
+
+module-debug: setup
+	@kdir=$$(qemu/kernel.sh --variant debug build) && scripts/check-kdir.sh "$$kdir" && \
+	  vars=$$(qemu/kernel.sh --variant debug make-vars) && \
+	  mkdir -p $(MODULE_DEBUG) && cp -a --parents $(MODULE_SOURCES) $(MODULE_DEBUG)/ && \
+	  env $$vars $(MAKE) -C "$$kdir" M="$(CURDIR)/$(MODULE_DEBUG)" $$vars modules
+
+check: module module-debug
 	@tests/check.sh
 
 demo: module
@@ -56,4 +77,4 @@ bench-loss: module
 
 clean:
 	rm -f *.o *.ko *.mod *.mod.c *.mod.o .*.cmd modules.order Module.symvers bindings_generated.rs .*.d
-	rm -rf .tmp_versions
+	rm -rf .tmp_versions $(MODULE_DEBUG)
