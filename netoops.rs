@@ -250,11 +250,33 @@ impl die_notifier::OopsHandler for OnOops {
 }
 
 /// The SysRq key's handler: a soft dump; the machine carries on.
-struct OnSysrq(Arc<dump::Dumper>);
+///
+/// From a keyboard or serial interrupt (hard-irq context) the dump is deferred to process
+/// context: the machine is healthy, and sending from hard-irq context would poll the device
+/// there, whose locks are not meant for it.
+#[pin_data]
+struct OnSysrq {
+    #[pin]
+    deferred: DeferredWork<SoftDump>,
+}
+
+/// A soft dump, run from the work item.
+struct SoftDump(Arc<dump::Dumper>);
+
+impl WorkHandler for SoftDump {
+    fn run(&self) {
+        self.0.dump(wire::Reason::Soft, &mut LogReader::new());
+    }
+}
 
 impl sysrq::SysrqHandler for OnSysrq {
     fn handle(&self) {
-        self.0.dump(wire::Reason::Soft, &mut LogReader::new());
+        // SAFETY: reads this CPU's preempt count.
+        if unsafe { bindings::netoops_in_hardirq() || bindings::netoops_in_nmi() } {
+            self.deferred.schedule();
+        } else {
+            self.deferred.handler().run();
+        }
     }
 }
 
@@ -409,7 +431,12 @@ fn bind_sysrq(
         }
     };
     KBox::pin_init(
-        sysrq::Registration::new(key, Ok::<_, Error>(OnSysrq(dumper.clone()))),
+        sysrq::Registration::new(
+            key,
+            try_pin_init!(OnSysrq {
+                deferred <- DeferredWork::new(Ok::<_, Error>(SoftDump(dumper.clone()))),
+            }? Error)
+        ),
         GFP_KERNEL,
     )
         .map(Some)

@@ -10,9 +10,9 @@
 //! [`Netpoll::wait_ready`] whether the queue netpoll will pick for it can take it now, polling
 //! the device (which reclaims finished transmit buffers) until it can or the caller's deadline
 //! passes. A device that is down, has no carrier, or whose queue is held by a CPU that will
-//! never release it (stopped by the panic, or this very CPU) is reported dead at once. In NMI
-//! context the device is polled only when none of its queue locks can be held for good (see
-//! [`may_poll`]).
+//! never release it (stopped by the panic, or this very CPU) is reported dead at once. In NMI and
+//! hard-irq context the device is polled only when none of its queue locks can be held for good
+//! (see [`may_poll`]).
 
 use crate::bindings;
 use crate::netdev::{Device, RtnlHeld};
@@ -22,22 +22,21 @@ use core::marker::PhantomPinned;
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-/// Whether this is NMI context.
-fn in_nmi() -> bool {
-    // SAFETY: reads this CPU's preempt count.
-    unsafe { bindings::netoops_in_nmi() }
-}
-
-/// Whether the dump may poll `dev` now. Outside NMI, always: a queue lock held on this CPU was
-/// already reported dead by the queue check, and any other holder is running (or stopped, which
-/// the check reports too). In NMI, polling runs the driver's transmit completion, which takes
-/// queue locks with plain spin_lock (netpoll itself polls this way from any context): allowed
-/// only if no queue lock of the device is held by this CPU or, in a panic, by any CPU. Lockdep
-/// cannot see that check and reports every plain lock taken in NMI; as `panic()` does right
-/// after the dumpers (and every oops does on entry), the first poll in NMI turns lock debugging
-/// off.
+/// Whether the dump may poll `dev` now.
+///
+/// Polling runs the driver's transmit completion, which takes the queue locks with a plain
+/// spin_lock (netpoll itself polls this way, from any context). In process or soft-irq context
+/// that is fine: a lock held on this CPU was reported dead by the queue check, and any other
+/// holder is running (one the panic stopped is reported dead too). In NMI and hard-irq context
+/// (a panic from the NMI or lockup watchdogs, an oops in an interrupt; a SysRq soft dump is never
+/// run there) polling is allowed only if no queue lock of the device is held by this CPU or, in
+/// a panic, by any CPU. Lockdep cannot see that check: it reports every plain lock in NMI, and
+/// every spinlock_t in hard-irq context (where PREEMPT_RT would sleep). In these contexts the
+/// dump is a panic's, which turns lock debugging off right after the dumpers, or an oops's, which
+/// turned it off on entry; so the first poll there turns it off, as panic() is about to.
 fn may_poll(dev: *mut bindings::net_device, panicking: bool) -> bool {
-    if !in_nmi() {
+    // SAFETY: reads this CPU's preempt count.
+    if !unsafe { bindings::netoops_in_nmi() || bindings::netoops_in_hardirq() } {
         return true;
     }
     // SAFETY: `dev` is live (the caller's netpoll instance holds a reference); the helper only

@@ -311,6 +311,7 @@ static inline bool netoops_dev_tx_skb_sharing(const struct net_device *dev)
 #include <linux/cpumask.h>
 
 static inline bool netoops_in_nmi(void) { return in_nmi(); }
+static inline bool netoops_in_hardirq(void) { return in_hardirq(); }
 static inline void *netoops_current(void) { return current; }
 static inline unsigned int netoops_nr_cpu_ids(void) { return nr_cpu_ids; }
 static inline void netoops_touch_watchdogs(void) { touch_nmi_watchdog(); }

@@ -98,10 +98,16 @@ def build_flood():
 
 
 _TSC_KHZ = []
+_TSC_LOCK = threading.Lock()
 
 
 def host_tsc_khz():
-    """The host's TSC frequency (qemu/tsc_khz.c, measured once per run)."""
+    """The host's TSC frequency (qemu/tsc_khz.c, measured once per run; any thread)."""
+    with _TSC_LOCK:
+        return _host_tsc_khz()
+
+
+def _host_tsc_khz():
     if not _TSC_KHZ:
         src = ROOT / "qemu" / "tsc_khz.c"
         out = BUILD / "tsc_khz"
