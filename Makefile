@@ -8,6 +8,7 @@
 #   make check             all tests: userspace crates, fuzzing, QEMU scenarios
 #   make demo              boot a VM, load netoops, crash it, show what netoops saw
 #   make bench-loss        benchmark: dumps arriving complete under frame loss
+#   make bench-dump        benchmark: a 64 KiB log out of a panic, netoops against netconsole
 #   make kernel            only build (or reuse) the cached test kernel
 #   make kernel-debug      only build (or reuse) the cached debug test kernel
 #   make setup             only install the host packages and tools
@@ -22,18 +23,20 @@ LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
 export LIBCLANG_PATH
 KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
 
-.PHONY: all module module-debug setup kernel kernel-debug check demo bench-loss clean
+.PHONY: all module module-debug setup kernel kernel-debug check demo bench-loss bench-dump clean
 
 all: module
 
 setup:
 	@scripts/setup-host.sh
 
-# Without KDIR: the cached test kernel, built first if needed. With KDIR: that tree, checked.
+# Without KDIR: the cached test kernel, built first if needed, and the module with the test
+# kernels' fault-injection hooks (NETOOPS_TEST_HOOKS=1, see Kbuild). With KDIR: that tree,
+# checked, and no hooks.
 ifeq ($(origin KDIR),undefined)
 module: setup
 	@kdir=$$(qemu/kernel.sh build) && scripts/check-kdir.sh "$$kdir" && \
-	  $(MAKE) -C "$$kdir" M="$(CURDIR)" $(KMAKE_VARS) modules
+	  $(MAKE) -C "$$kdir" M="$(CURDIR)" $(KMAKE_VARS) NETOOPS_TEST_HOOKS=1 modules
 else
 # Checked when the Makefile is read, so a wrong tree fails at once with one line.
 kdir_problem := $(shell scripts/check-kdir.sh "$(KDIR)" 2>&1)
@@ -63,7 +66,7 @@ module-debug: setup
 	@kdir=$$(qemu/kernel.sh --variant debug build) && scripts/check-kdir.sh "$$kdir" && \
 	  vars=$$(qemu/kernel.sh --variant debug make-vars) && \
 	  mkdir -p $(MODULE_DEBUG) && cp -a --parents $(MODULE_SOURCES) $(MODULE_DEBUG)/ && \
-	  env $$vars $(MAKE) -C "$$kdir" M="$(CURDIR)/$(MODULE_DEBUG)" $$vars modules
+	  env $$vars $(MAKE) -C "$$kdir" M="$(CURDIR)/$(MODULE_DEBUG)" $$vars NETOOPS_TEST_HOOKS=1 modules
 
 check: module module-debug
 	@tests/check.sh
@@ -74,6 +77,11 @@ demo: module
 # Benchmark (figures, not a test): complete dumps under 1 % and 10 % frame loss, 2 and 3 copies.
 bench-loss: module
 	@tests/bench_loss.py
+
+# Benchmark (figures, not a test): a 64 KiB log out of a panicking VM, netoops against netconsole,
+# with a live and a dead link.
+bench-dump: module
+	@tests/bench_dump.py
 
 clean:
 	rm -f *.o *.ko *.mod *.mod.c *.mod.o .*.cmd modules.order Module.symvers bindings_generated.rs .*.d

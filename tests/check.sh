@@ -42,6 +42,34 @@ fuzz() {
 fuzz "the packet decoder" "${NETOOPS_FUZZ_SECONDS:-30}" codec/fuzz/run.sh
 fuzz "netoopsd's receive path" "${NETOOPS_FUZZ_SECONDS:-30}" netoopsd/fuzz/run.sh
 
+# Sum a runner's closing "N passed, N failed" line (none: one failure).
+count_plain() {
+    local line
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n1)
+    if [ -n "$line" ]; then
+        passed=$((passed + $(echo "$line" | awk '{print $1}')))
+        failed=$((failed + $(echo "$line" | awk '{print $3}')))
+    else
+        failed=$((failed + 1))
+    fi
+}
+
+step "stack usage analyser: self-test"
+python3 tests/test_stack_usage.py 2>&1 | tee "$out"
+count_plain
+
+# The crash path's own frames, from every entry the kernel calls in a crash (kmsg dumper, SysRq
+# key, die notifier, irq_work), must stay under 1 KiB: a hard-lockup panic runs on the NMI stack.
+step "stack usage of the crash path (netoops.ko, limit 1023 bytes)"
+if python3 scripts/stack_usage.py netoops.ko --limit 1023 \
+        --entry 'kmsg_dumper::dump_callback::<' --entry 'sysrq::call::<' \
+        --entry 'sysrq::trampoline$' --entry 'notifier::callback::<.*DieChain' \
+        --entry 'deferred_work::kick_callback::<'; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+
 step "QEMU scenarios"
 qemu/harness.py 2>&1 | tee "$out"
 line=$(grep -E '^qemu: [0-9]+ passed, [0-9]+ failed$' "$out" | tail -n1)
