@@ -1,11 +1,7 @@
 # Oopses on two CPUs at once with panic_on_oops=1 (a 4-CPU guest): the panic dump must arrive
 # complete, whichever CPU panics and whatever the other one was doing (e.g. its own oops dump).
 . /tests/lib.sh
-net_up
-insmod /netoops.ko
-mk_target t 10.0.2.2 6667
-echo 1 > $CFG/t/enabled
-echo "BOOTID $(cat $CFG/boot_id)"
+one_target
 echo "CPUS $(nproc)"
 # Long dumps (a full log, 2 ms between frames): the first CPU is still dumping its oops when
 # the second one gets to its own dump and panic.

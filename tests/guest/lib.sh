@@ -92,3 +92,13 @@ fill_log() {
         i=$((i + 1))
     done
 }
+
+# one_target [INSMOD ARGS...]: eth0 up, netoops loaded (with the arguments), target t to the host's
+# 10.0.2.2:6667 enabled, and the boot id printed for the checks.
+one_target() {
+    net_up
+    insmod /netoops.ko "$@"
+    mk_target t 10.0.2.2 6667
+    echo 1 > $CFG/t/enabled
+    echo "BOOTID $(cat $CFG/boot_id)"
+}

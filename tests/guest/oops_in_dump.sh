@@ -2,11 +2,7 @@
 # with panic_on_oops=1: the soft dump that oopses, the dump of that oops and the panic's dump
 # must all arrive complete (each nested dump takes the dump over on the same CPU).
 . /tests/lib.sh
-net_up
-insmod /netoops.ko test_fault=oops-in-dump
-mk_target t 10.0.2.2 6667
-echo 1 > $CFG/t/enabled
-echo "BOOTID $(cat $CFG/boot_id)"
+one_target test_fault=oops-in-dump
 echo 1 > /proc/sys/kernel/panic_on_oops
 echo y > /proc/sysrq-trigger
 sleep 20
