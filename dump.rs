@@ -231,13 +231,7 @@ impl Dumper {
         let guard = rcu::read_lock();
         let settings = self.shared.settings.read(&guard);
         let targets = self.shared.registry().read(&guard);
-        // One packet plan for every target (the smallest packet any allows), so that a
-        // collector that hears several targets sees the same packets.
-        let plan_payload = targets
-            .iter()
-            .filter_map(|t| t.max_payload(&guard))
-            .min()
-            .unwrap_or(wire::MAX_PACKET_SIZE);
+        let plan_payload = self.shared.registry().plan_payload(&guard);
         let (dump, plan_room) = self.collect(scratch, settings, reason, seq, log);
         let Some(plan) = place_plan(plan_room, dump, plan_payload) else {
             return;

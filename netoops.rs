@@ -48,7 +48,7 @@ mod wire;
 use deferred_work::{DeferredWork, WorkHandler};
 use kernel::prelude::*;
 use kernel::str::{BStr, CString};
-use kernel::sync::Arc;
+use kernel::sync::{rcu, Arc};
 use kmsg_dumper::{DumpHandler, LogReader, Reason};
 use netdev::{AddressEvents, Device, DeviceEvent, DeviceEvents, RtnlHeld};
 use netpoll_targets::{PoolSizing, Registry};
@@ -161,7 +161,7 @@ impl Core {
         PoolSizing {
             log_bytes: self.log_bytes,
             copies: self.settings.get().copies,
-            plan_payload: self.registry.plan_payload(),
+            plan_payload: self.registry.plan_payload(&rcu::read_lock()),
         }
     }
 

@@ -26,6 +26,7 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{rcu, Arc, Mutex};
 
+/// Default UDP source port (netconsole's).
 pub(crate) const DEFAULT_LOCAL_PORT: u16 = 6665;
 /// Default UDP destination port: netoopsd's default listening port.
 pub(crate) const DEFAULT_REMOTE_PORT: u16 = 6667;
@@ -476,6 +477,12 @@ impl Target {
         drop(tx);
     }
 
+    /// Whether the target sends through `dev` now.
+    fn is_bound_to(&self, dev: Device<'_>) -> bool {
+        let guard = rcu::read_lock();
+        self.tx.read(&guard).is_some_and(|tx| tx.np.dev() == dev.as_ptr())
+    }
+
     /// Releases the netpoll instance if it is bound to `dev` (rtnl held), leaving `status`.
     /// Returns whether it was.
     fn release_dev(&self, dev: Device<'_>, rtnl: &RtnlHeld, status: Status) -> bool {
@@ -483,11 +490,7 @@ impl Target {
         if state.status != Status::Enabled {
             return false;
         }
-        let ours = {
-            let guard = rcu::read_lock();
-            self.tx.read(&guard).is_some_and(|tx| tx.np.dev() == dev.as_ptr())
-        };
-        if !ours {
+        if !self.is_bound_to(dev) {
             return false;
         }
         let tx = self.tx.replace(None);
@@ -528,8 +531,7 @@ impl Target {
     /// The device `dev` changed its MTU or MAC: if it is ours, bind again (in the deferred
     /// work). Returns whether work is needed.
     pub(crate) fn device_changed(&self, dev: Device<'_>) -> bool {
-        let guard = rcu::read_lock();
-        let ours = self.tx.read(&guard).is_some_and(|tx| tx.np.dev() == dev.as_ptr());
+        let ours = self.is_bound_to(dev);
         if ours {
             self.rebind.store(true, Ordering::Release);
         }
@@ -779,12 +781,12 @@ impl Registry {
         });
     }
 
-    /// The packet size of the plan now: the smallest any enabled target allows.
-    pub(crate) fn plan_payload(&self) -> usize {
-        let guard = rcu::read_lock();
-        self.read(&guard)
+    /// The packet size of the plan: the smallest any enabled target allows. One plan serves
+    /// every target, so that a collector that hears several of them sees the same packets.
+    pub(crate) fn plan_payload(&self, guard: &rcu::Guard) -> usize {
+        self.read(guard)
             .iter()
-            .filter_map(|t| t.max_payload(&guard))
+            .filter_map(|t| t.max_payload(guard))
             .min()
             .unwrap_or(wire::MAX_PACKET_SIZE)
     }

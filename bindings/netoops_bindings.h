@@ -297,12 +297,6 @@ static inline void netoops_skb_rewind(struct sk_buff *skb)
 	skb_reset_tail_pointer(skb);
 }
 
-/* Whether the device may transmit skbs shared by several senders (pktgen's contract). */
-static inline bool netoops_dev_tx_skb_sharing(const struct net_device *dev)
-{
-	return dev->priv_flags & IFF_TX_SKB_SHARING;
-}
-
 /* Crash-path context and ownership helpers. */
 #include <linux/nmi.h>
 #include <linux/irq_work.h>

@@ -25,26 +25,30 @@ def nic_dumps(run, nic):
     return {d["seq"]: d for d in wire.decode(pcap)}
 
 
+def netoops_frames(frames, port):
+    """(host time, frame length, dump seq, packet index) of each netoops packet to `port` among
+    `frames` (one NIC's (time, bytes) list)."""
+    for ts, frame in frames:
+        p = wire.udp_payload_of(frame, port)
+        if p is not None and len(p) >= 48 and p[:4] == b"NtOp":
+            seq, index = struct.unpack_from("<IH", p, 32)
+            yield ts, len(frame), seq, index
+
+
 def frame_times(run, port):
     """{seq: [host time of each frame of that dump to `port`]}, over every NIC."""
     out = {}
     for nic in run.frames:
-        for ts, frame in nic:
-            p = wire.udp_payload_of(frame, port)
-            if p is not None and len(p) >= 48 and p[:4] == b"NtOp":
-                seq = struct.unpack_from("<I", p, 32)[0]
-                out.setdefault(seq, []).append(ts)
+        for ts, _len, seq, _index in netoops_frames(nic, port):
+            out.setdefault(seq, []).append(ts)
     return out
 
 
 def copies_seen(run, nic, port):
     """{(seq, index): number of frames} on NIC `nic` to `port`."""
     out = {}
-    for _ts, frame in run.frames[nic]:
-        p = wire.udp_payload_of(frame, port)
-        if p is not None and len(p) >= 48 and p[:4] == b"NtOp":
-            seq, index = struct.unpack_from("<IH", p, 32)
-            out[(seq, index)] = out.get((seq, index), 0) + 1
+    for _ts, _len, seq, index in netoops_frames(run.frames[nic], port):
+        out[(seq, index)] = out.get((seq, index), 0) + 1
     return out
 
 
@@ -203,9 +207,8 @@ def check_device_changes(run):
     d = eth1.get(2)
     if not d or not d["complete"]:
         problems.append(f"eth1: soft dump 2 not complete: {d and d['complete']}")
-    big = [(ts, len(f)) for ts, f in run.frames[0]
-           if (p := wire.udp_payload_of(f, 6667)) is not None and p[:4] == b"NtOp"
-           and struct.unpack_from("<I", p, 32)[0] >= 1 and len(f) > 576 + 14]
+    big = [(ts, n) for ts, n, seq, _index in netoops_frames(run.frames[0], 6667)
+           if seq >= 1 and n > 576 + 14]
     if big:
         problems.append(f"{len(big)} frames of dumps 1-2 on eth0 longer than its MTU of 576")
     return problems

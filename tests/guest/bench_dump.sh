@@ -4,8 +4,7 @@
 # first target on eth1, whose link is down.
 . /tests/lib.sh
 net_up eth0
-ip link set eth1 up
-ip addr add 10.0.3.15/24 dev eth1
+eth1_up
 dead=$(arg bench_deadlink)
 # At notice level, so that netconsole (a console) sends it too.
 fill_log 64 5

@@ -4,8 +4,7 @@
 # frames (about 1 s per target), the default 5 s budget.
 . /tests/lib.sh
 net_up eth0
-ip link set eth1 up
-ip addr add 10.0.3.15/24 dev eth1
+eth1_up
 insmod /netoops.ko
 mk_target t1 10.0.3.2 6668 eth1
 mk_target t0 10.0.2.2 6667 eth0

@@ -34,6 +34,14 @@ net_up() {
     ip -6 addr add fd00::15/64 dev $dev
 }
 
+# eth1_up [MTU]: the second NIC up (at MTU, if given) with the guest's address on the second
+# test network, 10.0.3.15/24.
+eth1_up() {
+    [ -z "${1:-}" ] || ip link set eth1 mtu $1
+    ip link set eth1 up
+    ip addr add 10.0.3.15/24 dev eth1
+}
+
 # mk_target NAME REMOTE_IP REMOTE_PORT [DEV]: a configured, still disabled target.
 mk_target() {
     mkdir $CFG/$1

@@ -4,9 +4,7 @@
 . /tests/lib.sh
 net_up eth0
 echo 0 > /proc/sys/net/ipv6/conf/eth1/accept_dad
-ip link set eth1 mtu 576
-ip link set eth1 up
-ip addr add 10.0.3.15/24 dev eth1
+eth1_up 576
 insmod /netoops.ko
 mk_target t0 10.0.2.2 6667 eth0
 mk_target t1 10.0.3.2 6668 eth1

@@ -4,8 +4,7 @@
 # the budget (a per-frame wait would add up to many seconds).
 . /tests/lib.sh
 net_up eth0
-ip link set eth1 up
-ip addr add 10.0.3.15/24 dev eth1
+eth1_up
 timeout 1 ping -c 1 -I eth1 10.0.3.3 >/dev/null 2>&1 || true
 insmod /netoops.ko dump_budget_ms=2000
 mk_target t1 10.0.3.2 6668 eth1
