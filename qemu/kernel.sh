@@ -5,11 +5,15 @@
 #   debug  tinyconfig + qemu/kernel.config + qemu/kernel-debug.config (lockdep, KASAN, buddy
 #          hard-lockup detector, fault injection, DWARF), built with clang and the LLVM tools
 #          (LLVM=$DEBUG_LLVM, qemu/toolchain.env): the kernel allows Rust with KASAN only with clang
+#   NAME   (make fleet-check) tinyconfig + qemu/kernel.config + qemu/fleet/NAME.config, with gcc
 #
-#   qemu/kernel.sh [--variant V] dir        print the cache directory of the tree for the current inputs
-#   qemu/kernel.sh [--variant V] build      build it unless already built (progress on stderr), then print the dir
-#   qemu/kernel.sh [--variant V] make-vars  print the make variables (VAR=value words) that module
-#                                           builds against the tree must pass (and export)
+#   qemu/kernel.sh [--variant V] [--source 7.N] dir        print the cache directory of the tree
+#   qemu/kernel.sh [--variant V] [--source 7.N] build      build it unless already built (progress on
+#                                                          stderr), then print the dir
+#   qemu/kernel.sh [--variant V] [--source 7.N] make-vars  print the make variables (VAR=value words)
+#                                                          that module builds against the tree must
+#                                                          pass (and export)
+# --source picks /usr/src/linux-source-7.N.tar.xz (default: the newest installed).
 #
 # Cache: ${NETOOPS_CACHE:-/var/cache/netoops}/kernel/linux-<version>[-<variant>]-<key>, where <key>
 # hashes the config fragments, the build recipe version below and the toolchain versions. A
@@ -28,11 +32,16 @@ cache_root=${NETOOPS_CACHE:-/var/cache/netoops}
 die() { echo "kernel.sh: $*" >&2; exit 1; }
 say() { echo "[kernel] $*" >&2; }
 
+usage="usage: $0 [--variant test|debug|FLEET] [--source 7.N] dir|build|make-vars"
 variant=test
-if [ "${1:-}" = --variant ]; then
-    variant=${2:-}
-    shift 2 || die "usage: $0 [--variant test|debug] dir|build|make-vars"
-fi
+source_version=
+while [ $# -gt 1 ]; do
+    case "$1" in
+        --variant) variant=${2:-}; shift 2 || die "$usage" ;;
+        --source) source_version=${2:-}; shift 2 || die "$usage" ;;
+        *) break ;;
+    esac
+done
 case "$variant" in
     test)
         fragments=("$here/kernel.config")
@@ -44,11 +53,23 @@ case "$variant" in
         kmake_vars=("${KMAKE_VARS[@]}" LLVM="$DEBUG_LLVM")
         minutes=25
         ;;
-    *) die "unknown variant '$variant' (test or debug)" ;;
+    *)
+        [ -f "$here/fleet/$variant.config" ] \
+            || die "unknown variant '$variant' (test, debug, or one of qemu/fleet/*.config)"
+        fragments=("$here/kernel.config" "$here/fleet/$variant.config")
+        kmake_vars=("${KMAKE_VARS[@]}")
+        minutes=7
+        ;;
 esac
 
 src_tarball() {
-    ls /usr/src/linux-source-7.*.tar.xz 2>/dev/null | sort -V | tail -n1
+    if [ -n "$source_version" ]; then
+        [ -f "/usr/src/linux-source-$source_version.tar.xz" ] \
+            || die "no /usr/src/linux-source-$source_version.tar.xz (scripts/setup-host.sh --fleet installs the previous one)"
+        echo "/usr/src/linux-source-$source_version.tar.xz"
+    else
+        ls /usr/src/linux-source-7.*.tar.xz 2>/dev/null | sort -V | tail -n1
+    fi
 }
 
 tree_dir() {
@@ -67,7 +88,8 @@ tree_dir() {
         key=$( { echo "variant $variant"; for f in "${fragments[@]}"; do echo "== $(basename "$f")"; cat "$f"; done
                  echo "recipe $recipe"; echo "$ver";
                  "$RUSTC" --version; "$BINDGEN" --version 2>/dev/null || true;
-                 "clang$DEBUG_LLVM" --version 2>/dev/null | head -1 || true; } \
+                 if [ "$variant" = debug ]; then "clang$DEBUG_LLVM" --version 2>/dev/null | head -1 || true
+                 else gcc --version | head -1; fi; } \
                | sha256sum | cut -c1-12)
         echo "$cache_root/kernel/linux-${ver//[^A-Za-z0-9.+]/_}-$variant-$key"
     fi
@@ -179,5 +201,5 @@ case "${1:-}" in
     dir) tree_dir ;;
     build) build ;;
     make-vars) echo "${kmake_vars[*]} LIBCLANG_PATH=$LIBCLANG_PATH" ;;
-    *) die "usage: $0 [--variant test|debug] dir|build|make-vars" ;;
+    *) die "$usage" ;;
 esac

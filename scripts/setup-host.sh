@@ -4,7 +4,9 @@
 # Installs (only what is missing):
 #   - Debian packages: kernel build deps, Debian's rustc-web + rust-web-src (a rustc with
 #     library source, which the kernel's Rust support needs), libclang-19, QEMU, busybox-static,
-#     tshark; clang-19, lld-19 and llvm-19 for the debug test kernel (KASAN with Rust needs a
+#     tshark; rustfmt-web and rust-web-clippy (the kernel's `make rustfmtcheck` and CLIPPY=1 with
+#     the same compiler); dkms; mmdebstrap (Debian's own toolchain for Debian's own kernel);
+#     clang-19, lld-19 and llvm-19 for the debug test kernel (KASAN with Rust needs a
 #     clang-built kernel; version 19, the libclang bindgen uses)
 #   - the trixie-backports suite (and nothing else from trixie), for linux-source-7.N
 #   - bindgen-cli 0.71.1 (the kernel needs >= 0.71.1; bookworm ships 0.60)
@@ -27,6 +29,8 @@ PKGS=(
     rustc-web rust-web-src libclang-19-dev
     clang-19 lld-19 llvm-19
     qemu-system-x86 busybox-static tshark iproute2
+    rustfmt-web rust-web-clippy
+    dkms mmdebstrap
 )
 
 BINDGEN_VERSION=0.71.1
@@ -80,6 +84,7 @@ else
 fi
 
 # --- newest linux-source-7.N from trixie-backports ---------------------------------------
+# (make fleet-check also takes the one before it: scripts/setup-host.sh --fleet)
 if ! ls /usr/src/linux-source-7.*.tar.xz >/dev/null 2>&1; then
     apt_update
     src_pkg=$(apt-cache search --names-only '^linux-source-7\.[0-9]+$' | awk '{print $1}' | sort -V | tail -n1)
@@ -91,6 +96,20 @@ if ! ls /usr/src/linux-source-7.*.tar.xz >/dev/null 2>&1; then
     $SUDO apt-get install -y -q --no-install-recommends "$src_pkg/trixie-backports" >/dev/null
 else
     log "kernel source already installed: $(ls /usr/src/linux-source-7.*.tar.xz | tr '\n' ' ')"
+fi
+
+# --- the previous linux-source-7.N too, for make fleet-check -----------------------------
+if [ "${1:-}" = --fleet ]; then
+    newest=$(ls /usr/src/linux-source-7.*.tar.xz | sort -V | tail -n1 | sed 's/.*linux-source-7\.\([0-9]*\).*/\1/')
+    prev_pkg="linux-source-7.$((newest - 1))"
+    if [ -f "/usr/src/$prev_pkg.tar.xz" ]; then
+        log "previous kernel source already installed: /usr/src/$prev_pkg.tar.xz"
+    else
+        apt_update
+        log "installing $prev_pkg from trixie-backports (make fleet-check)"
+        $SUDO apt-get install -y -q --no-install-recommends "$prev_pkg/trixie-backports" >/dev/null \
+            || { log "ERROR: $prev_pkg is not in trixie-backports" >&2; exit 1; }
+    fi
 fi
 
 # --- bindgen-cli -------------------------------------------------------------------------
