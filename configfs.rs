@@ -14,8 +14,8 @@ use crate::frame::{self, IpAddr};
 use crate::netpoll_targets::{Status, Target, TargetConfig};
 use crate::{wire, Shared, MAX_COPIES, MAX_GAP_US};
 use core::fmt::Write;
-use core::sync::atomic::Ordering;
 use core::ptr::NonNull;
+use core::sync::atomic::Ordering;
 use kernel::configfs::{self, AttributeOperations, HasGroup};
 use kernel::configfs_attrs;
 use kernel::fmt::Adapter;
@@ -59,7 +59,13 @@ fn shown(page: &[u8]) -> &BStr {
 
 /// Logs a rejected value and returns EINVAL.
 fn invalid(scope: &dyn kernel::fmt::Display, attr: &str, page: &[u8], why: &str) -> Error {
-    pr_err!("{}{}: invalid value \"{}\": {}\n", scope, attr, shown(page), why);
+    pr_err!(
+        "{}{}: invalid value \"{}\": {}\n",
+        scope,
+        attr,
+        shown(page),
+        why
+    );
     EINVAL
 }
 
@@ -216,7 +222,11 @@ impl configfs::GroupOperations for Root {
     fn make_group(&self, name: &CStr) -> Result<impl PinInit<configfs::Group<TargetDir>, Error>> {
         let target = Arc::pin_init(Target::new(name.to_bytes()), GFP_KERNEL)?;
         let dir = TargetDir::new(&self.shared, target)?;
-        Ok(configfs::Group::new(CString::try_from(name)?, target_item_type(), dir))
+        Ok(configfs::Group::new(
+            CString::try_from(name)?,
+            target_item_type(),
+            dir,
+        ))
     }
 }
 
@@ -277,7 +287,8 @@ impl BootDir {
         // SAFETY: `subsys` is a live, registered subsystem.
         let parent = unsafe { <configfs::Subsystem<Root> as HasGroup<Root>>::group(subsys) };
         // SAFETY: both groups are initialised; the child is not linked anywhere yet.
-        let err = unsafe { kernel::bindings::configfs_register_group(parent.cast_mut(), cg.as_ptr()) };
+        let err =
+            unsafe { kernel::bindings::configfs_register_group(parent.cast_mut(), cg.as_ptr()) };
         if err != 0 {
             // SAFETY: drops the only reference: the item's release frees the group.
             unsafe { kernel::bindings::config_item_put(&raw mut (*cg.as_ptr()).cg_item) };
@@ -322,7 +333,11 @@ impl TargetDir {
     fn configure(&self, attr: &str, change: impl FnOnce(&mut TargetConfig) -> Result) -> Result {
         let mut state = self.target.state();
         if state.status != Status::Disabled {
-            pr_err!("{}{}: cannot change while enabled\n", OfTarget(&self.target), attr);
+            pr_err!(
+                "{}{}: cannot change while enabled\n",
+                OfTarget(&self.target),
+                attr
+            );
             return Err(EBUSY);
         }
         change(&mut state.config)
@@ -334,7 +349,11 @@ impl TargetDir {
         let value = trimmed(page);
         self.configure(attr, |cfg| {
             let other = if local { cfg.remote_ip } else { cfg.local_ip };
-            let slot = if local { &mut cfg.local_ip } else { &mut cfg.remote_ip };
+            let slot = if local {
+                &mut cfg.local_ip
+            } else {
+                &mut cfg.remote_ip
+            };
             if value.is_empty() {
                 *slot = None;
                 return Ok(());
@@ -342,7 +361,12 @@ impl TargetDir {
             let ip = frame::parse_ip(page)
                 .ok_or_else(|| invalid(&who, attr, page, "expected an IPv4 or IPv6 address"))?;
             if other.is_some_and(|o| o.is_ipv6() != ip.is_ipv6()) {
-                return Err(invalid(&who, attr, page, "local_ip and remote_ip must be the same family"));
+                return Err(invalid(
+                    &who,
+                    attr,
+                    page,
+                    "local_ip and remote_ip must be the same family",
+                ));
             }
             *slot = Some(ip);
             Ok(())
@@ -354,7 +378,11 @@ impl TargetDir {
         let port = frame::parse_port(page)
             .ok_or_else(|| invalid(&who, attr, page, "expected a port 1 to 65535"))?;
         self.configure(attr, |cfg| {
-            *(if local { &mut cfg.local_port } else { &mut cfg.remote_port }) = port;
+            *(if local {
+                &mut cfg.local_port
+            } else {
+                &mut cfg.remote_port
+            }) = port;
             Ok(())
         })
     }
@@ -412,7 +440,12 @@ impl AttributeOperations<1> for TargetDir {
 
     fn store(this: &TargetDir, page: &[u8]) -> Result {
         let name = frame::parse_ifname(page).ok_or_else(|| {
-            invalid(&OfTarget(&this.target), "dev_name", page, "expected an interface name")
+            invalid(
+                &OfTarget(&this.target),
+                "dev_name",
+                page,
+                "expected an interface name",
+            )
         })?;
         this.configure("dev_name", |cfg| {
             cfg.dev_name = Some(name);
@@ -518,7 +551,12 @@ impl AttributeOperations<7> for TargetDir {
             None
         } else {
             Some(frame::parse_mac(page).ok_or_else(|| {
-                invalid(&who, "remote_mac", page, "expected a MAC address aa:bb:cc:dd:ee:ff")
+                invalid(
+                    &who,
+                    "remote_mac",
+                    page,
+                    "expected a MAC address aa:bb:cc:dd:ee:ff",
+                )
             })?)
         };
         this.configure("remote_mac", |cfg| {

@@ -23,8 +23,8 @@
 use crate::facts::{self, HOSTNAME_LEN};
 use crate::kmsg_dumper::LogReader;
 use crate::netpoll_targets::{Outcome, Send, SendReport, Target};
-use crate::settings::Settings;
 use crate::owner::{Budget, Claim, Deadline, Scratch, StillOwner};
+use crate::settings::Settings;
 use crate::{bindings, wire, Shared};
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -97,7 +97,11 @@ fn place_plan<'s>(
     max_packet: usize,
 ) -> Option<&'s wire::Packetizer<'s>> {
     // SAFETY: as in `Rooms::place_dump_in`, for the plan, which borrows a dump placed there.
-    let room = unsafe { &mut *room.as_mut_ptr().cast::<MaybeUninit<wire::Packetizer<'s>>>() };
+    let room = unsafe {
+        &mut *room
+            .as_mut_ptr()
+            .cast::<MaybeUninit<wire::Packetizer<'s>>>()
+    };
     match wire::Packetizer::new(dump, max_packet) {
         Ok(plan) => Some(room.write(plan)),
         Err(e) => {
@@ -243,7 +247,14 @@ impl Dumper {
             panicking,
         };
         let (frames, reached) = send_all(&still_owner, &how, targets, &guard, &deadline, seq);
-        report(plan.dump(), frames, reached, &budget, self.budget_ms, took_over);
+        report(
+            plan.dump(),
+            frames,
+            reached,
+            &budget,
+            self.budget_ms,
+            took_over,
+        );
         if matches!(reason, wire::Reason::Panic | wire::Reason::Emerg) {
             // The machine stops or resets next: let the devices send what they were given.
             let settle = deadline.within_us(SETTLE_US);
@@ -266,7 +277,10 @@ impl Dumper {
         reason: wire::Reason,
         seq: u32,
         log_reader: &mut LogReader<'_>,
-    ) -> (&'s wire::Dump<'s>, &'s mut MaybeUninit<wire::Packetizer<'static>>) {
+    ) -> (
+        &'s wire::Dump<'s>,
+        &'s mut MaybeUninit<wire::Packetizer<'static>>,
+    ) {
         let DumpScratch {
             log: buf,
             hostname,
@@ -286,7 +300,12 @@ impl Dumper {
             d.log_truncated = log_truncated;
             // Moved out of the closure (a reborrow of the capture would end with the call).
             let hostname = hostname;
-            facts::collect(&mut d.facts, self.cpu.as_ref(), settings.user_blob(), hostname);
+            facts::collect(
+                &mut d.facts,
+                self.cpu.as_ref(),
+                settings.user_blob(),
+                hostname,
+            );
             d.facts.regs = regs.as_ref();
         };
         let Rooms { dump, plan } = &mut **rooms;
@@ -306,7 +325,10 @@ fn send_all(
     deadline: &Deadline<'_>,
     seq: u32,
 ) -> (u64, u32) {
-    let mut enabled = targets.iter().filter(|t| t.max_payload(guard).is_some()).count();
+    let mut enabled = targets
+        .iter()
+        .filter(|t| t.max_payload(guard).is_some())
+        .count();
     let (mut frames, mut reached) = (0u64, 0u32);
     for t in targets.iter() {
         if t.max_payload(guard).is_none() {
@@ -360,7 +382,14 @@ fn warn_incomplete(seq: u32, t: &Target, r: &SendReport) {
 
 /// The dump's summary lines (the tests read them).
 #[inline(never)]
-fn report(dump: &wire::Dump<'_>, frames: u64, reached: u32, budget: &Budget, budget_ms: u32, took_over: bool) {
+fn report(
+    dump: &wire::Dump<'_>,
+    frames: u64,
+    reached: u32,
+    budget: &Budget,
+    budget_ms: u32,
+    took_over: bool,
+) {
     pr_info!(
         "dump {}: reason={}, read {} bytes of log, sent {} packets to {} targets, newest line: {}\n",
         dump.seq,
@@ -376,7 +405,11 @@ fn report(dump: &wire::Dump<'_>, frames: u64, reached: u32, budget: &Budget, bud
         budget.elapsed_us(),
         budget_ms,
         budget.busy_us(),
-        if took_over { ", taken over from another dump" } else { "" }
+        if took_over {
+            ", taken over from another dump"
+        } else {
+            ""
+        }
     );
 }
 

@@ -43,8 +43,12 @@ fn taint() -> u64 {
 /// Uptime and wall clock from the NMI-safe clocks.
 fn time() -> Time {
     // SAFETY: the `_fast_ns` clocks are lockless and NMI-safe.
-    let (uptime_ns, real) =
-        unsafe { (bindings::ktime_get_boot_fast_ns(), bindings::ktime_get_real_fast_ns()) };
+    let (uptime_ns, real) = unsafe {
+        (
+            bindings::ktime_get_boot_fast_ns(),
+            bindings::ktime_get_real_fast_ns(),
+        )
+    };
     Time {
         uptime_ns,
         wall_sec: (real / 1_000_000_000) as i64,

@@ -174,9 +174,8 @@ unsafe extern "C" fn dump_callback<T: DumpHandler>(
 ) {
     // SAFETY: only `Registration::<T>::new` registers this callback, with a pointer to its
     // `dumper` field, and the registration outlives the callback (see `drop`).
-    let reg = unsafe {
-        &*kernel::container_of!(Opaque::cast_from(dumper), Registration<T>, dumper)
-    };
+    let reg =
+        unsafe { &*kernel::container_of!(Opaque::cast_from(dumper), Registration<T>, dumper) };
     // SAFETY: the kernel passes a valid detail for the duration of the call.
     let reason = Reason::from_raw(unsafe { (*detail).reason });
     let mut log = LogReader::new();

@@ -63,9 +63,8 @@ impl<'a> Device<'a> {
         // SAFETY: the rtnl lock is held (witnessed by `_rtnl`), as `__dev_get_by_name` requires;
         // `init_net` is the kernel's initial namespace, which lives forever; `name` is a valid
         // NUL-terminated string.
-        let ptr = unsafe {
-            bindings::__dev_get_by_name(&raw mut bindings::init_net, name.as_char_ptr())
-        };
+        let ptr =
+            unsafe { bindings::__dev_get_by_name(&raw mut bindings::init_net, name.as_char_ptr()) };
         NonNull::new(ptr).map(|ptr| Device {
             ptr,
             _life: PhantomData,
@@ -206,9 +205,8 @@ impl<'a> Device<'a> {
             return None;
         }
         // SAFETY: `n` is a live neighbour we hold a reference to.
-        let valid = u32::from(unsafe { bindings::netoops_neigh_nud_state(n) })
-            & bindings::NUD_VALID
-            != 0;
+        let valid =
+            u32::from(unsafe { bindings::netoops_neigh_nud_state(n) }) & bindings::NUD_VALID != 0;
         let mut ha = [0u8; 32];
         if valid {
             // SAFETY: `n` is live; `ha` is larger than any hardware address (MAX_ADDR_LEN);

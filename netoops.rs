@@ -294,7 +294,10 @@ impl DeviceEvents for OnDeviceEvent {
             DeviceEvent::Unregister => targets.iter().for_each(|t| t.device_gone(dev, rtnl)),
             DeviceEvent::Join => targets.iter().for_each(|t| t.device_joined(dev, rtnl)),
             DeviceEvent::ChangeMtu | DeviceEvent::ChangeAddr => {
-                if targets.iter().fold(false, |any, t| t.device_changed(dev) || any) {
+                if targets
+                    .iter()
+                    .fold(false, |any, t| t.device_changed(dev) || any)
+                {
                     self.0.schedule_upkeep();
                 }
             }
@@ -378,7 +381,10 @@ fn arm_test_fault(fault: &[u8]) -> Result {
             Ok(())
         }
         _ => {
-            pr_err!("test_fault=\"{}\" is not a known fault (oops-in-dump)\n", BStr::from_bytes(fault));
+            pr_err!(
+                "test_fault=\"{}\" is not a known fault (oops-in-dump)\n",
+                BStr::from_bytes(fault)
+            );
             Err(EINVAL)
         }
     }
@@ -397,7 +403,10 @@ fn boot_targets(
             EINVAL
         })?;
         let frame::Device::Name(dev_name) = spec.dev else {
-            pr_err!("targets: target {}: give the device by name, not by MAC address\n", i);
+            pr_err!(
+                "targets: target {}: give the device by name, not by MAC address\n",
+                i
+            );
             return Err(EINVAL);
         };
         let name = CString::try_from_fmt(fmt!("boot{}", i))?;
@@ -410,7 +419,10 @@ fn boot_targets(
             remote_port: spec.tgt_port,
             remote_mac: spec.tgt_mac,
         });
-        dirs.push(configfs::BootDir::register(subsys, shared, target.clone(), &name)?, GFP_KERNEL)?;
+        dirs.push(
+            configfs::BootDir::register(subsys, shared, target.clone(), &name)?,
+            GFP_KERNEL,
+        )?;
         target.enable_or_wait(shared.pool_sizing());
     }
     shared.refill_pools();
@@ -426,7 +438,10 @@ fn bind_sysrq(
         [] => return Ok(None),
         [k] if k.is_ascii_alphanumeric() => *k,
         _ => {
-            pr_err!("sysrq_key=\"{}\" is not one letter or digit\n", BStr::from_bytes(key));
+            pr_err!(
+                "sysrq_key=\"{}\" is not one letter or digit\n",
+                BStr::from_bytes(key)
+            );
             return Err(EINVAL);
         }
     };
@@ -435,17 +450,17 @@ fn bind_sysrq(
             key,
             try_pin_init!(OnSysrq {
                 deferred <- DeferredWork::new(Ok::<_, Error>(SoftDump(dumper.clone()))),
-            }? Error)
+            }? Error),
         ),
         GFP_KERNEL,
     )
-        .map(Some)
-        .inspect_err(|_| {
-            pr_err!(
-                "sysrq_key={} is already taken by another SysRq action; choose another key\n",
-                key as char
-            )
-        })
+    .map(Some)
+    .inspect_err(|_| {
+        pr_err!(
+            "sysrq_key={} is already taken by another SysRq action; choose another key\n",
+            key as char
+        )
+    })
 }
 
 impl kernel::InPlaceModule for NetOops {

@@ -99,7 +99,11 @@ impl Netpoll {
         // SAFETY: rtnl is held and `dev` is live; the reference is taken on the netpoll's own
         // tracker, which `do_netpoll_cleanup` releases, as netconsole does.
         unsafe {
-            bindings::netdev_hold(dev.as_ptr(), &raw mut (*raw).dev_tracker, kernel::bindings::GFP_KERNEL)
+            bindings::netdev_hold(
+                dev.as_ptr(),
+                &raw mut (*raw).dev_tracker,
+                kernel::bindings::GFP_KERNEL,
+            )
         };
         // SAFETY: rtnl is held, `raw` is a pinned, initialised netpoll and `dev` is live.
         let err = unsafe { bindings::__netpoll_setup(raw, dev.as_ptr()) };

@@ -119,7 +119,9 @@ impl PoolSizing {
 
     /// Room in a pool: the worst case of every setting.
     pub(crate) fn capacity(&self) -> usize {
-        Self::DUMPS * crate::MAX_COPIES as usize * Self::packets(self.log_bytes, wire::MIN_PACKET_SIZE)
+        Self::DUMPS
+            * crate::MAX_COPIES as usize
+            * Self::packets(self.log_bytes, wire::MIN_PACKET_SIZE)
     }
 
     /// skbs a pool holds now, for a target whose own packets may be `max_payload` bytes.
@@ -273,7 +275,11 @@ impl Target {
         if let Err(e) = self.enable(sizing) {
             if e == ENODEV || e == EDESTADDRREQ {
                 self.state.lock().status = Status::Deactivated;
-                let what = if e == ENODEV { "to appear" } else { "to get an address" };
+                let what = if e == ENODEV {
+                    "to appear"
+                } else {
+                    "to get an address"
+                };
                 pr_info!("target {}: waiting for its device {}\n", self.name(), what);
             }
         }
@@ -302,9 +308,17 @@ impl Target {
             if dev.is_running() {
                 return Ok(());
             }
-            pr_info!("target {}: device {} is down, bringing it up\n", self.name(), name);
+            pr_info!(
+                "target {}: device {} is down, bringing it up\n",
+                self.name(),
+                name
+            );
             dev.open(&rtnl).inspect_err(|_| {
-                pr_err!("target {}: enabled: cannot bring {} up\n", self.name(), name)
+                pr_err!(
+                    "target {}: enabled: cannot bring {} up\n",
+                    self.name(),
+                    name
+                )
             })?;
         }
         let mut waited = 0;
@@ -317,7 +331,11 @@ impl Target {
                 return Ok(());
             }
             if waited >= CARRIER_WAIT_MS {
-                pr_info!("target {}: timeout waiting for carrier on {}\n", self.name(), name);
+                pr_info!(
+                    "target {}: timeout waiting for carrier on {}\n",
+                    self.name(),
+                    name
+                );
                 return Ok(());
             }
             // SAFETY: sleeping in process context with no lock held.
@@ -366,7 +384,12 @@ impl Target {
     /// Resolves everything a transmit state needs and sets netpoll up (rtnl held). Every
     /// allocation happens before `Netpoll::setup`, so a failure never has a set-up netpoll to
     /// drop under rtnl.
-    fn make_tx(&self, state: &TargetState, sizing: PoolSizing, rtnl: &RtnlHeld) -> Result<KBox<Tx>> {
+    fn make_tx(
+        &self,
+        state: &TargetState,
+        sizing: PoolSizing,
+        rtnl: &RtnlHeld,
+    ) -> Result<KBox<Tx>> {
         let cfg = state.config;
         if cfg.dev_name.is_none() {
             pr_err!("target {}: enabled: dev_name is not set\n", self.name());
@@ -378,15 +401,27 @@ impl Target {
         };
         let name = Self::dev_name(&cfg).ok_or(EINVAL)?;
         let Some(dev) = Device::by_name(rtnl, name) else {
-            pr_err!("target {}: enabled: device {} does not exist\n", self.name(), name);
+            pr_err!(
+                "target {}: enabled: device {} does not exist\n",
+                self.name(),
+                name
+            );
             return Err(ENODEV);
         };
         if dev.is_slave(rtnl) {
-            pr_err!("target {}: enabled: {} is enslaved to another device\n", self.name(), name);
+            pr_err!(
+                "target {}: enabled: {} is enslaved to another device\n",
+                self.name(),
+                name
+            );
             return Err(EBUSY);
         }
         let Some(local_mac) = dev.mac() else {
-            pr_err!("target {}: enabled: {} is not an Ethernet device\n", self.name(), name);
+            pr_err!(
+                "target {}: enabled: {} is not an Ethernet device\n",
+                self.name(),
+                name
+            );
             return Err(EINVAL);
         };
         if !dev.is_running() {
@@ -406,7 +441,10 @@ impl Target {
             })?,
         };
         let Some(ip) = IpPair::from_addrs(local_ip, remote_ip) else {
-            pr_err!("target {}: enabled: local_ip and remote_ip differ in family\n", self.name());
+            pr_err!(
+                "target {}: enabled: local_ip and remote_ip differ in family\n",
+                self.name()
+            );
             return Err(EINVAL);
         };
         let remote_mac = cfg
@@ -423,23 +461,38 @@ impl Target {
         let mtu = dev.mtu();
         let max_payload = frame::max_udp_payload(mtu, &ip).min(wire::MAX_PACKET_SIZE);
         if max_payload < wire::MIN_PACKET_SIZE {
-            pr_err!("target {}: enabled: MTU {} of {} is too small\n", self.name(), mtu, name);
+            pr_err!(
+                "target {}: enabled: MTU {} of {} is too small\n",
+                self.name(),
+                mtu,
+                name
+            );
             return Err(EINVAL);
         }
         // Headroom as netconsole reserves it; every skb holds one whole frame.
         let headroom = dev.ll_reserved_space();
-        let skb_size = headroom + (frame::headers_len(&ip) + max_payload) as u32 + dev.needed_tailroom();
+        let skb_size =
+            headroom + (frame::headers_len(&ip) + max_payload) as u32 + dev.needed_tailroom();
         let level = sizing.level(max_payload);
         let pool = SkbPool::new(sizing.capacity(), skb_size)?;
         if pool.refill(level) < level {
-            pr_err!("target {}: enabled: cannot allocate {} skbs for its pool\n", self.name(), level);
+            pr_err!(
+                "target {}: enabled: cannot allocate {} skbs for its pool\n",
+                self.name(),
+                level
+            );
             return Err(ENOMEM);
         }
         let pool = Arc::new(pool, GFP_KERNEL)?;
         // The last allocation comes before netpoll is set up: the box `np` is moved into.
         let slot = KBox::new_uninit(GFP_KERNEL)?;
         let np = Netpoll::setup(dev, rtnl).inspect_err(|e| {
-            pr_err!("target {}: enabled: netpoll setup on {} failed ({:?})\n", self.name(), name, e)
+            pr_err!(
+                "target {}: enabled: netpoll setup on {} failed ({:?})\n",
+                self.name(),
+                name,
+                e
+            )
         })?;
         pr_info!(
             "target {}: enabled on {}: {}:{} -> {}:{} via {}\n",
@@ -480,7 +533,9 @@ impl Target {
     /// Whether the target sends through `dev` now.
     fn is_bound_to(&self, dev: Device<'_>) -> bool {
         let guard = rcu::read_lock();
-        self.tx.read(&guard).is_some_and(|tx| tx.np.dev() == dev.as_ptr())
+        self.tx
+            .read(&guard)
+            .is_some_and(|tx| tx.np.dev() == dev.as_ptr())
     }
 
     /// Releases the netpoll instance if it is bound to `dev` (rtnl held), leaving `status`.
@@ -552,7 +607,10 @@ impl Target {
                 self.tx.replace(None)
             };
             drop(tx);
-            pr_info!("target {}: device changed its MTU or address; binding again\n", self.name());
+            pr_info!(
+                "target {}: device changed its MTU or address; binding again\n",
+                self.name()
+            );
         }
         let cfg = {
             let state = self.state.lock();
@@ -577,7 +635,9 @@ impl Target {
     pub(crate) fn refill(&self, sizing: PoolSizing) -> bool {
         let pool = {
             let guard = rcu::read_lock();
-            self.tx.read(&guard).map(|tx| (tx.pool.clone(), tx.max_payload))
+            self.tx
+                .read(&guard)
+                .map(|tx| (tx.pool.clone(), tx.max_payload))
         };
         match pool {
             Some((pool, max_payload)) => {
@@ -606,7 +666,12 @@ impl Target {
     /// fact packets first, then the log packets newest first (a dump cut short keeps the
     /// crash), copy after copy. Dump path: no allocation, no lock, no sleeping; it gives up at
     /// once on a dead device and when `deadline` passes (touching the watchdogs meanwhile).
-    pub(crate) fn send_dump(&self, owner: &StillOwner<'_>, how: &Send<'_, '_>, deadline: &Deadline<'_>) -> SendReport {
+    pub(crate) fn send_dump(
+        &self,
+        owner: &StillOwner<'_>,
+        how: &Send<'_, '_>,
+        deadline: &Deadline<'_>,
+    ) -> SendReport {
         let guard = rcu::read_lock();
         let count = how.plan.packet_count();
         let mut report = SendReport {
@@ -622,8 +687,12 @@ impl Target {
         if report.sent > 0 {
             self.counters.dumps_sent.fetch_add(1, Ordering::Relaxed);
         }
-        self.counters.packets_sent.fetch_add(u64::from(report.sent), Ordering::Relaxed);
-        self.counters.send_errors.fetch_add(u64::from(errors), Ordering::Relaxed);
+        self.counters
+            .packets_sent
+            .fetch_add(u64::from(report.sent), Ordering::Relaxed);
+        self.counters
+            .send_errors
+            .fetch_add(u64::from(errors), Ordering::Relaxed);
         report
     }
 
@@ -649,7 +718,11 @@ impl Target {
         for _copy in 0..how.copies {
             for i in 0..count {
                 // Fact packets in order, then the log packets from the newest.
-                let index = if i < facts { i } else { count - 1 - (i - facts) };
+                let index = if i < facts {
+                    i
+                } else {
+                    count - 1 - (i - facts)
+                };
                 if !owner.may_continue() {
                     return Outcome::TakenOver;
                 }
@@ -688,7 +761,13 @@ impl Target {
 /// pool). Out of line, so that encoding's temporaries are not on the stack while waiting for
 /// the device. Returns false if the packet could not be written.
 #[inline(never)]
-fn build_frame(tx: &Tx, plan: &wire::Packetizer<'_>, index: u16, ip_id: u16, skb: &mut Skb) -> bool {
+fn build_frame(
+    tx: &Tx,
+    plan: &wire::Packetizer<'_>,
+    index: u16,
+    ip_id: u16,
+    skb: &mut Skb,
+) -> bool {
     let Ok(len) = plan.packet_len(index) else {
         return false;
     };

@@ -176,7 +176,10 @@ impl<T> Scratch<T> {
     /// Two slots, initialised with `a` and `b`.
     pub(crate) fn new(a: T, b: T) -> Self {
         Scratch {
-            slots: [core::cell::UnsafeCell::new(a), core::cell::UnsafeCell::new(b)],
+            slots: [
+                core::cell::UnsafeCell::new(a),
+                core::cell::UnsafeCell::new(b),
+            ],
         }
     }
 
@@ -194,10 +197,10 @@ impl Drop for DumpOwner<'_> {
         // Free the word, naming this owner's slot for the next one; if this owner was taken
         // over meanwhile, the word is not ours to change.
         let free = (self.word & !CPU_MASK).wrapping_add(EPOCH_ONE) & !CPU_MASK;
-        let _ = self
-            .lock
-            .word
-            .compare_exchange(self.word, free, Ordering::AcqRel, Ordering::Relaxed);
+        let _ =
+            self.lock
+                .word
+                .compare_exchange(self.word, free, Ordering::AcqRel, Ordering::Relaxed);
     }
 }
 
@@ -299,7 +302,9 @@ impl<'a> Deadline<'a> {
         let us = us.min(self.remaining_us());
         if us > 0 {
             self.budget.delay_us(us);
-            self.budget.busy_us.set(self.budget.busy_us.get().saturating_add(us));
+            self.budget
+                .busy_us
+                .set(self.budget.busy_us.get().saturating_add(us));
         }
     }
 

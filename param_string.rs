@@ -102,7 +102,13 @@ macro_rules! string_param {
             #[link_section = ".modinfo"]
             #[used(compiler)]
             static PARM: [u8; concat!("parm=", stringify!($name), ":", $desc, "\0").len()] =
-                $crate::param_string::to_array(concat!("parm=", stringify!($name), ":", $desc, "\0"));
+                $crate::param_string::to_array(concat!(
+                    "parm=",
+                    stringify!($name),
+                    ":",
+                    $desc,
+                    "\0"
+                ));
         };
     };
 }

@@ -76,7 +76,12 @@ impl<T: SysrqHandler> Registration<T> {
         .pin_chain(move |this| {
             let p = (&this.handler as *const T).cast_mut().cast::<()>();
             if HANDLER
-                .compare_exchange(core::ptr::null_mut(), p, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(
+                    core::ptr::null_mut(),
+                    p,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
                 .is_err()
             {
                 return Err(EBUSY);

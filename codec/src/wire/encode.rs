@@ -15,7 +15,9 @@ use core::fmt;
 use super::bytes::Writer;
 use super::crc32c::crc32c;
 use super::header::Header;
-use super::types::{ArchRegs, CpuId, DumpInfo, PacketType, Reason, Regs, RegsSource, RegsX86_64, Time};
+use super::types::{
+    ArchRegs, CpuId, DumpInfo, PacketType, Reason, Regs, RegsSource, RegsX86_64, Time,
+};
 use super::{
     rt, CRC_OFFSET, HEADER_LEN, MAX_PACKET_SIZE, MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN,
     MAX_USER_BLOB_LEN, MIN_PACKET_SIZE, RECORD_HEADER_LEN,
