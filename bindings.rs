@@ -6,6 +6,8 @@
 //! against the headers and C flags of the kernel tree the module is built for (see `Kbuild`), so
 //! every layout is that kernel's own. Only the thin wrappers (`kmsg_dumper.rs`, ...) use these.
 
+// Generated code: the kernel's own allow-list for its generated bindings (`rust/uapi/lib.rs`,
+// `rust/bindings/lib.rs`), including the lints the kernel enables beyond `clippy::all`.
 #![allow(
     dead_code,
     missing_docs,
@@ -14,6 +16,10 @@
     non_upper_case_globals,
     unreachable_pub,
     clippy::all,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
     clippy::undocumented_unsafe_blocks,
     improper_ctypes,
     unnecessary_transmutes,
