@@ -98,7 +98,7 @@ fn copy_str(p: *const kernel::ffi::c_char, buf: &mut [u8; HOSTNAME_LEN]) -> Opti
     while len < buf.len() {
         // SAFETY: `p` points to a NUL-terminated array of at least `HOSTNAME_LEN` bytes; we
         // stop at its NUL.
-        let b = unsafe { p.add(len).read_volatile() } as u8;
+        let b = unsafe { p.add(len).read_volatile() };
         if b == 0 {
             break;
         }
@@ -116,7 +116,7 @@ pub(crate) fn collect<'a>(
     user_blob: &'a [u8],
     hostname: &'a mut [u8; HOSTNAME_LEN],
 ) {
-    // SAFETY (all four): accessors of the kernel's initial utsname, which lives forever; the
+    // SAFETY: all four are accessors of the kernel's initial utsname, which lives forever; the
     // release, version and machine never change after boot.
     let (release, version, nodename, machine) = unsafe {
         (

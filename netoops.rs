@@ -43,6 +43,11 @@ mod sysrq;
 mod frame;
 #[path = "codec/src/wire/mod.rs"]
 #[allow(dead_code, unreachable_pub)]
+#[expect(
+    clippy::wrong_self_convention,
+    reason = "`RegsX86_64::to_array(&self)` is the codec crate's exported API, which clippy's \
+              avoid-breaking-exported-api leaves alone there; included here it is crate-private"
+)]
 mod wire;
 
 use deferred_work::{DeferredWork, WorkHandler};
@@ -173,7 +178,12 @@ impl Core {
         let Some(targets) = self.registry.snapshot() else {
             return true;
         };
-        targets.iter().fold(true, |ok, t| t.refill(sizing) && ok)
+        // Every target's pool, also after one fell short.
+        let mut all = true;
+        for t in targets.iter() {
+            all &= t.refill(sizing);
+        }
+        all
     }
 }
 
@@ -294,10 +304,12 @@ impl DeviceEvents for OnDeviceEvent {
             DeviceEvent::Unregister => targets.iter().for_each(|t| t.device_gone(dev, rtnl)),
             DeviceEvent::Join => targets.iter().for_each(|t| t.device_joined(dev, rtnl)),
             DeviceEvent::ChangeMtu | DeviceEvent::ChangeAddr => {
-                if targets
-                    .iter()
-                    .fold(false, |any, t| t.device_changed(dev) || any)
-                {
+                // Every target sees the change, also after one that needs the upkeep.
+                let mut any = false;
+                for t in targets.iter() {
+                    any |= t.device_changed(dev);
+                }
+                if any {
                     self.0.schedule_upkeep();
                 }
             }
@@ -476,7 +488,7 @@ impl kernel::InPlaceModule for NetOops {
                 let budget = budget_ms(module_parameters::dump_budget_ms.value())?;
                 Arc::new(dump::Dumper::new(shared.clone(), budget)?, GFP_KERNEL)?
             },
-            sysrq: bind_sysrq(key, &dumper)?,
+            sysrq: bind_sysrq(key, dumper)?,
             die <- die_notifier::Registration::new(Ok::<_, Error>(OnOops(dumper.clone()))),
             kmsg <- kmsg_dumper::Registration::new(
                 if module_parameters::dump_emerg.value() { Reason::Emerg } else { Reason::Oops },
@@ -487,7 +499,7 @@ impl kernel::InPlaceModule for NetOops {
             #[cfg(CONFIG_IPV6)]
             addrs6 <- netdev::Inet6Registration::new(Ok::<_, Error>(OnAddress(shared.clone()))),
             config <- configfs::subsystem(shared.clone()),
-            boot_dirs: boot_targets(&config, &shared, string_params::targets.value())?,
+            boot_dirs: boot_targets(&config, shared, string_params::targets.value())?,
         })
     }
 }

@@ -29,8 +29,8 @@ unsafe impl Sync for KeyOp {}
 
 static OP: KeyOp = KeyOp(bindings::sysrq_key_op {
     handler: Some(trampoline),
-    help_msg: c"netoops-dump(y)".as_ptr().cast(),
-    action_msg: c"netoops: soft dump".as_ptr().cast(),
+    help_msg: kernel::str::as_char_ptr_in_const_context(c"netoops-dump(y)"),
+    action_msg: kernel::str::as_char_ptr_in_const_context(c"netoops: soft dump"),
     enable_mask: bindings::SYSRQ_ENABLE_DUMP as i32,
 });
 
@@ -74,7 +74,7 @@ impl<T: SysrqHandler> Registration<T> {
             _pin: PhantomPinned,
         })
         .pin_chain(move |this| {
-            let p = (&this.handler as *const T).cast_mut().cast::<()>();
+            let p = core::ptr::from_ref(&this.handler).cast_mut().cast::<()>();
             if HANDLER
                 .compare_exchange(
                     core::ptr::null_mut(),
