@@ -20,8 +20,10 @@ SHELL := /bin/bash
 KRUSTC        ?= /usr/bin/rustc
 BINDGEN       ?= /opt/netoops-tools/bin/bindgen
 LIBCLANG_PATH ?= /usr/lib/llvm-19/lib
+# clippy for `make CLIPPY=1`: Debian's, the one that matches KRUSTC (rustup's comes first on PATH).
+CLIPPY_DRIVER ?= /usr/bin/clippy-driver
 export LIBCLANG_PATH
-KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN)
+KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN) CLIPPY_DRIVER=$(CLIPPY_DRIVER)
 
 .PHONY: all module module-debug setup kernel kernel-debug check demo bench-loss bench-dump clean
 
