@@ -3,12 +3,17 @@
 #
 #   make                   build netoops.ko against the test kernel (built and cached on first use)
 #   make KDIR=<tree>       build netoops.ko against your own Rust-enabled kernel tree
+#   make install [KDIR=<tree>] [INSTALL_MOD_PATH=<root>]
+#                          install netoops.ko into /lib/modules/<release>/updates (signed when the
+#                          tree signs modules), then depmod
 #   make module-debug      build build/module-debug/netoops.ko against the debug test kernel
 #                          (lockdep, KASAN, ...; built and cached on first use)
 #   make check             all tests: userspace crates, fuzzing, QEMU scenarios
 #   make demo              boot a VM, load netoops, crash it, show what netoops saw
 #   make bench-loss        benchmark: dumps arriving complete under frame loss
 #   make bench-dump        benchmark: a 64 KiB log out of a panic, netoops against netconsole
+#   make fleet-check       build (and boot, where it can) netoops on a matrix of kernels and configs
+#                          (7.3, 7.2, config variants, Debian's cloud kernel, dkms); long
 #   make kernel            only build (or reuse) the cached test kernel
 #   make kernel-debug      only build (or reuse) the cached debug test kernel
 #   make setup             only install the host packages and tools
@@ -25,7 +30,7 @@ CLIPPY_DRIVER ?= /usr/bin/clippy-driver
 export LIBCLANG_PATH
 KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN) CLIPPY_DRIVER=$(CLIPPY_DRIVER)
 
-.PHONY: all module module-debug setup kernel kernel-debug check demo bench-loss bench-dump clean
+.PHONY: all module module-debug module-at install fleet-check setup kernel kernel-debug check demo bench-loss bench-dump clean
 
 all: module
 
@@ -37,16 +42,32 @@ setup:
 # checked, and no hooks.
 ifeq ($(origin KDIR),undefined)
 module: setup
-	@kdir=$$(qemu/kernel.sh build) && scripts/check-kdir.sh "$$kdir" && \
+	@kdir=$$(qemu/kernel.sh build) && RUSTC=$(KRUSTC) scripts/check-kdir.sh "$$kdir" && \
 	  $(MAKE) -C "$$kdir" M="$(CURDIR)" $(KMAKE_VARS) NETOOPS_TEST_HOOKS=1 modules
+
+install: module
+	@kdir=$$(qemu/kernel.sh dir) && $(MAKE) -C "$$kdir" M="$(CURDIR)" $(KMAKE_VARS) modules_install
 else
 # Checked when the Makefile is read, so a wrong tree fails at once with one line.
-kdir_problem := $(shell scripts/check-kdir.sh "$(KDIR)" 2>&1)
+kdir_problem := $(shell RUSTC=$(KRUSTC) scripts/check-kdir.sh "$(KDIR)" 2>&1)
 ifneq ($(kdir_problem),)
 $(error $(kdir_problem))
 endif
 module:
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" $(KMAKE_VARS) modules
+
+# modules_install puts an external module into /lib/modules/<release>/updates (under
+# INSTALL_MOD_PATH if set), signs it when the tree has CONFIG_MODULE_SIG_ALL (with the tree's
+# key, certs/signing_key.pem by default), and runs depmod.
+install: module
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" $(KMAKE_VARS) modules_install
+
+# make module-at KDIR=<tree> MODULE_DIR=<dir>: netoops.ko built in <dir> (a copy of the sources,
+# as module-debug below), so that builds against several trees do not share one output.
+module-at:
+	@test -n "$(MODULE_DIR)" || { echo "make module-at: MODULE_DIR=<dir> not given" >&2; exit 1; }
+	@mkdir -p $(MODULE_DIR) && cp -a --parents $(MODULE_SOURCES) $(MODULE_DIR)/ && \
+	  $(MAKE) -C "$(KDIR)" M="$(abspath $(MODULE_DIR))" $(KMAKE_VARS) modules
 endif
 
 kernel: setup
@@ -65,7 +86,7 @@ MODULE_SOURCES = $(filter-out bindings_generated.rs,$(wildcard *.rs)) Kbuild bin
 		 codec/src frame/src
 
 module-debug: setup
-	@kdir=$$(qemu/kernel.sh --variant debug build) && scripts/check-kdir.sh "$$kdir" && \
+	@kdir=$$(qemu/kernel.sh --variant debug build) && RUSTC=$(KRUSTC) scripts/check-kdir.sh "$$kdir" && \
 	  vars=$$(qemu/kernel.sh --variant debug make-vars) && \
 	  mkdir -p $(MODULE_DEBUG) && cp -a --parents $(MODULE_SOURCES) $(MODULE_DEBUG)/ && \
 	  env $$vars $(MAKE) -C "$$kdir" M="$(CURDIR)/$(MODULE_DEBUG)" $$vars NETOOPS_TEST_HOOKS=1 modules
@@ -75,6 +96,11 @@ check: module module-debug
 
 demo: module
 	@qemu/harness.py --demo
+
+# The fleet matrix (tests/fleet_check.py): long, outside make check.
+fleet-check: setup
+	@scripts/setup-host.sh --fleet | grep -v 'already' || true
+	@tests/fleet_check.py $(FLEET)
 
 # Benchmark (figures, not a test): complete dumps under 1 % and 10 % frame loss, 2 and 3 copies.
 bench-loss: module

@@ -31,7 +31,8 @@ net_up() {
     echo 0 > /proc/sys/net/ipv6/conf/$dev/accept_dad 2>/dev/null || true
     ip link set $dev up
     ip addr add 10.0.2.15/24 dev $dev
-    ip -6 addr add fd00::15/64 dev $dev
+    # (a kernel without IPv6: make fleet-check's noipv6 variant)
+    if [ -d /proc/sys/net/ipv6 ]; then ip -6 addr add fd00::15/64 dev $dev; fi
 }
 
 # eth1_up [MTU]: the second NIC up (at MTU, if given) with the guest's address on the second
