@@ -9,6 +9,8 @@
 #   make module-debug      build build/module-debug/netoops.ko against the debug test kernel
 #                          (lockdep, KASAN, ...; built and cached on first use)
 #   make check             all tests: userspace crates, fuzzing, QEMU scenarios
+#   make lint              the kernel's Rust checks on the module: rustfmt with the kernel tree's
+#                          .rustfmt.toml, clippy (make CLIPPY=1) without a warning
 #   make demo              boot a VM, load netoops, crash it, show what netoops saw
 #   make bench-loss        benchmark: dumps arriving complete under frame loss
 #   make bench-dump        benchmark: a 64 KiB log out of a panic, netoops against netconsole
@@ -93,6 +95,11 @@ module-debug: setup
 
 check: module module-debug
 	@tests/check.sh
+
+# The kernel's own Rust checks on the module (scripts/lint.sh; make check runs both as tests).
+.PHONY: lint
+lint: setup
+	@scripts/lint.sh
 
 demo: module
 	@qemu/harness.py --demo

@@ -2,7 +2,10 @@
 # `make check`: every test of the project, then one summary line `N passed, N failed`.
 #   1. the userspace crates' cargo tests (unit, property, golden)
 #   2. bounded fuzz runs of the packet decoder and of netoopsd's receive path
-#   3. the QEMU scenarios (tests/scenarios.py): on the test kernel with netoops.ko, and the NAME@debug
+#   3. the kernel's own Rust checks on the module (scripts/lint.sh, also `make lint`): rustfmt with
+#      the kernel tree's .rustfmt.toml, and clippy (make CLIPPY=1) without a warning
+#   4. the crash path's stack usage (the analyser's self-test, then scripts/stack_usage.py on netoops.ko)
+#   5. the QEMU scenarios (tests/scenarios.py): on the test kernel with netoops.ko, and the NAME@debug
 #      ones on the debug kernel (lockdep, KASAN, ...) with build/module-debug/netoops.ko
 #      (`make check` builds both kernels and both modules first)
 # Each step's own output is shown; the counts are summed from what each runner reports.
@@ -53,6 +56,13 @@ count_plain() {
         failed=$((failed + 1))
     fi
 }
+
+# The kernel's Rust checks, one test each. The clippy step rebuilds netoops.ko without clippy
+# after it, for the stack check and the scenarios below.
+step "rustfmt (the kernel tree's .rustfmt.toml)"
+if scripts/lint.sh rustfmt; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+step "clippy (make CLIPPY=1)"
+if scripts/lint.sh clippy; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 step "stack usage analyser: self-test"
 python3 tests/test_stack_usage.py 2>&1 | tee "$out"
