@@ -5,7 +5,7 @@
 #   make KDIR=<tree>       build netoops.ko against your own Rust-enabled kernel tree
 #   make install [KDIR=<tree>] [INSTALL_MOD_PATH=<root>]
 #                          install netoops.ko into /lib/modules/<release>/updates (signed when the
-#                          tree signs modules), then depmod
+#                          tree signs modules), then depmod; dkms: see dkms.conf
 #   make module-debug      build build/module-debug/netoops.ko against the debug test kernel
 #                          (lockdep, KASAN, ...; built and cached on first use)
 #   make check             all tests: userspace crates, fuzzing, QEMU scenarios
@@ -32,7 +32,7 @@ CLIPPY_DRIVER ?= /usr/bin/clippy-driver
 export LIBCLANG_PATH
 KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN) CLIPPY_DRIVER=$(CLIPPY_DRIVER)
 
-.PHONY: all module module-debug module-at install fleet-check setup kernel kernel-debug check demo bench-loss bench-dump clean
+.PHONY: all module module-debug module-at install sign fleet-check setup kernel kernel-debug check demo bench-loss bench-dump clean
 
 all: module
 
@@ -63,6 +63,24 @@ module:
 # key, certs/signing_key.pem by default), and runs depmod.
 install: module
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" $(KMAKE_VARS) modules_install
+
+# make sign KDIR=<tree>: netoops.ko signed with the tree's own module-signing key, where the tree
+# signs modules and has its private key (a kernel built here; distribution headers never carry
+# it): what dkms.conf's build runs, since dkms installs the built file itself. Already signed:
+# nothing to do (a second signature would hide the first from the kernel).
+sign_key = $(patsubst "%",%,$(shell sed -n 's/^CONFIG_MODULE_SIG_KEY=//p' "$(KDIR)/.config"))
+sign_hash = $(patsubst "%",%,$(shell sed -n 's/^CONFIG_MODULE_SIG_HASH=//p' "$(KDIR)/.config"))
+sign: module
+	@if ! grep -q '^CONFIG_MODULE_SIG=y' "$(KDIR)/.config"; then \
+	  echo "netoops.ko: $(KDIR) does not sign modules: not signed"; \
+	elif tail -c 28 netoops.ko | grep -q '~Module signature appended~'; then \
+	  echo "netoops.ko: already signed"; \
+	elif [ -f "$(KDIR)/$(sign_key)" ] && [ -f "$(KDIR)/certs/signing_key.x509" ]; then \
+	  "$(KDIR)/scripts/sign-file" $(sign_hash) "$(KDIR)/$(sign_key)" "$(KDIR)/certs/signing_key.x509" netoops.ko && \
+	  echo "netoops.ko: signed with $(KDIR)/$(sign_key) ($(sign_hash))"; \
+	else \
+	  echo "netoops.ko: $(KDIR) has no private signing key ($(sign_key)): not signed (sign it with your own, e.g. dkms's MOK key)"; \
+	fi
 
 # make module-at KDIR=<tree> MODULE_DIR=<dir>: netoops.ko built in <dir> (a copy of the sources,
 # as module-debug below), so that builds against several trees do not share one output.

@@ -95,7 +95,7 @@ def say(msg):
 
 def first_error(text, default="(no error line found)"):
     for line in text.splitlines():
-        if re.search(r"(^|[\s:])(error|Error|ERROR)(\[E\d+\])?[:\s]|\*\*\*|die:|netoops: KDIR=",
+        if re.search(r"(^|[\s:])(error|Error|ERROR)(\[E\d+\])?[:\s!]|\*\*\*|die:|netoops: KDIR=",
                      line):
             return line.strip()[:160]
     return default
@@ -173,6 +173,10 @@ def signed(path):
     return Path(path).read_bytes().endswith(b"~Module signature appended~\n")
 
 
+def signs_modules(kdir):
+    return "\nCONFIG_MODULE_SIG=y\n" in (kdir / ".config").read_text()
+
+
 def install_with_make(entry, kdir, res):
     """`make install` from a copy of the project (the module directory, with the Makefile) into a
     staging root: the installed file must be signed and listed by depmod."""
@@ -191,7 +195,7 @@ def install_with_make(entry, kdir, res):
     problems = []
     if not installed.exists():
         problems.append(f"nothing at {installed.relative_to(stage)}")
-    elif not signed(installed):
+    elif signs_modules(kdir) and not signed(installed):
         problems.append("installed module not signed")
     dep = stage / "lib/modules" / res.kernel / "modules.dep"
     if not dep.exists() or "updates/netoops.ko:" not in dep.read_text():
@@ -199,7 +203,7 @@ def install_with_make(entry, kdir, res):
     if problems:
         res.build = "make install: " + "; ".join(problems)
         return None
-    res.build = "ok (installed, signed)"
+    res.build = "ok (make install" + (", signed)" if signed(installed) else ")")
     return installed
 
 
@@ -208,8 +212,10 @@ def install_with_dkms(entry, kdir, res):
     module dkms installed, or None."""
     base = BUILD / entry.name / "dkms"
     shutil.rmtree(base, ignore_errors=True)
+    # The install tree as a root's /lib/modules, so that depmod -b can index it (dkms's own
+    # depmod would index the host's /lib/modules/<release>: --no-depmod).
     trees = {"--dkmstree": base / "var", "--sourcetree": base / "src",
-             "--installtree": base / "lib"}
+             "--installtree": base / "root/lib/modules"}
     for d in trees.values():
         d.mkdir(parents=True)
     version = re.search(r'^PACKAGE_VERSION="?([^"\n]+)', (ROOT / "dkms.conf").read_text(), re.M)[1]
@@ -223,9 +229,11 @@ def install_with_dkms(entry, kdir, res):
             shutil.copy2(ROOT / f, src / f)
     opts = [a for k, v in trees.items() for a in (k, str(v))]
     kargs = ["-k", res.kernel, "--kernelsourcedir", str(kdir)]
+    # dkms installs only onto a kernel "installed" in its install tree.
+    (trees["--installtree"] / res.kernel).mkdir()
     log = []
     for step in (["add", f"netoops/{version}"], ["build", f"netoops/{version}", *kargs],
-                 ["install", f"netoops/{version}", *kargs, "--force"]):
+                 ["install", f"netoops/{version}", *kargs, "--force", "--no-depmod"]):
         proc = subprocess.run(["dkms", *step, *opts], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         log.append(f"$ dkms {' '.join(step)}\n{proc.stdout}")
@@ -233,7 +241,14 @@ def install_with_dkms(entry, kdir, res):
             (BUILD / entry.name / "dkms.log").write_text("\n".join(log))
             res.build = f"dkms {step[0]} failed: " + first_error(proc.stdout)
             return None
+    proc = subprocess.run(["depmod", "-b", str(base / "root"), res.kernel],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log.append(f"$ depmod -b {base / 'root'} {res.kernel}\n{proc.stdout}")
     (BUILD / entry.name / "dkms.log").write_text("\n".join(log))
+    dep = trees["--installtree"] / res.kernel / "modules.dep"
+    if proc.returncode != 0 or not dep.exists() or "updates/dkms/netoops.ko" not in dep.read_text():
+        res.build = "depmod did not index dkms's netoops.ko: " + first_error(proc.stdout)
+        return None
     found = sorted(trees["--installtree"].rglob("netoops.ko*"))
     if not found:
         res.build = "dkms install put no netoops.ko in its install tree"
@@ -242,10 +257,10 @@ def install_with_dkms(entry, kdir, res):
     if installed.suffix != ".ko":
         res.build = f"dkms installed {installed.name}: compressed, not booted here"
         return None
-    if not signed(installed):
+    if signs_modules(kdir) and not signed(installed):
         res.build = "dkms installed an unsigned module"
         return None
-    res.build = "ok (dkms, signed)"
+    res.build = "ok (dkms" + (", signed)" if signed(installed) else ")")
     return installed
 
 
