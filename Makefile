@@ -32,6 +32,10 @@ CLIPPY_DRIVER ?= /usr/bin/clippy-driver
 export LIBCLANG_PATH
 KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN) CLIPPY_DRIVER=$(CLIPPY_DRIVER)
 
+# Kbuild builds in the source directory: two builds there at once (two `make`s, `make check` and
+# `make lint`) would write the same objects and both fail. Each build directory has a lock.
+LOCKED = mkdir -p build && flock build/.netoops-build.lock
+
 .PHONY: all module module-debug module-at install sign fleet-check setup kernel kernel-debug check demo bench-loss bench-dump clean
 
 all: module
@@ -45,7 +49,7 @@ setup:
 ifeq ($(origin KDIR),undefined)
 module: setup
 	@kdir=$$(qemu/kernel.sh build) && RUSTC=$(KRUSTC) scripts/check-kdir.sh "$$kdir" && \
-	  $(MAKE) -C "$$kdir" M="$(CURDIR)" $(KMAKE_VARS) NETOOPS_TEST_HOOKS=1 modules
+	  $(LOCKED) $(MAKE) -C "$$kdir" M="$(CURDIR)" $(KMAKE_VARS) NETOOPS_TEST_HOOKS=1 modules
 
 install: module
 	@kdir=$$(qemu/kernel.sh dir) && $(MAKE) -C "$$kdir" M="$(CURDIR)" $(KMAKE_VARS) modules_install
@@ -56,7 +60,7 @@ ifneq ($(kdir_problem),)
 $(error $(kdir_problem))
 endif
 module:
-	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" $(KMAKE_VARS) modules
+	$(LOCKED) $(MAKE) -C "$(KDIR)" M="$(CURDIR)" $(KMAKE_VARS) modules
 
 # modules_install puts an external module into /lib/modules/<release>/updates (under
 # INSTALL_MOD_PATH if set), signs it when the tree has CONFIG_MODULE_SIG_ALL (with the tree's
@@ -87,7 +91,8 @@ sign: module
 module-at:
 	@test -n "$(MODULE_DIR)" || { echo "make module-at: MODULE_DIR=<dir> not given" >&2; exit 1; }
 	@mkdir -p $(MODULE_DIR) && cp -a --parents $(MODULE_SOURCES) $(MODULE_DIR)/ && \
-	  $(MAKE) -C "$(KDIR)" M="$(abspath $(MODULE_DIR))" $(KMAKE_VARS) modules
+	  flock $(MODULE_DIR)/.netoops-build.lock \
+	    $(MAKE) -C "$(KDIR)" M="$(abspath $(MODULE_DIR))" $(KMAKE_VARS) modules
 endif
 
 kernel: setup
@@ -109,7 +114,8 @@ module-debug: setup
 	@kdir=$$(qemu/kernel.sh --variant debug build) && RUSTC=$(KRUSTC) scripts/check-kdir.sh "$$kdir" && \
 	  vars=$$(qemu/kernel.sh --variant debug make-vars) && \
 	  mkdir -p $(MODULE_DEBUG) && cp -a --parents $(MODULE_SOURCES) $(MODULE_DEBUG)/ && \
-	  env $$vars $(MAKE) -C "$$kdir" M="$(CURDIR)/$(MODULE_DEBUG)" $$vars NETOOPS_TEST_HOOKS=1 modules
+	  env $$vars flock $(MODULE_DEBUG)/.netoops-build.lock \
+	    $(MAKE) -C "$$kdir" M="$(CURDIR)/$(MODULE_DEBUG)" $$vars NETOOPS_TEST_HOOKS=1 modules
 
 check: module module-debug
 	@tests/check.sh

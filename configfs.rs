@@ -18,6 +18,10 @@ use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
 use kernel::configfs::{self, AttributeOperations, HasGroup};
 use kernel::configfs_attrs;
+// The kernel's `configfs_attrs!` before 7.3 names the module as `THIS_MODULE` where it is used
+// (Kbuild's probe sets the cfg).
+#[cfg(netoops_configfs_this_module)]
+use crate::THIS_MODULE;
 use kernel::fmt::Adapter;
 use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;

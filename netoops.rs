@@ -59,30 +59,79 @@ use netdev::{AddressEvents, Device, DeviceEvent, DeviceEvents, RtnlHeld};
 use netpoll_targets::{PoolSizing, Registry};
 use settings::SettingsCell;
 
-module! {
-    type: NetOops,
-    name: "netoops",
-    authors: ["netoops developers"],
-    description: "Send kernel oops and panic reports as UDP packets through netpoll",
-    license: "GPL",
-    params: {
-        log_kib: u32 {
-            default: 64,
-            description: "KiB of the newest kernel log sent per dump (4..=1024, default 64)",
-        },
-        dump_emerg: bool {
-            default: false,
-            description: "Also dump on an emergency restart, e.g. SysRq b (reason EMERG); never after a panic's own dump",
-        },
-        dump_budget_ms: u32 {
-            default: 5000,
-            description: "Milliseconds one dump may take, all targets together (100..=60000, default 5000)",
-        },
-        test_vectors: bool {
-            default: false,
-            description: "Allow the test_vector attribute to send the codec's golden dumps (for tests)",
-        },
-    },
+/// `module!` with the flag parameters' type and off value: `bool` where the kernel's `module!`
+/// takes it (since 7.3; Kbuild's probe sets `netoops_param_bool`), otherwise `u8` (0 or 1, which
+/// both kernels parse). Read the values through [`params`].
+macro_rules! netoops_module {
+    ($flag:ident, $off:tt) => {
+        module! {
+            type: NetOops,
+            name: "netoops",
+            authors: ["netoops developers"],
+            description: "Send kernel oops and panic reports as UDP packets through netpoll",
+            license: "GPL",
+            params: {
+                log_kib: u32 {
+                    default: 64,
+                    description: "KiB of the newest kernel log sent per dump (4..=1024, default 64)",
+                },
+                dump_emerg: $flag {
+                    default: $off,
+                    description: "Also dump on an emergency restart, e.g. SysRq b (reason EMERG); never after a panic's own dump",
+                },
+                dump_budget_ms: u32 {
+                    default: 5000,
+                    description: "Milliseconds one dump may take, all targets together (100..=60000, default 5000)",
+                },
+                test_vectors: $flag {
+                    default: $off,
+                    description: "Allow the test_vector attribute to send the codec's golden dumps (for tests)",
+                },
+            },
+        }
+    };
+}
+#[cfg(netoops_param_bool)]
+netoops_module!(bool, false);
+#[cfg(not(netoops_param_bool))]
+netoops_module!(u8, 0);
+
+/// The integer and flag parameters' values, whatever the kernel's `module!`: since 7.3
+/// `ModuleParamAccess::value` returns the value, before it returns a reference (both are
+/// `Borrow<T>`); flags are `bool` or `u8` (see [`netoops_module`]).
+mod params {
+    use crate::module_parameters as p;
+    use core::borrow::Borrow;
+
+    fn get<T: Copy>(value: impl Borrow<T>) -> T {
+        *value.borrow()
+    }
+
+    #[cfg(netoops_param_bool)]
+    fn flag(value: impl Borrow<bool>) -> bool {
+        get(value)
+    }
+
+    #[cfg(not(netoops_param_bool))]
+    fn flag(value: impl Borrow<u8>) -> bool {
+        get::<u8>(value) != 0
+    }
+
+    pub(crate) fn log_kib() -> u32 {
+        get(p::log_kib.value())
+    }
+
+    pub(crate) fn dump_budget_ms() -> u32 {
+        get(p::dump_budget_ms.value())
+    }
+
+    pub(crate) fn dump_emerg() -> bool {
+        flag(p::dump_emerg.value())
+    }
+
+    pub(crate) fn test_vectors() -> bool {
+        flag(p::test_vectors.value())
+    }
 }
 
 /// The string parameters (`module!` has only integers and booleans).
@@ -221,7 +270,7 @@ impl Shared {
                 registry <- Registry::new(),
                 settings <- SettingsCell::new(),
                 log_bytes,
-                test_vectors: module_parameters::test_vectors.value(),
+                test_vectors: params::test_vectors(),
                 dump_lock: owner::DumpLock::new(),
             })),
         })
@@ -477,7 +526,7 @@ fn bind_sysrq(
 
 impl kernel::InPlaceModule for NetOops {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        let log_kib = module_parameters::log_kib.value();
+        let log_kib = params::log_kib();
         let key = string_params::sysrq_key.value();
         pr_info!("loading: sending up to {} KiB of log per dump\n", log_kib);
         try_pin_init!(Self {
@@ -485,13 +534,13 @@ impl kernel::InPlaceModule for NetOops {
             dumper: {
                 #[cfg(netoops_test_hooks)]
                 arm_test_fault(string_params::test_fault.value())?;
-                let budget = budget_ms(module_parameters::dump_budget_ms.value())?;
+                let budget = budget_ms(params::dump_budget_ms())?;
                 Arc::new(dump::Dumper::new(shared.clone(), budget)?, GFP_KERNEL)?
             },
             sysrq: bind_sysrq(key, dumper)?,
             die <- die_notifier::Registration::new(Ok::<_, Error>(OnOops(dumper.clone()))),
             kmsg <- kmsg_dumper::Registration::new(
-                if module_parameters::dump_emerg.value() { Reason::Emerg } else { Reason::Oops },
+                if params::dump_emerg() { Reason::Emerg } else { Reason::Oops },
                 Ok::<_, Error>(OnKmsgDump(dumper.clone()))
             ),
             devices <- netdev::NotifierRegistration::new(Ok::<_, Error>(OnDeviceEvent(shared.clone()))),

@@ -18,7 +18,7 @@ use crate::frame::{self, Endpoints, IfName, IpAddr, IpPair};
 use crate::netdev::{Device, Rtnl, RtnlHeld};
 use crate::netpoll::{Netpoll, NotReady};
 use crate::owner::{touch_watchdogs, Deadline, StillOwner};
-use crate::rcu_cell::RcuCell;
+use crate::rcu_cell::{self, RcuCell};
 use crate::skb_pool::{Skb, SkbPool};
 use crate::{bindings, wire};
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
@@ -273,7 +273,7 @@ impl Target {
     /// waits for it (the target resumes on the device and address events).
     pub(crate) fn enable_or_wait(&self, sizing: PoolSizing) {
         if let Err(e) = self.enable(sizing) {
-            if e == ENODEV || e == EDESTADDRREQ {
+            if e == ENODEV || e == errno::edestaddrreq() {
                 self.state.lock().status = Status::Deactivated;
                 let what = if e == ENODEV {
                     "to appear"
@@ -371,7 +371,7 @@ impl Target {
         drop(rtnl);
         // As netconsole: let NAPI polls that started before the device's npinfo was visible
         // finish before the dump path may poll the device; only then publish.
-        rcu::synchronize_rcu();
+        rcu_cell::synchronize_rcu();
         let endpoints = tx.endpoints;
         // Nothing was published (status was not Enabled), so nothing old comes back.
         drop(self.tx.replace(Some(tx)));
@@ -426,7 +426,7 @@ impl Target {
         };
         if !dev.is_running() {
             pr_err!("target {}: enabled: {} is down\n", self.name(), name);
-            return Err(ENETDOWN);
+            return Err(errno::enetdown());
         }
         let local_ip = match cfg.local_ip.or(state.last_local_ip) {
             Some(ip) => ip,
@@ -437,7 +437,7 @@ impl Target {
                     name,
                     frame::IpDisplay(remote_ip)
                 );
-                EDESTADDRREQ
+                errno::edestaddrreq()
             })?,
         };
         let Some(ip) = IpPair::from_addrs(local_ip, remote_ip) else {
@@ -868,5 +868,21 @@ impl Registry {
             .filter_map(|t| t.max_payload(guard))
             .min()
             .unwrap_or(wire::MAX_PACKET_SIZE)
+    }
+}
+
+/// The network errors `kernel::error::code` names only since 7.3, from their uapi numbers
+/// (which every kernel has).
+mod errno {
+    use kernel::error::Error;
+
+    /// No local address towards the target (yet).
+    pub(super) fn edestaddrreq() -> Error {
+        Error::from_errno(-(kernel::bindings::EDESTADDRREQ as i32))
+    }
+
+    /// The target's device is down.
+    pub(super) fn enetdown() -> Error {
+        Error::from_errno(-(kernel::bindings::ENETDOWN as i32))
     }
 }

@@ -73,7 +73,7 @@ impl<T> RcuCell<T> {
         if old.is_null() {
             return None;
         }
-        rcu::synchronize_rcu();
+        synchronize_rcu();
         // SAFETY: `old` came from `KBox::into_raw` and was owned by the cell; after the grace
         // period no reader holds a reference to it.
         Some(unsafe { KBox::from_raw(old) })
@@ -89,4 +89,13 @@ impl<T> Drop for RcuCell<T> {
             drop(unsafe { KBox::from_raw(p) });
         }
     }
+}
+
+/// Waits for a grace period: every RCU reader that started before the call has finished.
+///
+/// `kernel::sync::rcu` has this only since 7.3; the C function is the same on every kernel.
+pub(crate) fn synchronize_rcu() {
+    // SAFETY: `synchronize_rcu` has no preconditions beyond process context (it sleeps), which
+    // every caller (configfs writes, device events, module exit) is in.
+    unsafe { crate::bindings::synchronize_rcu() };
 }
