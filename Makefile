@@ -55,7 +55,9 @@ install: module
 	@kdir=$$(qemu/kernel.sh dir) && $(MAKE) -C "$$kdir" M="$(CURDIR)" $(KMAKE_VARS) modules_install
 else
 # Checked when the Makefile is read, so a wrong tree fails at once with one line.
-kdir_problem := $(shell RUSTC=$(KRUSTC) scripts/check-kdir.sh "$(KDIR)" 2>&1)
+# (the C compiler only when CC is given: the kernel's default is gcc, make's is cc)
+kdir_problem := $(shell RUSTC=$(KRUSTC) $(if $(filter command line environment,$(origin CC)),CC=$(CC)) \
+		  scripts/check-kdir.sh "$(KDIR)" 2>&1)
 ifneq ($(kdir_problem),)
 $(error $(kdir_problem))
 endif

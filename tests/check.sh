@@ -64,6 +64,10 @@ if scripts/lint.sh rustfmt; then passed=$((passed + 1)); else failed=$((failed +
 step "clippy (make CLIPPY=1)"
 if scripts/lint.sh clippy; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+step "make KDIR= refuses trees and toolchains it cannot build with"
+tests/test_kdir_check.sh 2>&1 | tee "$out"
+count_plain
+
 step "stack usage analyser: self-test"
 python3 tests/test_stack_usage.py 2>&1 | tee "$out"
 count_plain
