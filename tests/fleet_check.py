@@ -287,14 +287,31 @@ def check_smoke(run):
     return problems
 
 
-def smoke(entry, kdir, module, res):
-    """The smoke set in a VM of kdir with `module`; res.smoke says how it went."""
+def unsigned_refused(entry, kdir, module):
+    """On a kernel that enforces signatures, the module as built (before `make install` signed
+    it) must be refused: else a passing smoke would prove nothing about the signature. Problems
+    (empty: refused as it should be)."""
+    sc = smoke_scenario(entry, collector=0)
+    sc.name += "-unsigned"
+    sc.expect = [r"Loading of unsigned module is rejected", r"GUEST-FAIL: insmod netoops.ko failed"]
+    sc.verdict = True
+    sc.check = None
+    logpath = BUILD / entry.name / "unsigned.serial.log"
+    run = harness.run_vm(kdir, initramfs(entry, kdir, module, "-unsigned"), sc, logpath)
+    problems = [p for p in harness.judge(run) if "guest verdict" not in p]
+    return [f"{p} (serial log: {logpath})" for p in problems]
+
+
+def initramfs(entry, kdir, module, suffix=""):
     extra = {}
     configfs = kdir / "fs/configfs/configfs.ko"
     if configfs.exists():
         extra["configfs.ko"] = configfs
-    initrd = harness.build_initramfs(module, f"fleet-{entry.name}", extra)
-    sc = scenarios.Scenario(
+    return harness.build_initramfs(module, f"fleet-{entry.name}{suffix}", extra)
+
+
+def smoke_scenario(entry, collector=2):
+    return scenarios.Scenario(
         name=f"fleet-{entry.name}",
         description=f"fleet smoke on {entry.name}",
         guest="fleet_smoke",
@@ -305,9 +322,15 @@ def smoke(entry, kdir, module, res):
         smp=entry.smp,
         qemu_args=["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"],
         timeout=180,
-        collector=2,
+        collector=collector,
         check=check_smoke,
     )
+
+
+def smoke(entry, kdir, module, res):
+    """The smoke set in a VM of kdir with `module`; res.smoke says how it went."""
+    initrd = initramfs(entry, kdir, module)
+    sc = smoke_scenario(entry)
     logpath = BUILD / entry.name / "smoke.serial.log"
     run = harness.run_vm(kdir, initrd, sc, logpath)
     problems = harness.judge(run)
@@ -350,6 +373,11 @@ def run_entry(entry):
         module = build_module(entry, kdir, res)
         if not module:
             return res
+        if entry.install == "make" and signs_modules(kdir) and "SIG_FORCE=y" in (kdir / ".config").read_text():
+            problems = unsigned_refused(entry, kdir, module)
+            if problems:
+                res.build = "the unsigned module was not refused: " + problems[0][:150]
+                return res
         if entry.install == "make":
             module = install_with_make(entry, kdir, res)
         elif entry.install == "dkms":
