@@ -155,6 +155,9 @@ impl<'a> Device<'a> {
                 };
                 (src != 0).then(|| Ip::V4(src.to_ne_bytes()))
             }
+            #[cfg(not(CONFIG_IPV6))]
+            Ip::V6(_) => None,
+            #[cfg(CONFIG_IPV6)]
             Ip::V6(d) => {
                 let daddr = in6_addr_from(d);
                 let mut saddr = bindings::in6_addr::default();
@@ -188,6 +191,9 @@ impl<'a> Device<'a> {
                 key[..4].copy_from_slice(&hop.to_ne_bytes());
                 (&raw mut bindings::arp_tbl, key)
             }
+            #[cfg(not(CONFIG_IPV6))]
+            Ip::V6(_) => return None,
+            #[cfg(CONFIG_IPV6)]
             Ip::V6(d) => {
                 let daddr = in6_addr_from(d);
                 let mut hop = bindings::in6_addr::default();
@@ -221,6 +227,7 @@ impl<'a> Device<'a> {
     }
 }
 
+#[cfg(CONFIG_IPV6)]
 fn in6_addr_from(b: [u8; 16]) -> bindings::in6_addr {
     let mut a = bindings::in6_addr::default();
     // Writing the byte view of the union initialises all 16 bytes.
@@ -228,6 +235,7 @@ fn in6_addr_from(b: [u8; 16]) -> bindings::in6_addr {
     a
 }
 
+#[cfg(CONFIG_IPV6)]
 fn in6_addr_bytes(a: &bindings::in6_addr) -> [u8; 16] {
     // SAFETY: every view of the union is 16 initialised bytes.
     unsafe { a.in6_u.u6_addr8 }
@@ -318,6 +326,7 @@ pub(crate) trait AddressEvents: Sync + Send {
 /// The IPv4 address chain (`register_inetaddr_notifier`).
 pub(crate) struct Inet4Chain<T>(PhantomData<T>);
 /// The IPv6 address chain (`register_inet6addr_notifier`, an atomic chain).
+#[cfg(CONFIG_IPV6)]
 pub(crate) struct Inet6Chain<T>(PhantomData<T>);
 
 /// A registered IPv4 address notifier.

@@ -14,6 +14,13 @@ timeout 2 ping -c 1 10.0.2.2 >/dev/null 2>&1 || true
 echo "SMOKE: loading netoops ($(uname -r), $(nproc) CPUs)"
 insmod /netoops.ko || fail "insmod netoops.ko failed"
 echo "SMOKE: netoops taint flags: '$(cat /sys/module/netoops/taint)'"
+if [ ! -d /proc/sys/net/ipv6 ]; then
+    echo "SMOKE: no IPv6 here: an IPv6 address is refused"
+    mkdir $CFG/v6
+    expect_errno "Invalid argument" $CFG/v6/remote_ip fd00::2
+    rmdir $CFG/v6
+    dmesg | grep -q 'remote_ip.*fd00::2.*no IPv6' || fail "no kernel line naming remote_ip and fd00::2"
+fi
 mk_target collector 10.0.2.2 $port
 echo 1 > $CFG/collector/enabled
 echo "SMOKE: a SysRq soft dump"
