@@ -34,19 +34,48 @@ use kernel::types::Opaque;
 /// every spinlock_t in hard-irq context (where PREEMPT_RT would sleep). In these contexts the
 /// dump is a panic's, which turns lock debugging off right after the dumpers, or an oops's, which
 /// turned it off on entry; so the first poll there turns it off, as panic() is about to.
-fn may_poll(dev: *mut bindings::net_device, panicking: bool) -> bool {
+///
+/// On PREEMPT_RT spinlock_t is a sleeping lock, and polling from task context runs with bottom
+/// halves off rather than interrupts (see `netoops_netpoll_poll`). Where this CPU may not sleep
+/// (an oops's dump runs with interrupts off) the device is polled only in a panic outside NMI,
+/// when no CPU holds a queue lock (the other CPUs are stopped: the lock is then taken without
+/// waiting); outside a panic the dump waits for the running CPUs to free the queue instead.
+fn may_poll(dev: *mut bindings::net_device, panicking: bool) -> Poll {
+    // SAFETY: reads this CPU's preempt count and interrupt state.
+    if unsafe { bindings::netoops_rt_atomic() } {
+        if !panicking {
+            return Poll::WaitOnly;
+        }
+        // SAFETY: reads this CPU's preempt count; `dev` is live (the caller's netpoll instance
+        // holds a reference) and the helper only reads its queues' lock owners (`true`: held by
+        // any CPU counts).
+        let free = !unsafe { bindings::netoops_in_nmi() }
+            && unsafe { bindings::netoops_poll_is_safe(dev, true) };
+        return if free { Poll::Yes } else { Poll::No };
+    }
     // SAFETY: reads this CPU's preempt count.
     if !unsafe { bindings::netoops_in_nmi() || bindings::netoops_in_hardirq() } {
-        return true;
+        return Poll::Yes;
     }
     // SAFETY: `dev` is live (the caller's netpoll instance holds a reference); the helper only
     // reads its queues' lock owners.
     if !unsafe { bindings::netoops_poll_is_safe(dev, panicking) } {
-        return false;
+        return Poll::No;
     }
     // SAFETY: turns lock debugging off for good (idempotent), as panic() is about to.
     unsafe { bindings::debug_locks_off() };
-    true
+    Poll::Yes
+}
+
+/// What [`may_poll`] allows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Poll {
+    /// Poll the device.
+    Yes,
+    /// Do not poll, but other CPUs run and may free the queue: wait.
+    WaitOnly,
+    /// The queue stays held for good: the device is dead for this dump.
+    No,
 }
 
 /// Why a frame cannot go out now.
@@ -168,14 +197,16 @@ impl Netpoll {
             if deadline.expired() {
                 return Err(NotReady::Busy);
             }
-            if !may_poll(dev, panicking) {
-                return Err(NotReady::Dead);
-            }
             touch_watchdogs();
-            // SAFETY: `dev` is live; polling reclaims finished transmit buffers (the helper
-            // disables interrupts around it, as netpoll does); `may_poll` made sure no queue
-            // lock it takes is held by this CPU or a stopped one.
-            unsafe { bindings::netoops_netpoll_poll(dev) };
+            match may_poll(dev, panicking) {
+                Poll::No => return Err(NotReady::Dead),
+                Poll::WaitOnly => {}
+                // SAFETY: `dev` is live; polling reclaims finished transmit buffers (the
+                // helper disables interrupts around it, as netpoll does, or bottom halves on
+                // PREEMPT_RT in task context); `may_poll` made sure no queue lock it takes is
+                // held by this CPU or a stopped one.
+                Poll::Yes => unsafe { bindings::netoops_netpoll_poll(dev) },
+            }
             deadline.busy_delay_us(STEP_US);
         }
     }
@@ -200,7 +231,7 @@ impl Netpoll {
             return;
         }
         // SAFETY: reads the kernel's panic CPU word.
-        let poll = may_poll(dev, unsafe { bindings::panic_on_this_cpu() });
+        let poll = may_poll(dev, unsafe { bindings::panic_on_this_cpu() }) == Poll::Yes;
         while !deadline.expired() {
             touch_watchdogs();
             if poll {

@@ -279,11 +279,22 @@ static inline bool netoops_netpoll_deferred(struct net_device *dev)
 	return deferred;
 }
 
-/* Poll the device as netpoll does (reclaims finished transmit buffers), interrupts off. */
+/*
+ * Poll the device as netpoll does (reclaims finished transmit buffers), interrupts off. On
+ * PREEMPT_RT in task context, bottom halves off instead: the driver's completion path takes
+ * spinlock_t, which is a sleeping lock there and must not be taken with interrupts off (that is
+ * how NAPI itself runs on RT). In RT's atomic contexts netoops_may_poll_rt() decides.
+ */
 static inline void netoops_netpoll_poll(struct net_device *dev)
 {
 	unsigned long flags;
 
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && preemptible()) {
+		local_bh_disable();
+		netpoll_poll_dev(dev);
+		local_bh_enable();
+		return;
+	}
 	local_irq_save(flags);
 	netpoll_poll_dev(dev);
 	local_irq_restore(flags);
@@ -305,6 +316,11 @@ static inline void netoops_skb_rewind(struct sk_buff *skb)
 #include <linux/cpumask.h>
 
 static inline bool netoops_in_nmi(void) { return in_nmi(); }
+/* PREEMPT_RT, and a context that may not sleep (interrupts or preemption off, hard irq, NMI). */
+static inline bool netoops_rt_atomic(void)
+{
+	return IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible();
+}
 static inline bool netoops_in_hardirq(void) { return in_hardirq(); }
 static inline void *netoops_current(void) { return current; }
 static inline unsigned int netoops_nr_cpu_ids(void) { return nr_cpu_ids; }
