@@ -24,7 +24,6 @@
     improper_ctypes,
     unsafe_op_in_unsafe_fn
 )]
-
 // A lint rustc knows only since 1.88 (Debian's kernel is built with 1.85.1), as the kernel's
 // own bindings allow it.
 #![cfg_attr(CONFIG_RUSTC_HAS_UNNECESSARY_TRANSMUTES, allow(unnecessary_transmutes))]

@@ -365,7 +365,12 @@ impl TargetDir {
             let ip = frame::parse_ip(page)
                 .ok_or_else(|| invalid(&who, attr, page, "expected an IPv4 or IPv6 address"))?;
             if ip.is_ipv6() && !cfg!(CONFIG_IPV6) {
-                return Err(invalid(&who, attr, page, "this kernel has no IPv6 (CONFIG_IPV6)"));
+                return Err(invalid(
+                    &who,
+                    attr,
+                    page,
+                    "this kernel has no IPv6 (CONFIG_IPV6)",
+                ));
             }
             if other.is_some_and(|o| o.is_ipv6() != ip.is_ipv6()) {
                 return Err(invalid(
