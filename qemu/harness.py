@@ -13,6 +13,10 @@ that panics makes QEMU exit too (panic=1: one second after the panic). Every sce
 timeout. On failure the tail of
 the serial log is printed; full logs stay under build/qemu/.
 
+A check may report that the run did not set up what the scenario tests (a problem starting
+"precondition: ", e.g. a flood that never filled a queue on a loaded host): only then is the
+scenario run again, at most twice.
+
 Kernels: a scenario's `kernel` names the variant it boots (qemu/kernel.sh --variant): "test"
 (netoops.ko in the project root) or "debug" (lockdep, KASAN, ...; build/module-debug/netoops.ko,
 `make module-debug`). Each variant gets its own initramfs with its own module. On the debug
@@ -547,6 +551,13 @@ def judge(run):
     return problems
 
 
+# A check's problem that starts with this says the run did not set up what the scenario tests
+# (e.g. a flood that never filled the queue on a loaded host): the harness runs it again, up to
+# PRECONDITION_RETRIES times, and fails it if it never does.
+PRECONDITION = "precondition: "
+PRECONDITION_RETRIES = 2
+
+
 def run_scenarios(selected, jobs=2, tail_lines=40):
     variants = sorted({sc.kernel for sc in selected})
     kdirs = {v: kernel_dir(v) for v in variants}
@@ -558,9 +569,16 @@ def run_scenarios(selected, jobs=2, tail_lines=40):
 
     def one(sc):
         logpath = BUILD / f"{sc.name}.serial.log"
-        logpath.unlink(missing_ok=True)
-        run = run_vm(kdirs[sc.kernel], initrds[sc.kernel], sc, logpath)
-        problems = judge(run)
+        for attempt in range(1 + PRECONDITION_RETRIES):
+            logpath.unlink(missing_ok=True)
+            run = run_vm(kdirs[sc.kernel], initrds[sc.kernel], sc, logpath)
+            problems = judge(run)
+            # Run again only when the run did not set up what the scenario tests (a check's
+            # "precondition:" problems, and nothing else), never for a failed assertion.
+            if not problems or not all(p.startswith(PRECONDITION) for p in problems):
+                break
+            with out_lock:
+                log(f"again {sc.name}: {'; '.join(problems)}")
         with out_lock:
             if problems:
                 results["failed"] += 1

@@ -235,10 +235,12 @@ def check_tx_saturated(run):
     tm = timings(run.serial)
     flood = [f for f in wire.tshark_udp(run.pcap, 9)]
     if len(flood) < 1000:
-        problems.append(f"only {len(flood)} flood frames on the wire: the queue was not busy")
+        problems.append(f"precondition: only {len(flood)} flood frames on the wire: the queue "
+                        "was not busy")
     busy = tm.get(0, (0, 0, 0))[2]
     if busy == 0:
-        problems.append("the panic dump never found the queue busy: the test did not saturate it")
+        problems.append("precondition: the panic dump never found the queue busy: the flood did "
+                        "not saturate it")
     if not problems:
         note(run, f"{len(flood)} flood frames; the panic dump waited {busy} us for room "
                   f"in the queue, {tm.get(0, (0,))[0]} us in all")
