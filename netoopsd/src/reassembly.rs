@@ -254,7 +254,12 @@ impl DumpState {
                 Record::DmiBoardName(v) => f.dmi_board_name = owned(v),
                 Record::DmiProductName(v) => f.dmi_product_name = owned(v),
                 Record::LogChunk { offset, data } => {
-                    self.chunks.insert(offset, data.to_vec());
+                    // Two chunks at one offset (never from a correct sender): the longer one
+                    // stays, so that a short one cannot cut the log.
+                    let held = self.chunks.entry(offset).or_default();
+                    if data.len() > held.len() {
+                        *held = data.to_vec();
+                    }
                 }
                 Record::Unknown { ty, value } => self.unknown.push(UnknownRecord {
                     packet: index,
@@ -329,9 +334,9 @@ impl DumpState {
         self.packets.values().map(|m| 2 * m.bytes.len()).sum()
     }
 
-    /// Whether every packet was received.
+    /// Whether every packet was received and they cover the whole log (`log_len` bytes).
     pub fn is_complete(&self) -> bool {
-        self.packets.len() == usize::from(self.count)
+        self.packets.len() == usize::from(self.count) && self.missing_log().is_empty()
     }
 
     /// Indices of packets not received, as inclusive ranges.
@@ -521,6 +526,59 @@ mod tests {
                 malformed: 0
             }
         );
+    }
+
+    /// A packet may carry a LOG_CHUNK over log bytes another one carries (a buggy or hostile
+    /// sender). It must neither replace the longer chunk at that offset nor let the dump pass
+    /// as complete with its log missing (it did: the 10-byte chunk replaced the first 400).
+    #[test]
+    fn an_extra_short_chunk_does_not_hide_the_log() {
+        // The last packet gets one more record, LOG_CHUNK(offset 0, 10 bytes); every packet's
+        // dump_len grows by its 18 bytes (so the dump stays consistent), CRCs recomputed.
+        let mut forged = packets(OOPS, 512);
+        let last = forged.len() - 1;
+        forged[last].extend_from_slice(&[0x40, 0x00, 14, 0, 0, 0, 0, 0]);
+        forged[last].extend_from_slice(b"XXXXXXXXXX");
+        for (i, p) in forged.iter_mut().enumerate() {
+            let dump_len = u32::from_le_bytes(p[40..44].try_into().unwrap()) + 18;
+            p[40..44].copy_from_slice(&dump_len.to_le_bytes());
+            if i == last {
+                let len = u16::from_le_bytes(p[8..10].try_into().unwrap()) + 18;
+                p[8..10].copy_from_slice(&len.to_le_bytes());
+            }
+            let c = packet_crc(p);
+            p[12..16].copy_from_slice(&c.to_le_bytes());
+        }
+        for order in [false, true] {
+            let mut r = Reassembler::new();
+            let mut idx: Vec<usize> = (0..forged.len()).collect();
+            if order {
+                idx.reverse();
+            }
+            for i in idx {
+                assert_eq!(r.push(&forged[i], origin(i)), Outcome::Added);
+            }
+            let d = r.dumps().next().unwrap();
+            assert_eq!(d.missing_log(), vec![], "reversed: {order}");
+            assert_eq!(d.full_log().as_deref(), Some(OOPS.log), "reversed: {order}");
+            assert!(d.is_complete());
+        }
+        // Without the chunk that covers offset 0 the dump is not complete, whatever the
+        // packet count says.
+        let mut r = Reassembler::new();
+        let first_log = (0..forged.len())
+            .find(|&i| {
+                parse_packet(&forged[i]).unwrap().records().any(
+                    |rec| matches!(rec, Record::LogChunk { offset: 0, data } if data.len() > 10),
+                )
+            })
+            .unwrap();
+        for (i, p) in forged.iter().enumerate() {
+            if i != first_log {
+                r.push(p, origin(i));
+            }
+        }
+        assert!(!r.dumps().next().unwrap().is_complete());
     }
 
     #[test]
