@@ -3,10 +3,14 @@
 //! Everything lives in [`wire`], a module the kernel module compiles into its own crate
 //! unchanged; this crate root only wraps it for the collector and the tests. See
 //! `PROTOCOL.md` at the repository root for the byte-level specification.
+//!
+//! [`seal`] is ChaCha20-Poly1305 authenticated encryption (RFC 8439) for a future sealed
+//! packets mode; it is not used on the wire yet.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
+pub mod seal;
 pub mod wire;
 
 pub use wire::*;
