@@ -4,12 +4,16 @@
 //! unchanged; this crate root only wraps it for the collector and the tests. See
 //! `PROTOCOL.md` at the repository root for the byte-level specification.
 //!
+//! [`fec`] is a Reed–Solomon erasure code (parity shards) for a future forward error
+//! correction mode; it is not used on the wire yet.
+//!
 //! [`seal`] is ChaCha20-Poly1305 authenticated encryption (RFC 8439) for a future sealed
 //! packets mode; it is not used on the wire yet.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
+pub mod fec;
 pub mod seal;
 pub mod wire;
 
