@@ -32,8 +32,8 @@ NAME = "debian-smoke"
 GUEST = "debian_smoke"
 # What the guest loads (with dependencies): the NIC and configfs. Built-in ones are skipped.
 WANTED = ["virtio_net", "configfs"]
-STORED_RE = re.compile(r'^stored id=(\d+) dump=\S+#(\d+) from=\S+ reason=(\w+) '
-                       r'state=(\S+) bucket=([0-9a-f]+) title="(.*)"$')
+# netoopsd listen's "stored ..." line, as the test-kernel scenarios read it.
+STORED_RE = harness.scenario_defs.STORED_RE
 TAINT_FLAGS = "PFSRMBUDAWCIOELKXTN"  # kernel/panic.c taint_flags, bit order
 
 INIT = r"""#!/bin/sh
