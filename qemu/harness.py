@@ -564,7 +564,7 @@ def run_scenarios(selected, jobs=2, tail_lines=40):
     modules = {v: module_for(v) for v in variants}
     wire.build_netoopsd()
     initrds = {v: build_initramfs(modules[v], v) for v in variants}
-    results = {"passed": 0, "failed": 0}
+    results = {"passed": 0, "failed": 0, "failures": []}
     out_lock = threading.Lock()
 
     def one(sc):
@@ -582,6 +582,7 @@ def run_scenarios(selected, jobs=2, tail_lines=40):
         with out_lock:
             if problems:
                 results["failed"] += 1
+                results["failures"].append(f"{sc.name}: {problems[0]}")
                 log(f"FAIL {sc.name} ({run.elapsed:.1f}s): {sc.description}")
                 for p in problems:
                     log(f"  - {p}")
@@ -598,6 +599,9 @@ def run_scenarios(selected, jobs=2, tail_lines=40):
     log(f"{len(selected)} scenarios ({per_kernel}), {jobs} at a time")
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, selected))
+    # The failures again at the end, where a truncated CI log still shows them.
+    for f in results["failures"]:
+        log(f"failed {f}")
     print(f"qemu: {results['passed']} passed, {results['failed']} failed", flush=True)
     return results["failed"] == 0
 
