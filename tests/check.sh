@@ -57,6 +57,11 @@ count_plain() {
     fi
 }
 
+# The Wireshark dissector (tools/wireshark/netoops.lua) on the golden vectors, with tshark.
+step "Wireshark dissector (tshark)"
+python3 tests/test_dissector.py 2>&1 | tee "$out"
+count_plain
+
 # The kernel's Rust checks, one test each. The clippy step rebuilds netoops.ko without clippy
 # after it, for the stack check and the scenarios below.
 step "rustfmt (the kernel tree's .rustfmt.toml)"
