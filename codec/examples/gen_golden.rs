@@ -15,7 +15,7 @@ mod describe;
 use std::fs;
 use std::path::Path;
 
-use netoops_codec::wire::golden::VECTORS;
+use netoops_codec::wire::golden::{VECTORS, VECTORS_V2};
 
 fn main() -> std::io::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("golden");
@@ -34,6 +34,25 @@ fn main() -> std::io::Result<()> {
         }
         let desc = describe::describe(v, &packets);
         let mut text = serde_json::to_string_pretty(&desc).expect("json");
+        text.push('\n');
+        fs::write(dir.join("expected.json"), text)?;
+        println!("{}: {} packets", v.name, packets.len());
+    }
+    for v in &VECTORS_V2 {
+        let dir = root.join(v.name);
+        fs::create_dir_all(&dir)?;
+        for e in fs::read_dir(&dir)? {
+            let p = e?.path();
+            if p.extension().is_some_and(|x| x == "bin") {
+                fs::remove_file(p)?;
+            }
+        }
+        let packets = common::encode_v2_vector(v);
+        for (i, p) in packets.iter().enumerate() {
+            fs::write(dir.join(describe::packet_file(i)), p)?;
+        }
+        let mut text =
+            serde_json::to_string_pretty(&describe::describe_v2(v, &packets)).expect("json");
         text.push('\n');
         fs::write(dir.join("expected.json"), text)?;
         println!("{}: {} packets", v.name, packets.len());

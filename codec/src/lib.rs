@@ -1,17 +1,12 @@
 //! netoops wire protocol codec.
 //!
-//! Everything lives in [`wire`], a module the kernel module compiles into its own crate
-//! unchanged; this crate root only wraps it for the collector and the tests. See
-//! `PROTOCOL.md` at the repository root for the byte-level specification.
-//!
-//! [`deflate`] is a raw DEFLATE (RFC 1951) compressor for a future compressed log mode; it
-//! is not used on the wire yet.
-//!
-//! [`fec`] is a Reed–Solomon erasure code (parity shards) for a future forward error
-//! correction mode; it is not used on the wire yet.
-//!
-//! [`seal`] is ChaCha20-Poly1305 authenticated encryption (RFC 8439) for a future sealed
-//! packets mode; it is not used on the wire yet.
+//! The packet format lives in [`wire`], a module the kernel module compiles into its own
+//! crate unchanged, together with its building blocks, compiled the same way: [`deflate`]
+//! (a raw DEFLATE compressor for version 2's log pieces), [`fec`] (the Reed–Solomon erasure
+//! code of version 2's parity packets) and [`seal`] (ChaCha20-Poly1305 of RFC 8439, which
+//! seals version-2 packets). This crate root only wraps them for the collector and the tests,
+//! and adds [`sender`], a host-side reference sender (feature `std`). See `PROTOCOL.md` at
+//! the repository root for the byte-level specification.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
@@ -19,6 +14,8 @@
 pub mod deflate;
 pub mod fec;
 pub mod seal;
+#[cfg(feature = "std")]
+pub mod sender;
 pub mod wire;
 
 pub use wire::*;

@@ -9,7 +9,7 @@ mod describe;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use netoops_codec::wire::golden::VECTORS;
+use netoops_codec::wire::golden::{VECTORS, VECTORS_V2};
 use netoops_codec::wire::*;
 
 fn golden_dir() -> PathBuf {
@@ -110,6 +110,38 @@ fn expected_json_matches_the_files() {
             z[12..16].fill(0);
             assert_eq!(crc32c(&z), crc);
         }
+    }
+}
+
+#[test]
+fn v2_encoder_output_matches_golden_files_byte_for_byte() {
+    for v in &VECTORS_V2 {
+        let files = read_packets(v.name);
+        let encoded = common::encode_v2_vector(v);
+        assert_eq!(
+            files.len(),
+            encoded.len(),
+            "{}: packet count; {REGENERATE}",
+            v.name
+        );
+        for (i, (f, e)) in files.iter().zip(&encoded).enumerate() {
+            assert!(
+                f == e,
+                "{}/{}: bytes differ; {REGENERATE}",
+                v.name,
+                describe::packet_file(i)
+            );
+            assert!(f.len() <= v.max_packet);
+        }
+        let path = golden_dir().join(v.name).join("expected.json");
+        let on_disk: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            on_disk,
+            describe::describe_v2(v, &files),
+            "{}; {REGENERATE}",
+            path.display()
+        );
     }
 }
 

@@ -25,8 +25,8 @@ sanitizer=${FUZZ_SANITIZER:-address}
 
 corpus=corpus/$target
 mkdir -p "$corpus"
-# Seeds: each golden dump as one input, [flags=0][len u16][packet] per packet, plus a
-# shuffled copy with duplicates.
+# Seeds: each golden dump as one input, [mode][flags=0][len u16][packet] per packet, plus a
+# shuffled copy with duplicates; mode 1 (the collector holds the test key) for the sealed ones.
 python3 - "$corpus" ../../codec/golden <<'PY'
 import glob, os, random, struct, sys
 out, golden = sys.argv[1], sys.argv[2]
@@ -38,6 +38,7 @@ for d in sorted(glob.glob(os.path.join(golden, "*"))):
     extra = pk + pk[:2]
     for tag, seq in (("inorder", pk), ("shuffled", random.Random(1).sample(extra, len(extra)))):
         with open(os.path.join(out, f"golden-{name}-{tag}"), "wb") as f:
+            f.write(bytes([1 if "sealed" in name else 0]))
             for p in seq:
                 f.write(struct.pack("<BH", 0, len(p)) + p)
 PY

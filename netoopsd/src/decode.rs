@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::input::{read_file, InputError};
+use crate::keys::Keys;
 use crate::reassembly::{Origin, Reassembler};
 use crate::{json, text};
 
@@ -20,8 +21,9 @@ pub struct Report {
 /// Runs the decoder over `files`. A file that cannot be read or parsed as a container stops
 /// everything with an error naming the file and offset; bad netoops packets inside good
 /// files are reported and skipped.
-pub fn run(files: &[PathBuf], as_json: bool) -> Result<Report, InputError> {
+pub fn run(files: &[PathBuf], as_json: bool, keys: Option<Keys>) -> Result<Report, InputError> {
     let mut r = Reassembler::new();
+    r.keys = keys;
     let mut file_info = Vec::new();
     for path in files {
         let contents = read_file(path)?;
@@ -60,13 +62,15 @@ pub fn run(files: &[PathBuf], as_json: bool) -> Result<Report, InputError> {
     }
     let s = &r.stats;
     stderr.push_str(&format!(
-        "netoopsd: {} file(s), {} netoops packet(s): {} dump(s), {} duplicate(s), {} inconsistent, {} malformed\n",
+        "netoopsd: {} file(s), {} netoops packet(s): {} dump(s), {} duplicate(s), {} inconsistent, {} malformed, {} refused, {} rebuilt from parity\n",
         files.len(),
         s.packets,
         r.dumps().count(),
         s.duplicates,
         s.inconsistent,
-        s.malformed
+        s.malformed,
+        s.refused,
+        s.recovered
     ));
     Ok(Report { stdout, stderr })
 }

@@ -3,7 +3,8 @@
 //!
 //! Modules, one job each: [`receive`] binds sockets and receives datagrams in batches,
 //! [`live`] reassembles dumps per sender with timeouts and limits, [`reassembly`] is the
-//! per-dump logic (shared with [`decode`]), [`signature`] turns a log into a crash title,
+//! per-dump logic (shared with [`decode`]), [`keys`] opens sealed packets, [`zpiece`] inflates
+//! compressed log pieces, [`signature`] turns a log into a crash title,
 //! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
 //! collector, [`query`] prints `ls`/`show`/`top`, [`bench`] measures the collector under
 //! load, [`input`] reads capture files, [`text`] and [`json`] print dumps.
@@ -16,6 +17,7 @@ pub mod display;
 pub mod encode;
 pub mod input;
 pub mod json;
+pub mod keys;
 pub mod listen;
 pub mod live;
 pub mod query;
@@ -24,3 +26,4 @@ pub mod receive;
 pub mod signature;
 pub mod store;
 pub mod text;
+pub mod zpiece;

@@ -43,6 +43,8 @@ pub struct Options {
     pub verbose: bool,
     /// Print the final counters as one JSON line on standard error.
     pub stats_json: bool,
+    /// Sealing keys: when given, only packets sealed under one of them are taken.
+    pub keys: Option<crate::keys::Keys>,
 }
 
 /// How `listen` ended.
@@ -84,6 +86,9 @@ impl Summary {
             "inconsistent": c.inconsistent,
             "malformed": c.malformed_total(),
             "malformed_by_kind": c.malformed,
+            "refused": c.refused.values().sum::<u64>(),
+            "refused_by_kind": c.refused,
+            "recovered": c.recovered,
             "late": c.late,
             "dumps_complete": c.complete,
             "dumps_partial": c.partial,
@@ -103,15 +108,19 @@ impl Summary {
             .iter()
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
+        let refused: Vec<String> = c.refused.iter().map(|(k, n)| format!("{k} {n}")).collect();
         format!(
-            "netoopsd: {} packets ({} bytes): {} added, {} duplicate, {} inconsistent, {} malformed{}, {} late; {} reports stored ({} complete, {} partial); {} dropped at the socket",
+            "netoopsd: {} packets ({} bytes): {} added, {} rebuilt from parity, {} duplicate, {} inconsistent, {} malformed{}, {} refused{}, {} late; {} reports stored ({} complete, {} partial); {} dropped at the socket",
             c.packets,
             c.bytes,
             c.added,
+            c.recovered,
             c.duplicates,
             c.inconsistent,
             c.malformed_total(),
             if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) },
+            c.refused.values().sum::<u64>(),
+            if refused.is_empty() { String::new() } else { format!(" ({})", refused.join(", ")) },
             c.late,
             self.stored,
             c.complete,
@@ -210,6 +219,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     };
 
     let mut collector = Collector::new(opts.limits.clone());
+    collector.keys = opts.keys.clone();
     let started = Instant::now();
     let deadline = opts.timeout.map(|t| started + t);
     let mut finished = Vec::new();

@@ -8,9 +8,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use netoops_codec::wire::{parse_packet, DumpKey};
+use netoops_codec::wire::DumpKey;
 
-use crate::reassembly::{DumpState, Origin, Outcome};
+use crate::keys::{unwrap_datagram, Keys};
+use crate::reassembly::{parse_incoming, DumpState, Origin, Outcome};
 
 /// Limits and timeouts.
 #[derive(Debug, Clone)]
@@ -55,6 +56,10 @@ pub struct Counters {
     pub inconsistent: u64,
     /// Invalid packets (bad CRC, bad framing, ...), dropped; by [`malformed_kind`].
     pub malformed: BTreeMap<&'static str, u64>,
+    /// Packets refused by the sealing rules, dropped; by [`Refused::kind`](crate::keys::Refused::kind).
+    pub refused: BTreeMap<&'static str, u64>,
+    /// Data packets rebuilt from parity.
+    pub recovered: u64,
     /// Packets of dumps already handed out, dropped.
     pub late: u64,
     /// Dumps handed out complete.
@@ -95,6 +100,8 @@ pub fn malformed_kind(e: &netoops_codec::wire::DecodeError) -> &'static str {
         E::DuplicateRecord { .. } => "duplicate_record",
         E::BootIdMismatch { .. } => "boot_id_mismatch",
         E::LogChunkOutOfRange { .. } => "log_chunk_out_of_range",
+        E::BadZChunk { .. } => "bad_zchunk",
+        E::Sealed { .. } => "sealed",
     }
 }
 
@@ -144,6 +151,8 @@ pub struct Collector {
     pending_bytes: usize,
     finished: HashMap<Key, Instant>,
     finished_order: VecDeque<(Instant, Key)>,
+    /// Sealing keys: when set, only sealed packets that open under one of them are taken.
+    pub keys: Option<Keys>,
     /// Counters.
     pub counters: Counters,
 }
@@ -157,6 +166,7 @@ impl Collector {
             pending_bytes: 0,
             finished: HashMap::new(),
             finished_order: VecDeque::new(),
+            keys: None,
             counters: Counters::default(),
         }
     }
@@ -179,7 +189,14 @@ impl Collector {
         let c = &mut self.counters;
         c.packets += 1;
         c.bytes += payload.len() as u64;
-        let p = match parse_packet(payload) {
+        let payload = match unwrap_datagram(payload, self.keys.as_ref()) {
+            Ok(p) => p,
+            Err(why) => {
+                *c.refused.entry(why.kind()).or_insert(0) += 1;
+                return Received::Malformed(why.to_string());
+            }
+        };
+        let p = match parse_incoming(&payload) {
             Ok(p) => p,
             Err(e) => {
                 *c.malformed.entry(malformed_kind(&e)).or_insert(0) += 1;
@@ -192,7 +209,7 @@ impl Collector {
             return Received::Late;
         }
         let pending = self.pending.entry(key).or_insert_with(|| Pending {
-            dump: DumpState::new(&p),
+            dump: DumpState::new_incoming(&p),
             first_seen: wall,
             last_seen: wall,
             last_instant: now,
@@ -202,7 +219,10 @@ impl Collector {
             source: sender.to_string(),
             offset: 0,
         };
-        let result = match pending.dump.offer(&p, origin) {
+        let recovered_before = pending.dump.recovered;
+        let outcome = pending.dump.offer_incoming(&p, origin);
+        c.recovered += u64::from(pending.dump.recovered - recovered_before);
+        let result = match outcome {
             Outcome::Added => {
                 c.added += 1;
                 pending.last_seen = wall;
@@ -220,11 +240,13 @@ impl Collector {
                 c.inconsistent += 1;
                 Received::Inconsistent(format!(
                     "packet {} of dump {} contradicts packets already received: {why}",
-                    p.header.index,
+                    p.header().index,
                     crate::display::dump_name(&key.1)
                 ))
             }
-            Outcome::Malformed(_) => unreachable!("offer takes parsed packets"),
+            Outcome::Malformed(_) | Outcome::Refused(_) => {
+                unreachable!("offer takes parsed packets")
+            }
         };
         let complete = pending.dump.is_complete();
         if complete {

@@ -63,6 +63,9 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Sealing keys (see `listen --keys`): sealed packets are opened, unsealed refused.
+        #[arg(long, value_name = "FILE")]
+        keys: Option<PathBuf>,
         /// pcap, pcapng, or raw files (one UDP payload = one packet per file).
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
@@ -115,6 +118,10 @@ struct ListenArgs {
     /// Print the final counters as one JSON line on standard error.
     #[arg(long)]
     stats_json: bool,
+    /// Sealing keys, one `KEY_ID HEX` per line: only packets sealed under one of them are
+    /// taken (unsealed, unknown-key and forged packets are counted and dropped).
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -265,6 +272,15 @@ fn listen(db: PathBuf, a: ListenArgs) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
+    let keys = match a
+        .keys
+        .as_deref()
+        .map(netoopsd::keys::Keys::load)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => return fail(&e.to_string()),
+    };
     let explicit = !a.addrs.is_empty();
     let mut opts = listen::Options {
         addrs: if explicit {
@@ -280,6 +296,7 @@ fn listen(db: PathBuf, a: ListenArgs) -> ExitCode {
         batch: a.batch,
         verbose: a.verbose,
         stats_json: a.stats_json,
+        keys,
     };
     let mut result = listen::run(&opts, std::io::stdout());
     if !explicit && matches!(&result, Err(e) if e.contains("cannot create socket")) {
@@ -331,12 +348,18 @@ fn main() -> ExitCode {
             },
             Err(e) => fail(&e),
         },
-        Command::Decode { json, files } => match netoopsd::decode::run(&files, json) {
+        Command::Decode { json, keys, files } => match keys
+            .as_deref()
+            .map(netoopsd::keys::Keys::load)
+            .transpose()
+            .map_err(|e| e.to_string())
+            .and_then(|k| netoopsd::decode::run(&files, json, k).map_err(|e| e.to_string()))
+        {
             Ok(report) => {
                 eprint!("{}", report.stderr);
                 print(&report.stdout)
             }
-            Err(e) => fail(&e.to_string()),
+            Err(e) => fail(&e),
         },
         Command::EvalSignatures { json, verbose, dir } => {
             use netoopsd::signature::eval;

@@ -4,10 +4,53 @@
 
 use std::collections::BTreeMap;
 
+use netoops_codec::fec;
 use netoops_codec::wire::{
-    parse_packet, relate, ArchRegs, CpuId, DecodeError, DumpInfo, DumpKey, Inconsistency, Packet,
-    Reason, Record, Regs, RegsSource, RegsX86_64, Time,
+    parse_header, parse_packet, parse_parity, rebuild_data_packet, relate, shard_area, ArchRegs,
+    CpuId, DecodeError, DumpInfo, DumpKey, Header, Inconsistency, Packet, PacketType, ParityPacket,
+    Reason, Record, Regs, RegsSource, RegsX86_64, Time, SHARD_PREFIX_LEN,
 };
+
+use crate::keys::{unwrap_datagram, Keys, Refused};
+use crate::zpiece::ZPiece;
+
+/// A validated (unsealed) packet: data or parity.
+#[derive(Debug, Clone, Copy)]
+pub enum Incoming<'a> {
+    /// A data packet.
+    Data(Packet<'a>),
+    /// A version-2 parity packet.
+    Parity(ParityPacket<'a>),
+}
+
+impl Incoming<'_> {
+    /// The dump it belongs to.
+    pub fn key(&self) -> DumpKey {
+        match self {
+            Incoming::Data(p) => p.key(),
+            Incoming::Parity(p) => p.key(),
+        }
+    }
+
+    /// Its header.
+    pub fn header(&self) -> &Header {
+        match self {
+            Incoming::Data(p) => &p.header,
+            Incoming::Parity(p) => &p.header,
+        }
+    }
+}
+
+/// Validates an unsealed packet: a parity packet by [`parse_parity`], anything else by
+/// [`parse_packet`].
+pub fn parse_incoming(bytes: &[u8]) -> Result<Incoming<'_>, DecodeError> {
+    let header = parse_header(bytes)?;
+    if header.packet_type == PacketType::Parity && header.version >= 2 {
+        parse_parity(bytes).map(Incoming::Parity)
+    } else {
+        parse_packet(bytes).map(Incoming::Data)
+    }
+}
 
 /// Where a packet came from (for messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +72,8 @@ pub enum Outcome {
     Inconsistent(Inconsistency),
     /// Not a valid packet.
     Malformed(DecodeError),
+    /// Refused before decoding (sealing), see [`Refused`].
+    Refused(Refused),
 }
 
 /// A packet that was dropped, and why.
@@ -53,6 +98,11 @@ pub struct Stats {
     pub inconsistent: u64,
     /// Invalid packets.
     pub malformed: u64,
+    /// Packets refused by sealing rules (unsealed with keys configured, unknown key,
+    /// failed authentication).
+    pub refused: u64,
+    /// Data packets rebuilt from parity.
+    pub recovered: u64,
 }
 
 /// Facts of a dump, owned. Strings are raw bytes as sent.
@@ -167,7 +217,17 @@ pub struct DumpState {
     pub regs: Option<(RegsSource, OwnedRegs)>,
     /// Records of unknown types.
     pub unknown: Vec<UnknownRecord>,
+    /// Parity packets held (version 2), by parity row.
+    pub parity: BTreeMap<u16, Vec<u8>>,
+    /// Data packets rebuilt from parity.
+    pub recovered: u16,
+    /// Whether a data packet gave `info` (a dump first seen through a parity packet does
+    /// not know its `DUMP_INFO` yet).
+    info_known: bool,
     chunks: BTreeMap<u32, Vec<u8>>,
+    zpieces: BTreeMap<u32, ZPiece>,
+    /// For each fact record type, the packet index it was taken from.
+    fact_from: BTreeMap<u16, u16>,
 }
 
 fn owned(v: &[u8]) -> Option<Vec<u8>> {
@@ -178,19 +238,47 @@ impl DumpState {
     /// An empty dump shaped by its first packet `p` (which is not added: call
     /// [`DumpState::offer`]).
     pub fn new(p: &Packet<'_>) -> Self {
+        let mut d = Self::shaped(&p.header);
+        d.info = p.dump_info;
+        d.info_known = true;
+        d
+    }
+
+    /// An empty dump shaped by its first packet, data or parity (not added: call
+    /// [`DumpState::offer_incoming`]).
+    pub fn new_incoming(p: &Incoming<'_>) -> Self {
+        match p {
+            Incoming::Data(p) => Self::new(p),
+            Incoming::Parity(p) => Self::shaped(&p.header),
+        }
+    }
+
+    fn shaped(h: &Header) -> Self {
         DumpState {
-            key: p.key(),
-            reason: p.header.reason,
-            count: p.header.count,
-            dump_len: p.header.dump_len,
-            info: p.dump_info,
+            key: DumpKey {
+                boot_id: h.boot_id,
+                seq: h.seq,
+            },
+            reason: h.reason,
+            count: h.count,
+            dump_len: h.dump_len,
+            info: DumpInfo {
+                log_len: 0,
+                flags: 0,
+                regs_source: RegsSource::None,
+            },
             packets: BTreeMap::new(),
             duplicates: 0,
             inconsistent: 0,
             facts: Facts::default(),
             regs: None,
             unknown: Vec::new(),
+            parity: BTreeMap::new(),
+            recovered: 0,
+            info_known: false,
             chunks: BTreeMap::new(),
+            zpieces: BTreeMap::new(),
+            fact_from: BTreeMap::new(),
         }
     }
 
@@ -219,9 +307,38 @@ impl DumpState {
         Ok(false)
     }
 
+    /// Whether fact record type `ty` of packet `index` is the one to keep: a fact sent more
+    /// than once (a sender may repeat facts) is taken from the packet with the lowest index,
+    /// and within it from its first record, whatever order the packets arrive in.
+    fn takes(&mut self, ty: u16, index: u16) -> bool {
+        match self.fact_from.get(&ty) {
+            Some(&held) if held <= index => false,
+            _ => {
+                self.fact_from.insert(ty, index);
+                true
+            }
+        }
+    }
+
     fn add(&mut self, p: &Packet<'_>, origin: Origin) {
         let index = p.header.index;
+        let mut seen_here: Vec<u16> = Vec::new();
         for r in p.records() {
+            let ty = r.ty();
+            let is_fact = !matches!(
+                r,
+                Record::DumpInfo(_)
+                    | Record::LogChunk { .. }
+                    | Record::LogZChunk { .. }
+                    | Record::Unknown { .. }
+            );
+            if is_fact {
+                if seen_here.contains(&ty) || !self.takes(ty, index) {
+                    seen_here.push(ty);
+                    continue;
+                }
+                seen_here.push(ty);
+            }
             let f = &mut self.facts;
             match r {
                 Record::DumpInfo(_) => {}
@@ -261,6 +378,17 @@ impl DumpState {
                         *held = data.to_vec();
                     }
                 }
+                Record::LogZChunk {
+                    piece_start,
+                    piece_len,
+                    z_len,
+                    z_offset,
+                    data,
+                } => self
+                    .zpieces
+                    .entry(piece_start)
+                    .or_insert_with(|| ZPiece::new(piece_start, piece_len, z_len))
+                    .add(piece_len, z_len, z_offset, data),
                 Record::Unknown { ty, value } => self.unknown.push(UnknownRecord {
                     packet: index,
                     ty,
@@ -281,6 +409,130 @@ impl DumpState {
         );
     }
 
+    /// Offers a validated packet of this dump (same key), data or parity: adds it, or drops
+    /// it as a copy or as inconsistent with the packets held, counting either; then rebuilds
+    /// what parity can rebuild.
+    pub fn offer_incoming(&mut self, p: &Incoming<'_>, origin: Origin) -> Outcome {
+        let outcome = match p {
+            Incoming::Data(p) => self.offer(p, origin),
+            Incoming::Parity(p) => self.offer_parity(p),
+        };
+        if outcome == Outcome::Added {
+            self.recover();
+        }
+        outcome
+    }
+
+    fn offer_parity(&mut self, p: &ParityPacket<'_>) -> Outcome {
+        let h = &p.header;
+        let why = if h.reason != self.reason {
+            Some(Inconsistency::Reason)
+        } else if h.count != self.count {
+            Some(Inconsistency::Count)
+        } else if h.dump_len != self.dump_len {
+            Some(Inconsistency::DumpLen)
+        } else if self
+            .parity
+            .values()
+            .next()
+            .is_some_and(|q| q.len() != p.shard.len() + usize::from(h.header_len))
+        {
+            Some(Inconsistency::Layout)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.inconsistent += 1;
+            return Outcome::Inconsistent(why);
+        }
+        let row = p.row() as u16;
+        match self.parity.get(&row) {
+            Some(held) if held.as_slice() == p.bytes => {
+                self.duplicates += 1;
+                Outcome::Duplicate
+            }
+            Some(_) => {
+                self.inconsistent += 1;
+                Outcome::Inconsistent(Inconsistency::Conflict)
+            }
+            None => {
+                self.parity.insert(row, p.bytes.to_vec());
+                Outcome::Added
+            }
+        }
+    }
+
+    /// Rebuilds the missing protected data packets when enough data and parity packets are
+    /// held (any `k` of them), and adds them as if received.
+    fn recover(&mut self) {
+        let k = usize::from(self.count).min(fec::MAX_DATA_SHARDS);
+        let held = self.packets.range(..k as u16).count();
+        if held == k || self.parity.is_empty() || held + self.parity.len() < k {
+            return;
+        }
+        let Some((&last_row, last)) = self.parity.iter().next_back() else {
+            return;
+        };
+        let Ok(template) = parse_parity(last).map(|p| p.header) else {
+            return;
+        };
+        let shard_len = last.len() - usize::from(template.header_len);
+        let m = usize::from(last_row) + 1;
+        let mut shards = vec![vec![0u8; shard_len]; k + m];
+        let mut present = vec![false; k + m];
+        for (&i, meta) in self.packets.range(..k as u16) {
+            let area = &meta.bytes[usize::from(HEADER_LEN_V)..];
+            if area.len() + SHARD_PREFIX_LEN > shard_len {
+                return; // inconsistent with the parity: nothing to rebuild from
+            }
+            let s = &mut shards[usize::from(i)];
+            s[..2].copy_from_slice(&(area.len() as u16).to_le_bytes());
+            s[2..2 + area.len()].copy_from_slice(area);
+            present[usize::from(i)] = true;
+        }
+        for (&row, packet) in &self.parity {
+            let body = &packet[packet.len() - shard_len..];
+            shards[k + usize::from(row)].copy_from_slice(body);
+            present[k + usize::from(row)] = true;
+        }
+        let mut refs: Vec<&mut [u8]> = shards.iter_mut().map(Vec::as_mut_slice).collect();
+        if fec::reconstruct_data(k, &mut refs, &present).is_err() {
+            return;
+        }
+        let mut offsets = Vec::with_capacity(k);
+        let mut off = 0u32;
+        for s in shards.iter().take(k) {
+            offsets.push(off);
+            let Some(area) = shard_area(s) else { return };
+            off = off.saturating_add(area.len() as u32);
+        }
+        let mut buf = vec![0u8; 65536];
+        for i in 0..k {
+            if present[i] {
+                continue;
+            }
+            let Some(area) = shard_area(&shards[i]) else {
+                return;
+            };
+            let Some(n) = rebuild_data_packet(&template, i as u16, offsets[i], area, &mut buf)
+            else {
+                return;
+            };
+            let Ok(p) = parse_packet(&buf[..n]) else {
+                // Parity that does not rebuild a valid packet: from a broken or hostile
+                // sender; what was received stays as it is.
+                return;
+            };
+            let origin = Origin {
+                source: "rebuilt from parity".to_string(),
+                offset: i as u64,
+            };
+            if self.offer(&p, origin) == Outcome::Added {
+                self.recovered += 1;
+            }
+        }
+    }
+
     /// Offers a validated packet of this dump (same key): adds it, or drops it as a copy
     /// or as inconsistent with the packets held, counting either.
     pub fn offer(&mut self, p: &Packet<'_>, origin: Origin) -> Outcome {
@@ -290,6 +542,14 @@ impl DumpState {
                 Outcome::Duplicate
             }
             Ok(false) => {
+                if !self.info_known {
+                    self.info = p.dump_info;
+                    self.info_known = true;
+                }
+                if p.dump_info != self.info {
+                    self.inconsistent += 1;
+                    return Outcome::Inconsistent(Inconsistency::DumpInfo);
+                }
                 self.add(p, origin);
                 Outcome::Added
             }
@@ -309,10 +569,12 @@ impl DumpState {
     ) -> Option<Self> {
         let mut dump: Option<DumpState> = None;
         for (i, bytes) in packets.into_iter().enumerate() {
-            let Ok(p) = parse_packet(bytes) else { continue };
-            let d = dump.get_or_insert_with(|| DumpState::new(&p));
+            let Ok(p) = parse_incoming(bytes) else {
+                continue;
+            };
+            let d = dump.get_or_insert_with(|| DumpState::new_incoming(&p));
             if d.key == p.key() {
-                d.offer(
+                d.offer_incoming(
                     &p,
                     Origin {
                         source: source.to_string(),
@@ -324,14 +586,21 @@ impl DumpState {
         dump
     }
 
-    /// The packets held, in index order, as received.
+    /// The packets held (unsealed), data in index order, then parity.
     pub fn raw_packets(&self) -> impl Iterator<Item = &[u8]> {
-        self.packets.values().map(|m| m.bytes.as_slice())
+        self.packets
+            .values()
+            .map(|m| m.bytes.as_slice())
+            .chain(self.parity.values().map(Vec::as_slice))
     }
 
     /// Bytes held for this dump (packets; the log is held twice, in packets and chunks).
     pub fn memory(&self) -> usize {
-        self.packets.values().map(|m| 2 * m.bytes.len()).sum()
+        self.packets
+            .values()
+            .map(|m| 2 * m.bytes.len())
+            .sum::<usize>()
+            + self.parity.values().map(Vec::len).sum::<usize>()
     }
 
     /// Whether every packet was received and they cover the whole log (`log_len` bytes).
@@ -353,10 +622,18 @@ impl DumpState {
         out
     }
 
-    /// The received log, as contiguous segments in log order.
+    /// The received log, as contiguous segments in log order: plain chunks (version 1) and
+    /// what the compressed pieces received give (version 2).
     pub fn log_segments(&self) -> Vec<LogSegment> {
+        let mut pieces: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+        for piece in self.zpieces.values() {
+            if let Some((off, bytes)) = piece.decoded(self.info.log_len) {
+                pieces.insert(off, bytes);
+            }
+        }
+        let all = merge_by_offset(&self.chunks, &pieces);
         let mut out: Vec<LogSegment> = Vec::new();
-        for (&off, data) in &self.chunks {
+        for (off, data) in all {
             let off = u64::from(off);
             match out.last_mut() {
                 Some(last) if last.offset + last.bytes.len() as u64 >= off => {
@@ -405,9 +682,30 @@ impl DumpState {
     }
 }
 
+/// Length of an unsealed header (data packets held are unsealed).
+const HEADER_LEN_V: u8 = netoops_codec::wire::HEADER_LEN as u8;
+
+/// Chunks at their offsets, plain ones and decoded pieces, in offset order (at one offset
+/// the longer stays).
+fn merge_by_offset<'a>(
+    a: &'a BTreeMap<u32, Vec<u8>>,
+    b: &'a BTreeMap<u32, Vec<u8>>,
+) -> Vec<(u32, &'a Vec<u8>)> {
+    let mut all: BTreeMap<u32, &Vec<u8>> = BTreeMap::new();
+    for (&off, data) in a.iter().chain(b.iter()) {
+        let held = all.entry(off).or_insert(data);
+        if data.len() > held.len() {
+            *held = data;
+        }
+    }
+    all.into_iter().collect()
+}
+
 /// Groups packets into dumps.
 #[derive(Debug, Default)]
 pub struct Reassembler {
+    /// Sealing keys: when set, only sealed packets that open under one of them are taken.
+    pub keys: Option<Keys>,
     dumps: BTreeMap<DumpKey, DumpState>,
     order: Vec<DumpKey>,
     /// Counters.
@@ -425,7 +723,18 @@ impl Reassembler {
     /// Takes one UDP payload.
     pub fn push(&mut self, payload: &[u8], origin: Origin) -> Outcome {
         self.stats.packets += 1;
-        let p = match parse_packet(payload) {
+        let payload = match unwrap_datagram(payload, self.keys.as_ref()) {
+            Ok(p) => p,
+            Err(why) => {
+                self.stats.refused += 1;
+                self.rejected.push(Rejected {
+                    origin,
+                    reason: why.to_string(),
+                });
+                return Outcome::Refused(why);
+            }
+        };
+        let p = match parse_incoming(&payload) {
             Ok(p) => p,
             Err(e) => {
                 self.stats.malformed += 1;
@@ -444,16 +753,20 @@ impl Reassembler {
             Some(d) => d,
             None => {
                 self.order.push(key);
-                self.dumps.entry(key).or_insert_with(|| DumpState::new(&p))
+                self.dumps
+                    .entry(key)
+                    .or_insert_with(|| DumpState::new_incoming(&p))
             }
         };
-        let outcome = dump.offer(&p, origin.clone());
+        let recovered_before = dump.recovered;
+        let outcome = dump.offer_incoming(&p, origin.clone());
+        self.stats.recovered += u64::from(dump.recovered - recovered_before);
         match outcome {
             Outcome::Duplicate => {
                 self.stats.duplicates += 1;
                 Outcome::Duplicate
             }
-            Outcome::Added | Outcome::Malformed(_) => {
+            Outcome::Added | Outcome::Malformed(_) | Outcome::Refused(_) => {
                 self.stats.added += 1;
                 outcome
             }
@@ -463,7 +776,7 @@ impl Reassembler {
                     origin,
                     reason: format!(
                         "packet {} of dump {} contradicts packets already received: {why}",
-                        p.header.index,
+                        p.header().index,
                         crate::display::dump_name(&key)
                     ),
                 });
@@ -523,7 +836,9 @@ mod tests {
                 added: 9,
                 duplicates: 1,
                 inconsistent: 0,
-                malformed: 0
+                malformed: 0,
+                refused: 0,
+                recovered: 0,
             }
         );
     }
@@ -531,6 +846,43 @@ mod tests {
     /// A packet may carry a LOG_CHUNK over log bytes another one carries (a buggy or hostile
     /// sender). It must neither replace the longer chunk at that offset nor let the dump pass
     /// as complete with its log missing (it did: the 10-byte chunk replaced the first 400).
+    #[test]
+    fn a_repeated_fact_is_taken_from_the_lowest_packet_whatever_the_order() {
+        // Packet 0 carries HOSTNAME "qemu-test"; the last packet gets another HOSTNAME record,
+        // "forged", as a sender that repeats facts might (dump_len and CRCs fixed up).
+        let mut p = packets(OOPS, 512);
+        let last = p.len() - 1;
+        let rec: &[u8] = &[0x12, 0x00, 6, 0, b'f', b'o', b'r', b'g', b'e', b'd'];
+        p[last].extend_from_slice(rec);
+        let n = rec.len() as u32;
+        for (i, q) in p.iter_mut().enumerate() {
+            let dump_len = u32::from_le_bytes(q[40..44].try_into().unwrap()) + n;
+            q[40..44].copy_from_slice(&dump_len.to_le_bytes());
+            if i == last {
+                let len = u16::from_le_bytes(q[8..10].try_into().unwrap()) + n as u16;
+                q[8..10].copy_from_slice(&len.to_le_bytes());
+            }
+            let c = packet_crc(q);
+            q[12..16].copy_from_slice(&c.to_le_bytes());
+        }
+        for reversed in [false, true] {
+            let mut r = Reassembler::new();
+            let mut idx: Vec<usize> = (0..p.len()).collect();
+            if reversed {
+                idx.reverse();
+            }
+            for i in idx {
+                assert_eq!(r.push(&p[i], origin(i)), Outcome::Added);
+            }
+            let d = r.dumps().next().unwrap();
+            assert_eq!(
+                d.facts.hostname.as_deref(),
+                Some(&b"qemu-test"[..]),
+                "reversed: {reversed}"
+            );
+        }
+    }
+
     #[test]
     fn an_extra_short_chunk_does_not_hide_the_log() {
         // The last packet gets one more record, LOG_CHUNK(offset 0, 10 bytes); every packet's

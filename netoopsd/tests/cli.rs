@@ -138,6 +138,79 @@ fn golden_vectors_decode_to_their_expected_values() {
     }
 }
 
+/// The key file of the sealed golden vectors: their published test key.
+fn test_key_file(dir: &Path) -> PathBuf {
+    let path = dir.join("keys");
+    let key: String = b"netoops golden vectors test key!"
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    fs::write(&path, format!("# the golden vectors' test key\n1 {key}\n")).unwrap();
+    path
+}
+
+#[test]
+fn v2_golden_vectors_decode_to_the_same_dump_as_v1() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = test_key_file(dir.path());
+    let v1 = decode_json(&golden_files("oops-1460"));
+    let want = &v1["dumps"][0];
+    for (name, args) in [
+        ("oops-v2-1460", vec!["decode", "--json"]),
+        (
+            "oops-v2-sealed-512",
+            vec!["decode", "--json", "--keys", keys.to_str().unwrap()],
+        ),
+    ] {
+        let o = netoopsd(&args, &golden_files(name));
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let out: Value = serde_json::from_str(&stdout(&o)).unwrap();
+        let d = &out["dumps"][0];
+        assert_eq!(out["dumps"].as_array().unwrap().len(), 1, "{name}");
+        assert_eq!(d["complete"], true, "{name}");
+        for key in [
+            "boot_id",
+            "seq",
+            "reason",
+            "log_len",
+            "log_truncated",
+            "facts",
+            "regs",
+            "log",
+        ] {
+            assert_eq!(d[key], want[key], "{name}: {key}");
+        }
+        assert_eq!(out["stats"]["malformed"], 0, "{name}");
+    }
+    // Sealed packets without the key: refused, nothing decoded.
+    let o = netoopsd(&["decode", "--json"], &golden_files("oops-v2-sealed-512"));
+    assert!(o.status.success());
+    let out: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(out["dumps"].as_array().unwrap().len(), 0);
+    assert!(
+        stderr(&o).contains("sealed packet (key id 1) but no key file given"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("8 refused"), "{}", stderr(&o));
+    // A malformed key file names itself, the line and the fault.
+    let bad = dir.path().join("bad-keys");
+    fs::write(&bad, "1 00112233\n").unwrap();
+    let o = netoopsd(
+        &["decode", "--keys", bad.to_str().unwrap()],
+        &golden_files("oops-v2-1460"),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!(
+            "{}:1: key 1: expected 64 hex digits (32 bytes), got 8 characters",
+            bad.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn oops_text_output_names_every_register_and_fact() {
     let o = netoopsd(&["decode"], &golden_files("oops-1460"));

@@ -135,13 +135,47 @@ pub fn coefficient(k: usize, m: usize, j: usize, i: usize) -> Result<u8, FecErro
 /// further 256-byte table on the stack.
 #[derive(Debug)]
 pub struct ParityAccumulator<'p, 'b> {
-    parity: &'p mut [&'b mut [u8]],
+    parity: Rows<'p, 'b>,
     k: usize,
     /// `∏_{t<k} (x_{k+j} − x_t)` for each parity row `j`.
     numer: [u8; MAX_PARITY_SHARDS],
     /// Bit `i` set: data shard `i` was added.
     added: [u64; MAX_DATA_SHARDS / 64],
     added_count: usize,
+}
+
+/// The parity buffers of a [`ParityAccumulator`]: separate slices, or one flat buffer of
+/// `m` rows (which needs no slice table, e.g. on a small stack).
+#[derive(Debug)]
+enum Rows<'p, 'b> {
+    Slices(&'p mut [&'b mut [u8]]),
+    Flat { buf: &'p mut [u8], len: usize },
+}
+
+impl Rows<'_, '_> {
+    fn count(&self) -> usize {
+        match self {
+            Rows::Slices(s) => s.len(),
+            Rows::Flat { buf, len } => buf.len().checked_div(*len).unwrap_or(0),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Rows::Slices(s) => s.first().map_or(0, |p| p.len()),
+            Rows::Flat { len, .. } => *len,
+        }
+    }
+
+    fn row_mut(&mut self, j: usize) -> Option<&mut [u8]> {
+        match self {
+            Rows::Slices(s) => s.get_mut(j).map(|r| &mut **r),
+            Rows::Flat { buf, len } => {
+                let start = j.checked_mul(*len)?;
+                buf.get_mut(start..start.checked_add(*len)?)
+            }
+        }
+    }
 }
 
 impl<'p, 'b> ParityAccumulator<'p, 'b> {
@@ -155,18 +189,43 @@ impl<'p, 'b> ParityAccumulator<'p, 'b> {
         if parity.iter().any(|p| p.len() != len) {
             return Err(FecError::ShardLength);
         }
-        let mut numer = [0u8; MAX_PARITY_SHARDS];
-        for (j, (n, p)) in numer.iter_mut().zip(parity.iter_mut()).enumerate() {
-            *n = numerator(k, k + j);
-            p.fill(0);
+        Ok(Self::start(k, Rows::Slices(parity)))
+    }
+
+    /// Like [`new`](Self::new), with the `m` parity shards as consecutive rows of
+    /// `shard_len` bytes in one buffer of `m · shard_len` bytes.
+    ///
+    /// Errors: [`FecError::ShardCounts`], [`FecError::ShardLength`] (`shard_len` 0, or the
+    /// buffer not a whole number of rows).
+    pub fn new_flat(k: usize, parity: &'p mut [u8], shard_len: usize) -> Result<Self, FecError> {
+        if shard_len == 0 || parity.len() % shard_len != 0 {
+            return Err(FecError::ShardLength);
         }
-        Ok(ParityAccumulator {
+        check_counts(k, parity.len() / shard_len)?;
+        Ok(Self::start(
+            k,
+            Rows::Flat {
+                buf: parity,
+                len: shard_len,
+            },
+        ))
+    }
+
+    fn start(k: usize, mut parity: Rows<'p, 'b>) -> Self {
+        let mut numer = [0u8; MAX_PARITY_SHARDS];
+        for (j, n) in numer.iter_mut().enumerate().take(parity.count()) {
+            *n = numerator(k, k + j);
+            if let Some(p) = parity.row_mut(j) {
+                p.fill(0);
+            }
+        }
+        ParityAccumulator {
             parity,
             k,
             numer,
             added: [0; MAX_DATA_SHARDS / 64],
             added_count: 0,
-        })
+        }
     }
 
     /// The number of data shards `k`.
@@ -176,12 +235,16 @@ impl<'p, 'b> ParityAccumulator<'p, 'b> {
 
     /// The number of parity shards `m`.
     pub fn parity_shards(&self) -> usize {
-        self.parity.len()
+        self.parity.count()
     }
 
     /// The shard length `L` (0 when `m` is 0).
     pub fn shard_len(&self) -> usize {
-        self.parity.first().map_or(0, |p| p.len())
+        if self.parity.count() == 0 {
+            0
+        } else {
+            self.parity.len()
+        }
     }
 
     /// Whether data shard `i` was added.
@@ -208,14 +271,16 @@ impl<'p, 'b> ParityAccumulator<'p, 'b> {
         if self.has(i) {
             return Err(FecError::DuplicateShard);
         }
-        if !self.parity.is_empty() && data.len() > self.shard_len() {
+        if self.parity.count() != 0 && data.len() > self.shard_len() {
             return Err(FecError::ShardLength);
         }
         let inv_d = inv(denominator(self.k, i));
-        for (j, (p, &n)) in self.parity.iter_mut().zip(self.numer.iter()).enumerate() {
+        for (j, &n) in self.numer.iter().enumerate().take(self.parity.count()) {
             let xr = x(self.k + j);
             let coef = mul(mul(n, inv(xr ^ x(i))), inv_d);
-            mul_add_slice(coef, data, p);
+            if let Some(p) = self.parity.row_mut(j) {
+                mul_add_slice(coef, data, p);
+            }
         }
         if let Some(w) = self.added.get_mut(i / 64) {
             *w |= 1 << (i % 64);

@@ -57,20 +57,45 @@ fn initial_state(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN]) -> 
 pub fn block(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN]) -> [u8; BLOCK_LEN] {
     let state = initial_state(key, counter, nonce);
     let mut w = state;
-    for _ in 0..10 {
-        qr(&mut w, 0, 4, 8, 12);
-        qr(&mut w, 1, 5, 9, 13);
-        qr(&mut w, 2, 6, 10, 14);
-        qr(&mut w, 3, 7, 11, 15);
-        qr(&mut w, 0, 5, 10, 15);
-        qr(&mut w, 1, 6, 11, 12);
-        qr(&mut w, 2, 7, 8, 13);
-        qr(&mut w, 3, 4, 9, 14);
-    }
+    rounds(&mut w);
     let mut out = [0u8; BLOCK_LEN];
     for ((o, x), s) in out.chunks_exact_mut(4).zip(w.iter()).zip(state.iter()) {
         o.copy_from_slice(&x.wrapping_add(*s).to_le_bytes());
     }
+    out
+}
+
+/// The 20 ChaCha rounds (10 double rounds) on a state.
+fn rounds(w: &mut [u32; 16]) {
+    for _ in 0..10 {
+        qr(w, 0, 4, 8, 12);
+        qr(w, 1, 5, 9, 13);
+        qr(w, 2, 6, 10, 14);
+        qr(w, 3, 7, 11, 15);
+        qr(w, 0, 5, 10, 15);
+        qr(w, 1, 6, 11, 12);
+        qr(w, 2, 7, 8, 13);
+        qr(w, 3, 4, 9, 14);
+    }
+}
+
+/// HChaCha20 (draft-irtf-cfrg-xchacha-03 section 2.2): a 256-bit subkey from `key` and a
+/// 128-bit nonce, the first step of XChaCha20-Poly1305 (whose 192-bit nonce is that 128-bit
+/// nonce followed by 64 bits given to ChaCha20-Poly1305 as the nonce `0^32 ‖ n[16..24]`).
+pub fn hchacha20(key: &[u8; KEY_LEN], nonce: &[u8; 16]) -> [u8; KEY_LEN] {
+    let mut n12 = [0u8; NONCE_LEN];
+    n12.copy_from_slice(&nonce[4..]);
+    let counter = u32::from_le_bytes([nonce[0], nonce[1], nonce[2], nonce[3]]);
+    let mut w = initial_state(key, counter, &n12);
+    rounds(&mut w);
+    let mut out = [0u8; KEY_LEN];
+    for (o, x) in out
+        .chunks_exact_mut(4)
+        .zip(w[..4].iter().chain(w[12..].iter()))
+    {
+        o.copy_from_slice(&x.to_le_bytes());
+    }
+    w.fill(0);
     out
 }
 

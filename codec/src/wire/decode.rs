@@ -2,12 +2,16 @@
 
 use core::fmt;
 
+use super::super::fec::MAX_PARITY_SHARDS;
 use super::bytes::{array, i64_at, u16_at, u32_at, u64_at, u8_at};
 use super::consistency::DumpKey;
 use super::crc32c::crc32c_update;
 use super::header::Header;
 use super::types::{ArchRegs, CpuId, DumpInfo, PacketType, Regs, RegsSource, RegsX86_64, Time};
-use super::{rt, CRC_OFFSET, HEADER_LEN, MAGIC, RECORD_HEADER_LEN, VERSION};
+use super::{
+    rt, CRC_OFFSET, FLAG_SEALED, HEADER_LEN, MAGIC, MAX_REGS_PAYLOAD_LEN, MAX_USER_BLOB_LEN,
+    PIECE_LEN, RECORD_HEADER_LEN, SHARD_PREFIX_LEN, VERSION, VERSION_2,
+};
 
 /// Why a byte string is not a valid netoops packet. Offsets are byte offsets from the start
 /// of the packet.
@@ -95,7 +99,8 @@ pub enum DecodeError {
         /// Its type.
         ty: u16,
     },
-    /// A known record's value is too short (or empty where it must not be).
+    /// A known record's value is too short (or empty where it must not be), or longer than
+    /// its limit (`USER_BLOB` 128 bytes, `REGS` 4 + 384 bytes).
     BadRecordLength {
         /// Offset of the record.
         offset: usize,
@@ -140,6 +145,17 @@ pub enum DecodeError {
         /// The log length from `DUMP_INFO`.
         log_len: u32,
     },
+    /// A `LOG_ZCHUNK`'s piece lies outside the log or is longer than a piece, or its data
+    /// lie outside the piece's compressed length.
+    BadZChunk {
+        /// Offset of the record.
+        offset: usize,
+    },
+    /// A sealed version-2 packet: it must be opened with its key first.
+    Sealed {
+        /// The packet's key id.
+        key_id: u8,
+    },
 }
 
 impl DecodeError {
@@ -154,6 +170,7 @@ impl DecodeError {
             DecodeError::BadPacketLen { .. } => 8,
             DecodeError::TrailingBytes { packet_len, .. } => packet_len,
             DecodeError::BadCrc { .. } => CRC_OFFSET,
+            DecodeError::Sealed { .. } => 7,
             DecodeError::BadIndex { .. } => 36,
             DecodeError::BadLayout { .. } => 40,
             DecodeError::RecordOverrun { offset }
@@ -164,7 +181,8 @@ impl DecodeError {
             | DecodeError::MissingDumpInfo { offset }
             | DecodeError::DuplicateRecord { offset, .. }
             | DecodeError::BootIdMismatch { offset }
-            | DecodeError::LogChunkOutOfRange { offset, .. } => offset,
+            | DecodeError::LogChunkOutOfRange { offset, .. }
+            | DecodeError::BadZChunk { offset } => offset,
         }
     }
 }
@@ -250,6 +268,12 @@ impl fmt::Display for DecodeError {
                 "log chunk {}+{} exceeds log length {}",
                 log_offset, len, log_len
             ),
+            DecodeError::BadZChunk { .. } => {
+                f.write_str("compressed log chunk outside its piece or the log")
+            }
+            DecodeError::Sealed { key_id } => {
+                write!(f, "sealed packet (key id {}): open it first", key_id)
+            }
         }
     }
 }
@@ -300,6 +324,20 @@ pub enum Record<'a> {
         /// The log bytes.
         data: &'a [u8],
     },
+    /// `LOG_ZCHUNK` (version 2): `data` is bytes `z_offset..` of the compressed piece that
+    /// holds log bytes `piece_start..piece_start + piece_len`.
+    LogZChunk {
+        /// Log offset of the piece's first byte.
+        piece_start: u32,
+        /// The piece's uncompressed length.
+        piece_len: u32,
+        /// The piece's compressed length.
+        z_len: u32,
+        /// Offset of `data` in the piece's compressed bytes.
+        z_offset: u32,
+        /// The compressed bytes.
+        data: &'a [u8],
+    },
     /// A non-critical record type this decoder does not know; skipped by length.
     Unknown {
         /// Its type.
@@ -332,6 +370,7 @@ impl Record<'_> {
             Record::DmiBoardName(_) => rt::DMI_BOARD_NAME,
             Record::DmiProductName(_) => rt::DMI_PRODUCT_NAME,
             Record::LogChunk { .. } => rt::LOG_CHUNK,
+            Record::LogZChunk { .. } => rt::LOG_ZCHUNK,
             Record::Unknown { ty, .. } => *ty,
         }
     }
@@ -444,9 +483,19 @@ fn decode_value(offset: usize, ty: u16, len: u16, v: &[u8]) -> Result<Record<'_>
         rt::CPU_ID => CpuId::WIRE_LEN,
         rt::REGS => 4,
         rt::LOG_CHUNK => 5,
+        rt::LOG_ZCHUNK => 17,
         _ => 0,
     };
     if v.len() < min_len {
+        return Err(short);
+    }
+    // Variable-length values have absolute limits (the growth rule does not apply).
+    let max_len = match ty {
+        rt::USER_BLOB => MAX_USER_BLOB_LEN,
+        rt::REGS => 4 + MAX_REGS_PAYLOAD_LEN,
+        _ => usize::MAX,
+    };
+    if v.len() > max_len {
         return Err(short);
     }
     let rec = match ty {
@@ -516,6 +565,16 @@ fn decode_value(offset: usize, ty: u16, len: u16, v: &[u8]) -> Result<Record<'_>
                 data,
             }
         }
+        rt::LOG_ZCHUNK => {
+            let data = v.get(16..).ok_or(short)?;
+            Record::LogZChunk {
+                piece_start: u32_at(v, 0).ok_or(short)?,
+                piece_len: u32_at(v, 4).ok_or(short)?,
+                z_len: u32_at(v, 8).ok_or(short)?,
+                z_offset: u32_at(v, 12).ok_or(short)?,
+                data,
+            }
+        }
         ty if ty & rt::CRITICAL_BIT != 0 => {
             return Err(DecodeError::UnknownCriticalRecord { offset, ty })
         }
@@ -524,21 +583,16 @@ fn decode_value(offset: usize, ty: u16, len: u16, v: &[u8]) -> Result<Record<'_>
     Ok(rec)
 }
 
-/// Validates `bytes` as exactly one netoops packet (one UDP payload) and returns it.
-///
-/// Checks, in this order: magic, version, length of the fixed header, header length, packet
-/// length against the input length, CRC32C, packet type, index/count, record-area layout,
-/// then every record: framing, known layouts, `DUMP_INFO` first and only once, `BOOT_ID`
-/// equal to the header's, register source equal to `DUMP_INFO`'s, log chunks within the log
-/// length. Never panics, whatever the input.
-pub fn parse_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
+/// Steps 1 to 4 of `PROTOCOL.md` section 6 on `bytes`: magic, version (1 or 2), header and
+/// packet lengths against the input, not sealed (a sealed packet is opened first), CRC32C.
+pub fn parse_header(bytes: &[u8]) -> Result<Header, DecodeError> {
     let have = bytes.len();
     let magic = array::<4>(bytes, 0).ok_or(DecodeError::Truncated { need: 4, have })?;
     if magic != MAGIC {
         return Err(DecodeError::BadMagic { found: magic });
     }
     let version = u8_at(bytes, 4).ok_or(DecodeError::Truncated { need: 5, have })?;
-    if version != VERSION {
+    if version != VERSION && version != VERSION_2 {
         return Err(DecodeError::UnsupportedVersion { version });
     }
     let header = Header::read(bytes).ok_or(DecodeError::Truncated {
@@ -566,6 +620,11 @@ pub fn parse_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
     if have > packet_len {
         return Err(DecodeError::TrailingBytes { packet_len, have });
     }
+    if version == VERSION_2 && header.flags & FLAG_SEALED != 0 {
+        return Err(DecodeError::Sealed {
+            key_id: header.key_id,
+        });
+    }
     let computed = packet_crc(bytes);
     if computed != header.crc {
         return Err(DecodeError::BadCrc {
@@ -573,6 +632,84 @@ pub fn parse_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
             computed,
         });
     }
+    Ok(header)
+}
+
+/// A validated version-2 parity packet: its body is one parity shard of the dump's first
+/// `min(count, 128)` data packets (`PROTOCOL.md` section 8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParityPacket<'a> {
+    /// The header (`index` = `count` + parity row).
+    pub header: Header,
+    /// The parity shard.
+    pub shard: &'a [u8],
+    /// The whole packet.
+    pub bytes: &'a [u8],
+}
+
+impl ParityPacket<'_> {
+    /// The parity row: `index − count`.
+    pub fn row(&self) -> usize {
+        usize::from(self.header.index).saturating_sub(usize::from(self.header.count))
+    }
+
+    /// The dump this packet belongs to.
+    pub fn key(&self) -> DumpKey {
+        DumpKey {
+            boot_id: self.header.boot_id,
+            seq: self.header.seq,
+        }
+    }
+}
+
+/// Validates `bytes` as one version-2 PARITY packet: the header checks of [`parse_header`],
+/// then packet type PARITY (`UnsupportedPacketType` otherwise), `count ≥ 1`,
+/// `count ≤ index < count + 64` (`BadIndex`), `packet_offset = 0` and a shard of at least
+/// [`SHARD_PREFIX_LEN`](super::SHARD_PREFIX_LEN) bytes (`BadLayout`).
+pub fn parse_parity(bytes: &[u8]) -> Result<ParityPacket<'_>, DecodeError> {
+    let header = parse_header(bytes)?;
+    if header.packet_type != PacketType::Parity || header.version != VERSION_2 {
+        return Err(DecodeError::UnsupportedPacketType {
+            packet_type: header.packet_type.to_u8(),
+        });
+    }
+    let row = usize::from(header.index).checked_sub(usize::from(header.count));
+    let bad_row = match row {
+        Some(r) => r >= MAX_PARITY_SHARDS,
+        None => true,
+    };
+    if header.count == 0 || bad_row {
+        return Err(DecodeError::BadIndex {
+            index: header.index,
+            count: header.count,
+        });
+    }
+    let shard = bytes
+        .get(usize::from(header.header_len)..)
+        .unwrap_or_default();
+    if header.packet_offset != 0 || shard.len() < SHARD_PREFIX_LEN {
+        return Err(DecodeError::BadLayout {
+            packet_offset: header.packet_offset,
+            area_len: shard.len(),
+            dump_len: header.dump_len,
+        });
+    }
+    Ok(ParityPacket {
+        header,
+        shard,
+        bytes,
+    })
+}
+
+/// Validates `bytes` as exactly one netoops data packet (one UDP payload) and returns it.
+///
+/// Checks, in this order: magic, version, length of the fixed header, header length, packet
+/// length against the input length, CRC32C, packet type, index/count, record-area layout,
+/// then every record: framing, known layouts, `DUMP_INFO` first and only once, `BOOT_ID`
+/// equal to the header's, register source equal to `DUMP_INFO`'s, log chunks within the log
+/// length. Never panics, whatever the input.
+pub fn parse_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    let header = parse_header(bytes)?;
     if header.packet_type != PacketType::Data {
         return Err(DecodeError::UnsupportedPacketType {
             packet_type: header.packet_type.to_u8(),
@@ -634,6 +771,24 @@ pub fn parse_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
                     len: data.len(),
                     log_len: dump_info.log_len,
                 })
+            }
+            Record::LogZChunk {
+                piece_start,
+                piece_len,
+                z_len,
+                z_offset,
+                data,
+            } => {
+                let piece_end = u64::from(piece_start).saturating_add(u64::from(piece_len));
+                let data_end = u64::from(z_offset).saturating_add(data.len() as u64);
+                if piece_len == 0
+                    || piece_len as usize > PIECE_LEN
+                    || piece_end > u64::from(dump_info.log_len)
+                    || z_len == 0
+                    || data_end > u64::from(z_len)
+                {
+                    return Err(DecodeError::BadZChunk { offset });
+                }
             }
             _ => {}
         }

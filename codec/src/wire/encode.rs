@@ -12,15 +12,17 @@
 
 use core::fmt;
 
+use super::super::fec::{MAX_DATA_SHARDS, MAX_PARITY_SHARDS};
 use super::bytes::Writer;
 use super::crc32c::crc32c;
 use super::header::Header;
 use super::types::{
     ArchRegs, CpuId, DumpInfo, PacketType, Reason, Regs, RegsSource, RegsX86_64, Time,
 };
+use super::zlog::CompressedLog;
 use super::{
-    rt, CRC_OFFSET, HEADER_LEN, MAX_PACKET_SIZE, MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN,
-    MAX_USER_BLOB_LEN, MIN_PACKET_SIZE, RECORD_HEADER_LEN,
+    rt, CRC_OFFSET, HEADER_LEN, MAX_PACKET_SIZE, MAX_PIECES, MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN,
+    MAX_USER_BLOB_LEN, MIN_PACKET_SIZE, RECORD_HEADER_LEN, SEAL_OVERHEAD, SHARD_PREFIX_LEN,
 };
 
 /// Machine facts of a dump. Every field is optional: an absent fact is simply not sent.
@@ -151,6 +153,10 @@ pub enum EncodeError {
         /// The buffer's length.
         have: usize,
     },
+    /// The compressed log does not describe the dump's log (version 2): its pieces do not
+    /// tile the log newest first, are more than [`MAX_PIECES`](super::MAX_PIECES), or their
+    /// compressed lengths do not add up to the compressed bytes given.
+    BadCompressedLog,
     /// The encoder broke one of its own invariants (a bug; never expected).
     Internal,
 }
@@ -195,6 +201,9 @@ impl fmt::Display for EncodeError {
                     have, need
                 )
             }
+            EncodeError::BadCompressedLog => {
+                f.write_str("compressed log pieces do not match the log")
+            }
             EncodeError::Internal => f.write_str("internal encoder error"),
         }
     }
@@ -227,6 +236,8 @@ pub const FACT_SLOTS: usize = 17;
 const DUMP_INFO_REC: usize = RECORD_HEADER_LEN + DumpInfo::WIRE_LEN;
 /// `LOG_CHUNK` bytes before the data: record header plus the u32 offset.
 const CHUNK_OVERHEAD: usize = RECORD_HEADER_LEN + 4;
+/// `LOG_ZCHUNK` bytes before the data: record header plus four u32.
+const ZCHUNK_OVERHEAD: usize = RECORD_HEADER_LEN + 16;
 
 /// One fact record's value.
 #[derive(Clone, Copy)]
@@ -398,16 +409,40 @@ struct Plan {
     fact_area: [u16; FACT_SLOTS],
     /// Sum of `fact_area`.
     fact_area_total: u32,
-    /// Log bytes in the `LOG_CHUNK` at the end of the last fact packet (0: no chunk there).
+    /// Bytes of the first log segment in the chunk at the end of the last fact packet (0: no
+    /// chunk there).
     first_chunk: usize,
-    /// Log bytes per log packet (the last may hold fewer).
+    /// Data bytes per chunk of a log packet (the last of each segment may hold fewer).
     chunk_cap: usize,
+    /// Bytes a chunk record adds to its data.
+    chunk_overhead: usize,
+    /// Log packets of each segment (version 1: one segment, the log; version 2: the
+    /// compressed pieces).
+    seg_packets: [u32; MAX_PIECES],
+    /// Number of segments.
+    segs: usize,
     /// Number of log packets.
     log_packets: usize,
-    /// Total packets.
+    /// Total data packets.
     count: u16,
     /// Total record-area bytes.
     dump_len: u32,
+    /// Parity packets (version 2).
+    parity: u16,
+}
+
+/// What a version-2 dump adds to its [`Dump`]: the log compressed in pieces (see
+/// [`CompressedLog`]), whether its packets will be sealed (they are planned smaller by the
+/// [`SEAL_OVERHEAD`](super::SEAL_OVERHEAD) sealing adds), and how much parity follows.
+#[derive(Debug, Clone, Copy)]
+pub struct V2<'a> {
+    /// The compressed log.
+    pub log: CompressedLog<'a>,
+    /// Whether the packets will be sealed.
+    pub sealed: bool,
+    /// Parity packets per 100 protected data packets, rounded up (0: none); at most
+    /// [`MAX_PARITY_SHARDS`](super::super::fec::MAX_PARITY_SHARDS) are sent.
+    pub parity_percent: u32,
 }
 
 /// Splits one [`Dump`] into packets of at most a given size and writes them on demand.
@@ -419,29 +454,54 @@ struct Plan {
 pub struct Packetizer<'a> {
     dump: &'a Dump<'a>,
     max_packet: usize,
+    v2: Option<V2<'a>>,
     plan: Plan,
 }
 
 impl<'a> Packetizer<'a> {
-    /// Plans `dump` for packets of at most `max_packet_size` bytes (the UDP payload the
-    /// path allows). Sizes above [`MAX_PACKET_SIZE`](super::MAX_PACKET_SIZE) are lowered to
-    /// it; sizes below [`MIN_PACKET_SIZE`](super::MIN_PACKET_SIZE) are an error.
+    /// Plans `dump` in version 1 for packets of at most `max_packet_size` bytes (the UDP
+    /// payload the path allows). Sizes above [`MAX_PACKET_SIZE`](super::MAX_PACKET_SIZE)
+    /// are lowered to it; sizes below [`MIN_PACKET_SIZE`](super::MIN_PACKET_SIZE) are an
+    /// error.
     pub fn new(dump: &'a Dump<'a>, max_packet_size: usize) -> Result<Self, EncodeError> {
+        Self::with(dump, None, max_packet_size)
+    }
+
+    /// Plans `dump` in version 2: its log as `v2.log`'s compressed pieces, room left for
+    /// sealing if `v2.sealed`, and `v2.parity_percent` parity (see [`Packetizer::new`] for
+    /// `max_packet_size`). `v2.log` must be the compression of `dump.log`.
+    pub fn new_v2(
+        dump: &'a Dump<'a>,
+        v2: V2<'a>,
+        max_packet_size: usize,
+    ) -> Result<Self, EncodeError> {
+        Self::with(dump, Some(v2), max_packet_size)
+    }
+
+    fn with(
+        dump: &'a Dump<'a>,
+        v2: Option<V2<'a>>,
+        max_packet_size: usize,
+    ) -> Result<Self, EncodeError> {
         if max_packet_size < MIN_PACKET_SIZE {
             return Err(EncodeError::PacketSizeTooSmall {
                 max: max_packet_size,
             });
         }
         dump.validate()?;
+        if let Some(v) = &v2 {
+            v.log.validate(dump.log.len())?;
+        }
         let max_packet = if max_packet_size > MAX_PACKET_SIZE {
             MAX_PACKET_SIZE
         } else {
             max_packet_size
         };
-        let plan = Self::plan(dump, dump.log.len(), max_packet)?;
+        let plan = Self::plan(dump, dump.log.len(), v2.as_ref(), max_packet)?;
         Ok(Packetizer {
             dump,
             max_packet,
+            v2,
             plan,
         })
     }
@@ -491,13 +551,29 @@ impl<'a> Packetizer<'a> {
             log_truncated: true,
         };
         let max_packet = core::cmp::min(max_packet_size, MAX_PACKET_SIZE);
-        Ok(Self::plan(&dump, log_len, max_packet)?.count)
+        Ok(Self::plan(&dump, log_len, None, max_packet)?.count)
     }
 
-    fn plan(dump: &Dump<'a>, log_len: usize, max_packet: usize) -> Result<Plan, EncodeError> {
+    fn plan(
+        dump: &Dump<'a>,
+        log_len: usize,
+        v2: Option<&V2<'a>>,
+        max_packet: usize,
+    ) -> Result<Plan, EncodeError> {
+        let extra = match v2 {
+            None => 0,
+            Some(v) if v.sealed => SHARD_PREFIX_LEN.saturating_add(SEAL_OVERHEAD),
+            Some(_) => SHARD_PREFIX_LEN,
+        };
         let room = max_packet
             .checked_sub(HEADER_LEN + DUMP_INFO_REC)
+            .and_then(|r| r.checked_sub(extra))
             .ok_or(EncodeError::Internal)?;
+        let chunk_overhead = if v2.is_some() {
+            ZCHUNK_OVERHEAD
+        } else {
+            CHUNK_OVERHEAD
+        };
         let mut slot_start = [FACT_SLOTS as u8; FACT_SLOTS + 1];
         let mut fact_area = [0u16; FACT_SLOTS];
         slot_start[0] = 0;
@@ -522,15 +598,30 @@ impl<'a> Packetizer<'a> {
             }
             used = used.saturating_add(len);
         }
+        // The log's segments: version 1 sends the log as one, version 2 its pieces.
+        let mut seg_len = [0usize; MAX_PIECES];
+        let segs = match v2 {
+            None => {
+                *seg_len.first_mut().ok_or(EncodeError::Internal)? = log_len;
+                usize::from(log_len > 0)
+            }
+            Some(v) => {
+                for (l, piece) in seg_len.iter_mut().zip(v.log.pieces.iter()) {
+                    *l = piece.z_len as usize;
+                }
+                v.log.pieces.len()
+            }
+        };
+        let first_len = if segs > 0 { seg_len[0] } else { 0 };
         let free = room.saturating_sub(used);
-        let first_chunk = if log_len > 0 && free > CHUNK_OVERHEAD {
-            core::cmp::min(log_len, free.saturating_sub(CHUNK_OVERHEAD))
+        let first_chunk = if first_len > 0 && free > chunk_overhead {
+            core::cmp::min(first_len, free.saturating_sub(chunk_overhead))
         } else {
             0
         };
         if first_chunk > 0 {
             used = used
-                .saturating_add(CHUNK_OVERHEAD)
+                .saturating_add(chunk_overhead)
                 .saturating_add(first_chunk);
         }
         *fact_area.get_mut(p).ok_or(EncodeError::Internal)? =
@@ -538,12 +629,24 @@ impl<'a> Packetizer<'a> {
         let fact_packets = p.saturating_add(1);
         // slot_start[fact_packets] is already FACT_SLOTS (initial value).
 
-        let chunk_cap = room.saturating_sub(CHUNK_OVERHEAD);
-        let rest = log_len.saturating_sub(first_chunk);
-        let log_packets = rest
-            .checked_div(chunk_cap)
-            .ok_or(EncodeError::Internal)?
-            .saturating_add(usize::from(rest.checked_rem(chunk_cap).unwrap_or(0) != 0));
+        let chunk_cap = room.saturating_sub(chunk_overhead);
+        let mut seg_packets = [0u32; MAX_PIECES];
+        let mut log_packets = 0usize;
+        let mut log_bytes = 0u64;
+        for (s, (len, n)) in seg_len.iter().zip(seg_packets.iter_mut()).enumerate() {
+            let rest = if s == 0 {
+                len.saturating_sub(first_chunk)
+            } else {
+                *len
+            };
+            let packets = rest
+                .checked_div(chunk_cap)
+                .ok_or(EncodeError::Internal)?
+                .saturating_add(usize::from(rest.checked_rem(chunk_cap).unwrap_or(0) != 0));
+            *n = u32::try_from(packets).map_err(|_| EncodeError::TooManyPackets)?;
+            log_packets = log_packets.saturating_add(packets);
+            log_bytes = log_bytes.saturating_add(rest as u64);
+        }
         let count = fact_packets
             .checked_add(log_packets)
             .and_then(|c| u16::try_from(c).ok())
@@ -554,9 +657,20 @@ impl<'a> Packetizer<'a> {
         }
         let dump_len = fact_area_total
             .saturating_add(
-                (log_packets as u64).saturating_mul((DUMP_INFO_REC + CHUNK_OVERHEAD) as u64),
+                (log_packets as u64).saturating_mul((DUMP_INFO_REC + chunk_overhead) as u64),
             )
-            .saturating_add(rest as u64);
+            .saturating_add(log_bytes);
+        let parity = match v2 {
+            Some(v) if v.parity_percent > 0 => {
+                let protected = core::cmp::min(usize::from(count), MAX_DATA_SHARDS) as u64;
+                let m = protected
+                    .saturating_mul(u64::from(v.parity_percent))
+                    .saturating_add(99)
+                    / 100;
+                core::cmp::min(m, MAX_PARITY_SHARDS as u64) as u16
+            }
+            _ => 0,
+        };
         Ok(Plan {
             fact_packets,
             slot_start,
@@ -564,10 +678,14 @@ impl<'a> Packetizer<'a> {
             fact_area_total: u32::try_from(fact_area_total).map_err(|_| EncodeError::Internal)?,
             first_chunk,
             chunk_cap,
+            chunk_overhead,
+            seg_packets,
+            segs,
             log_packets,
             count,
             dump_len: u32::try_from(dump_len)
                 .map_err(|_| EncodeError::LogTooLong { len: log_len })?,
+            parity,
         })
     }
 
@@ -576,14 +694,39 @@ impl<'a> Packetizer<'a> {
         self.dump
     }
 
+    /// The format version of the packets (1 or 2).
+    pub fn version(&self) -> u8 {
+        if self.v2.is_some() {
+            super::VERSION_2
+        } else {
+            super::VERSION
+        }
+    }
+
+    /// The version-2 part of the plan, if it is one.
+    pub fn v2(&self) -> Option<&V2<'a>> {
+        self.v2.as_ref()
+    }
+
     /// The packet size limit in effect (the requested one, at most 1460).
     pub fn max_packet_size(&self) -> usize {
         self.max_packet
     }
 
-    /// Number of packets of this dump (at least 1).
+    /// Number of data packets of this dump (at least 1).
     pub fn packet_count(&self) -> u16 {
         self.plan.count
+    }
+
+    /// Number of parity packets (version 2; 0 in version 1). Parity packet `j` has index
+    /// `packet_count() + j`.
+    pub fn parity_count(&self) -> u16 {
+        self.plan.parity
+    }
+
+    /// Data packets the parity protects: the first `min(packet_count, 128)` by index.
+    pub fn protected_count(&self) -> u16 {
+        core::cmp::min(self.plan.count, MAX_DATA_SHARDS as u16)
     }
 
     /// Number of fact packets: packets `0..fact_packet_count()` carry the facts (and the
@@ -597,17 +740,39 @@ impl<'a> Packetizer<'a> {
         self.plan.dump_len
     }
 
-    /// Log bytes in log packet `j` (0-based, counted after the fact packets).
-    fn log_chunk(&self, j: usize) -> Option<(usize, usize)> {
-        let off = j
-            .checked_mul(self.plan.chunk_cap)?
-            .checked_add(self.plan.first_chunk)?;
-        let left = self.dump.log.len().checked_sub(off)?;
-        let n = core::cmp::min(left, self.plan.chunk_cap);
-        if n == 0 {
-            None
-        } else {
-            Some((off, n))
+    /// Log packet `j` (0-based, counted after the fact packets): its segment, the offset of
+    /// its data in that segment, the data length, and the data bytes of all log packets
+    /// before it.
+    fn log_chunk(&self, j: usize) -> Option<(usize, usize, usize, u64)> {
+        let mut before = 0usize;
+        let mut bytes_before = 0u64;
+        for s in 0..self.plan.segs {
+            let packets = *self.plan.seg_packets.get(s)? as usize;
+            let seg_len = self.seg_len(s)?;
+            let start = if s == 0 { self.plan.first_chunk } else { 0 };
+            if j < before.checked_add(packets)? {
+                let c = j.checked_sub(before)?;
+                let off = c.checked_mul(self.plan.chunk_cap)?.checked_add(start)?;
+                let n = core::cmp::min(seg_len.checked_sub(off)?, self.plan.chunk_cap);
+                let before_bytes = bytes_before.checked_add(off.checked_sub(start)? as u64)?;
+                return if n == 0 {
+                    None
+                } else {
+                    Some((s, off, n, before_bytes))
+                };
+            }
+            before = before.checked_add(packets)?;
+            bytes_before = bytes_before.checked_add(seg_len.checked_sub(start)? as u64)?;
+        }
+        None
+    }
+
+    /// Bytes of segment `s`: the log (version 1) or compressed piece `s` (version 2).
+    fn seg_len(&self, s: usize) -> Option<usize> {
+        match &self.v2 {
+            None if s == 0 => Some(self.dump.log.len()),
+            None => None,
+            Some(v) => v.log.pieces.get(s).map(|p| p.z_len as usize),
         }
     }
 
@@ -629,22 +794,25 @@ impl<'a> Packetizer<'a> {
             return Ok((usize::from(len), off));
         }
         let j = i.saturating_sub(self.plan.fact_packets);
-        let (_, n) = self.log_chunk(j).ok_or(EncodeError::Internal)?;
-        let full = (DUMP_INFO_REC + CHUNK_OVERHEAD).saturating_add(self.plan.chunk_cap);
+        let (_, _, n, data_before) = self.log_chunk(j).ok_or(EncodeError::Internal)?;
+        let per_packet = DUMP_INFO_REC.saturating_add(self.plan.chunk_overhead);
         let off = u64::from(self.plan.fact_area_total)
-            .saturating_add((j as u64).saturating_mul(full as u64));
+            .saturating_add((j as u64).saturating_mul(per_packet as u64))
+            .saturating_add(data_before);
         let off = u32::try_from(off).map_err(|_| EncodeError::Internal)?;
-        Ok(((DUMP_INFO_REC + CHUNK_OVERHEAD).saturating_add(n), off))
+        Ok((per_packet.saturating_add(n), off))
     }
 
-    /// Length in bytes of packet `index` (at most the maximum packet size).
+    /// Length in bytes of data packet `index` (at most the maximum packet size; a sealed
+    /// version-2 packet is [`SEAL_OVERHEAD`](super::SEAL_OVERHEAD) longer on the wire).
     pub fn packet_len(&self, index: u16) -> Result<usize, EncodeError> {
         Ok(HEADER_LEN.saturating_add(self.area(index)?.0))
     }
 
-    /// Writes packet `index` into the start of `buf` and returns its length. `buf` must be
-    /// at least [`packet_len`](Self::packet_len) bytes (the maximum packet size is always
-    /// enough); bytes after the packet are left untouched.
+    /// Writes data packet `index` into the start of `buf` and returns its length. `buf`
+    /// must be at least [`packet_len`](Self::packet_len) bytes (the maximum packet size is
+    /// always enough); bytes after the packet are left untouched. A version-2 packet is
+    /// written unsealed (see `seal_packet`).
     pub fn write_packet(&self, index: u16, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let (area_len, offset) = self.area(index)?;
         let len = HEADER_LEN.saturating_add(area_len);
@@ -661,16 +829,27 @@ impl<'a> Packetizer<'a> {
         Ok(len)
     }
 
-    fn write_into(&self, index: u16, area_len: usize, offset: u32, out: &mut [u8]) -> Option<()> {
-        let len = out.len();
-        let mut w = Writer::new(out);
-        let header = Header {
-            version: super::VERSION,
-            packet_type: PacketType::Data,
+    /// The header every packet of this plan shares, for packet `index` with `len` bytes and
+    /// record-area offset `offset` (CRC 0).
+    pub(super) fn header(
+        &self,
+        ty: PacketType,
+        index: u16,
+        len: usize,
+        offset: u32,
+    ) -> Option<Header> {
+        Some(Header {
+            version: self.version(),
+            packet_type: ty,
             header_len: HEADER_LEN as u8,
-            flags: 0,
+            flags: if self.plan.parity > 0 {
+                super::FLAG_PARITY_FOLLOWS
+            } else {
+                0
+            },
             packet_len: u16::try_from(len).ok()?,
             reason: self.dump.reason,
+            key_id: 0,
             crc: 0,
             boot_id: self.dump.boot_id,
             seq: self.dump.seq,
@@ -678,8 +857,14 @@ impl<'a> Packetizer<'a> {
             count: self.plan.count,
             dump_len: self.plan.dump_len,
             packet_offset: offset,
-        };
-        header.write(&mut w)?;
+        })
+    }
+
+    fn write_into(&self, index: u16, area_len: usize, offset: u32, out: &mut [u8]) -> Option<()> {
+        let len = out.len();
+        let mut w = Writer::new(out);
+        self.header(PacketType::Data, index, len, offset)?
+            .write(&mut w)?;
         let info = self.dump.dump_info();
         w.u16(rt::DUMP_INFO)?;
         w.u16(DumpInfo::WIRE_LEN as u16)?;
@@ -698,16 +883,24 @@ impl<'a> Packetizer<'a> {
                 }
             }
             if i.saturating_add(1) == self.plan.fact_packets && self.plan.first_chunk > 0 {
-                write_chunk(&mut w, 0, self.dump.log.get(..self.plan.first_chunk)?)?;
+                self.write_log(&mut w, 0, 0, self.plan.first_chunk)?;
             }
         } else {
-            let (off, n) = self.log_chunk(i.saturating_sub(self.plan.fact_packets))?;
-            write_chunk(&mut w, off, self.dump.log.get(off..off.checked_add(n)?)?)?;
+            let (s, off, n, _) = self.log_chunk(i.saturating_sub(self.plan.fact_packets))?;
+            self.write_log(&mut w, s, off, n)?;
         }
         if w.pos() == HEADER_LEN.saturating_add(area_len) {
             Some(())
         } else {
             None
+        }
+    }
+
+    /// Writes the chunk record of `n` bytes at offset `off` of segment `s`.
+    fn write_log(&self, w: &mut Writer<'_>, s: usize, off: usize, n: usize) -> Option<()> {
+        match &self.v2 {
+            None => write_chunk(w, off, self.dump.log.get(off..off.checked_add(n)?)?),
+            Some(v) => v.log.write_zchunk(w, s, off, n),
         }
     }
 }

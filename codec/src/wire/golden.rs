@@ -180,3 +180,46 @@ pub const OOPS_LOG: &[u8] = b"[   97.512003] netoops_test: triggering a NULL poi
 [   97.525730] Modules linked in: netoops_test(O) netoops(O)\n\
 [   97.525998] CR2: 0000000000000000\n\
 [   97.526181] ---[ end trace 0000000000000000 ]---\n";
+
+/// One version-2 golden vector set: a dump sent compressed, with parity, and perhaps sealed
+/// under [`TEST_KEY`].
+#[derive(Debug, Clone, Copy)]
+pub struct VectorV2 {
+    /// Directory name under `codec/golden/`.
+    pub name: &'static str,
+    /// The dump.
+    pub dump: Dump<'static>,
+    /// Maximum packet size.
+    pub max_packet: usize,
+    /// Parity packets per 100 data packets.
+    pub parity_percent: u32,
+    /// Sealed under [`TEST_KEY`] with key id [`TEST_KEY_ID`], salt [`TEST_SALT`] and the
+    /// packet counter starting at 0.
+    pub sealed: bool,
+}
+
+/// The published test key of the sealed golden vectors (never a real one): the ASCII bytes
+/// of `netoops golden vectors test key!`.
+pub const TEST_KEY: [u8; 32] = *b"netoops golden vectors test key!";
+/// Key id of [`TEST_KEY`].
+pub const TEST_KEY_ID: u8 = 1;
+/// The salt of the sealed golden vectors (a real sender draws it at random).
+pub const TEST_SALT: [u8; 16] = *b"golden-salt-0001";
+
+/// All version-2 golden vectors.
+pub const VECTORS_V2: [VectorV2; 2] = [
+    VectorV2 {
+        name: "oops-v2-1460",
+        dump: OOPS,
+        max_packet: 1460,
+        parity_percent: 50,
+        sealed: false,
+    },
+    VectorV2 {
+        name: "oops-v2-sealed-512",
+        dump: OOPS,
+        max_packet: 512,
+        parity_percent: 50,
+        sealed: true,
+    },
+];

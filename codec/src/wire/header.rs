@@ -3,13 +3,13 @@
 //! ```text
 //! off len field
 //!   0   4 magic "NtOp"
-//!   4   1 version (1)
-//!   5   1 packet type (1 = DATA, 2 = PARITY reserved)
-//!   6   1 header length (48)
-//!   7   1 flags (bit 0 reserved: parity follows)
+//!   4   1 version (1 or 2)
+//!   5   1 packet type (1 = DATA, 2 = PARITY: version 2 only)
+//!   6   1 header length (48; 72 for a sealed version-2 packet)
+//!   7   1 flags (bit 0: parity follows; bit 1: sealed, version 2)
 //!   8   2 packet length (header + records)
 //!  10   1 reason (1 oops, 2 panic, 3 soft, 4 emerg)
-//!  11   1 reserved, 0
+//!  11   1 key id (version 2, sealed packets); 0 otherwise
 //!  12   4 CRC32C of the packet with these 4 bytes taken as zero
 //!  16  16 boot id
 //!  32   4 dump sequence number
@@ -21,12 +21,12 @@
 
 use super::bytes::{array, u16_at, u32_at, u8_at, Writer};
 use super::types::{PacketType, Reason};
-use super::{HEADER_LEN, MAGIC, VERSION};
+use super::{HEADER_LEN, MAGIC};
 
 /// A decoded packet header. All fields are as on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Header {
-    /// Format version (1).
+    /// Format version (1 or 2).
     pub version: u8,
     /// Packet type.
     pub packet_type: PacketType,
@@ -38,6 +38,8 @@ pub struct Header {
     pub packet_len: u16,
     /// Why the dump was taken.
     pub reason: Reason,
+    /// The key id of a sealed packet (byte 11; reserved, 0, in version 1).
+    pub key_id: u8,
     /// The CRC32C field as stored.
     pub crc: u32,
     /// The boot id of the kernel that sent the dump.
@@ -70,6 +72,7 @@ impl Header {
             flags: u8_at(b, 7)?,
             packet_len: u16_at(b, 8)?,
             reason: Reason::from_u8(u8_at(b, 10)?),
+            key_id: u8_at(b, 11)?,
             crc: u32_at(b, 12)?,
             boot_id: array::<16>(b, 16)?,
             seq: u32_at(b, 32)?,
@@ -81,17 +84,17 @@ impl Header {
     }
 
     /// Writes magic, version and all fields (the CRC as stored in `self.crc`); exactly
-    /// [`HEADER_LEN`] bytes. `self.header_len` must be [`HEADER_LEN`].
+    /// [`HEADER_LEN`] bytes (a sealed packet's nonce is written by the sealing).
     pub(super) fn write(&self, w: &mut Writer<'_>) -> Option<()> {
         let start = w.pos();
         w.put(&MAGIC)?;
-        w.u8(VERSION)?;
+        w.u8(self.version)?;
         w.u8(self.packet_type.to_u8())?;
         w.u8(self.header_len)?;
         w.u8(self.flags)?;
         w.u16(self.packet_len)?;
         w.u8(self.reason.to_u8())?;
-        w.u8(0)?;
+        w.u8(self.key_id)?;
         w.u32(self.crc)?;
         w.put(&self.boot_id)?;
         w.u32(self.seq)?;

@@ -20,29 +20,46 @@ mod decode;
 mod encode;
 pub mod golden;
 mod header;
+mod parity;
+mod sealing;
 #[cfg(test)]
 mod tests;
 mod types;
+mod zlog;
 
 #[allow(unused_imports)]
 pub use self::consistency::{relate, DumpKey, Inconsistency, Relation};
 #[allow(unused_imports)]
 pub use self::crc32c::{crc32c, crc32c_update};
 #[allow(unused_imports)]
-pub use self::decode::{packet_crc, parse_packet, DecodeError, Packet, Record, Records};
+pub use self::decode::{
+    packet_crc, parse_header, parse_packet, parse_parity, DecodeError, Packet, ParityPacket,
+    Record, Records,
+};
 #[allow(unused_imports)]
-pub use self::encode::{Dump, DumpFacts, EncodeError, Packetizer, FACT_ORDER, FACT_SLOTS};
+pub use self::encode::{Dump, DumpFacts, EncodeError, Packetizer, FACT_ORDER, FACT_SLOTS, V2};
 #[allow(unused_imports)]
 pub use self::header::Header;
+#[allow(unused_imports)]
+pub use self::parity::{rebuild_data_packet, shard_area};
+#[allow(unused_imports)]
+pub use self::sealing::{
+    open_packet, seal_packet, sealed_key_id, SealPacketError, SealingKey, SALT_LEN,
+};
 #[allow(unused_imports)]
 pub use self::types::{
     ArchRegs, CpuId, DumpInfo, PacketType, Reason, Regs, RegsSource, RegsX86_64, Time,
 };
+#[allow(unused_imports)]
+pub use self::zlog::{compress_log, piece_count, piece_range, CompressedLog, Piece};
 
 /// The four bytes every netoops packet starts with: ASCII `NtOp`.
 pub const MAGIC: [u8; 4] = *b"NtOp";
-/// The format version this code encodes and the only one it decodes.
+/// Format version 1: plain log chunks, no parity, no sealing.
 pub const VERSION: u8 = 1;
+/// Format version 2: the log compressed in pieces (`LOG_ZCHUNK`), parity packets (forward
+/// error correction), optionally sealed (ChaCha20-Poly1305). Decoders read 1 and 2.
+pub const VERSION_2: u8 = 2;
 /// Length in bytes of the version-1 header. Decoders accept longer headers (a later
 /// revision may append fields) and skip the bytes they do not know.
 pub const HEADER_LEN: usize = 48;
@@ -66,6 +83,19 @@ pub const CRC_OFFSET: usize = 12;
 /// Header flag bit 0, reserved for redundancy: "parity packets (packet type
 /// [`PacketType::Parity`]) follow for this dump". Version-1 senders never set it.
 pub const FLAG_PARITY_FOLLOWS: u8 = 0x01;
+/// Header flag bit 1 (version 2): the packet is sealed: a 24-byte nonce follows the 48
+/// header bytes, the body is encrypted and a 16-byte tag ends the packet.
+pub const FLAG_SEALED: u8 = 0x02;
+/// Header length of a sealed packet: the 48 header bytes and the nonce.
+pub const SEALED_HEADER_LEN: usize = HEADER_LEN + 24;
+/// Bytes sealing adds to a packet: the nonce and the tag.
+pub const SEAL_OVERHEAD: usize = 24 + 16;
+/// Bytes before a data packet's record area in its FEC shard: the area length (u16).
+pub const SHARD_PREFIX_LEN: usize = 2;
+/// Uncompressed bytes of a log piece (the newest piece first; the oldest may be shorter).
+pub const PIECE_LEN: usize = 64 * 1024;
+/// Most log pieces in one dump (a log of at most 1 MiB).
+pub const MAX_PIECES: usize = 16;
 /// `DUMP_INFO` flag bit 0: the log was cut to the configured maximum size.
 pub const DUMP_FLAG_LOG_TRUNCATED: u8 = 0x01;
 
@@ -115,6 +145,9 @@ pub mod rt {
     pub const DMI_PRODUCT_NAME: u16 = 0x0025;
     /// A piece of the log with its byte offset.
     pub const LOG_CHUNK: u16 = 0x0040;
+    /// Version 2: part of a compressed log piece (raw DEFLATE of the piece's bytes in
+    /// reverse order), with the piece's place in the log and in its compressed stream.
+    pub const LOG_ZCHUNK: u16 = 0x0041;
     /// Reserved for redundancy: describes the parity scheme of a dump. Not sent in version 1.
     pub const REDUNDANCY_INFO: u16 = 0x0050;
     /// First type of the private/experimental range.

@@ -6,7 +6,7 @@ use super::*;
 const BUF: usize = MAX_PACKET_SIZE;
 
 fn packetize<'a>(dump: &'a Dump<'a>, max: usize) -> Packetizer<'a> {
-    match Packetizer::new(&dump, max) {
+    match Packetizer::new(dump, max) {
         Ok(p) => p,
         Err(e) => panic!("packetizer: {e:?}"),
     }
@@ -381,10 +381,10 @@ fn decoder_rejects_each_header_defect() {
     );
     check(
         &|b| {
-            b[4] = 2;
+            b[4] = 3;
             n
         },
-        DecodeError::UnsupportedVersion { version: 2 },
+        DecodeError::UnsupportedVersion { version: 3 },
     );
     check(&|_| 47, DecodeError::Truncated { need: 48, have: 47 });
     check(
@@ -708,4 +708,39 @@ fn error_offsets() {
     assert_eq!(DecodeError::RecordOverrun { offset: 99 }.offset(), 99);
     assert_eq!(DecodeError::Truncated { need: 48, have: 20 }.offset(), 20);
     assert_eq!(DecodeError::BadMagic { found: [0; 4] }.offset(), 0);
+}
+
+#[test]
+fn user_blob_and_regs_beyond_their_limits_are_malformed() {
+    let mut out = [0u8; BUF];
+    let blob = [0xab; MAX_USER_BLOB_LEN];
+    let n = craft(&[(rt::DUMP_INFO, &INFO), (rt::USER_BLOB, &blob)], &mut out);
+    assert!(parse_packet(&out[..n]).is_ok());
+    let long = [0xab; MAX_USER_BLOB_LEN + 1];
+    let n = craft(&[(rt::DUMP_INFO, &INFO), (rt::USER_BLOB, &long)], &mut out);
+    assert!(matches!(
+        parse_packet(&out[..n]),
+        Err(DecodeError::BadRecordLength {
+            ty: rt::USER_BLOB,
+            len: 129,
+            ..
+        })
+    ));
+    // REGS: arch, source 1 (as DUMP_INFO says), reserved, then the payload.
+    let info_fault = [10, 0, 0, 0, 0, 1, 0, 0];
+    let mut regs = [0u8; 4 + MAX_REGS_PAYLOAD_LEN + 1];
+    regs[..4].copy_from_slice(&[0xff, 0xff, 1, 0]);
+    let n = craft(
+        &[
+            (rt::DUMP_INFO, &info_fault),
+            (rt::REGS, &regs[..4 + MAX_REGS_PAYLOAD_LEN]),
+        ],
+        &mut out,
+    );
+    assert!(parse_packet(&out[..n]).is_ok());
+    let n = craft(&[(rt::DUMP_INFO, &info_fault), (rt::REGS, &regs)], &mut out);
+    assert!(matches!(
+        parse_packet(&out[..n]),
+        Err(DecodeError::BadRecordLength { ty: rt::REGS, .. })
+    ));
 }

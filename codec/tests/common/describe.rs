@@ -3,7 +3,7 @@
 //! (`examples/gen_golden.rs`) and the golden test.
 #![allow(dead_code)]
 
-use netoops_codec::wire::golden::Vector;
+use netoops_codec::wire::golden::{self, Vector};
 use netoops_codec::wire::*;
 use serde_json::{json, Map, Value};
 
@@ -160,4 +160,49 @@ pub fn parse_hexdump(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The description of version-2 vector `v`, whose datagrams are `packets`.
+pub fn describe_v2(v: &golden::VectorV2, packets: &[Vec<u8>]) -> Value {
+    use netoops_codec::sender::compress;
+    let (pieces, z) = compress(v.dump.log).expect("compress");
+    let files: Vec<Value> = packets
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({
+                "file": packet_file(i),
+                "len": p.len(),
+                "packet_type": if p[5] == 2 { "parity" } else { "data" },
+                "index": u16::from_le_bytes([p[36], p[37]]),
+                "sealed": p[7] & FLAG_SEALED != 0,
+                "key_id": p[11],
+            })
+        })
+        .collect();
+    let data = packets.iter().filter(|p| p[5] == 1).count();
+    json!({
+        "name": v.name,
+        "version": 2,
+        "boot_id": uuid(&v.dump.boot_id),
+        "seq": v.dump.seq,
+        "reason": v.dump.reason.name(),
+        "max_packet": v.max_packet,
+        "parity_percent": v.parity_percent,
+        "data_packets": data,
+        "parity_packets": packets.len() - data,
+        "log_len": v.dump.log.len(),
+        "log_tail_hex": hex(&v.dump.log[v.dump.log.len() - 16..]),
+        "compressed_len": z.len(),
+        "pieces": pieces.iter().map(|p| json!({
+            "log_start": p.log_start, "log_len": p.log_len, "z_len": p.z_len,
+        })).collect::<Vec<_>>(),
+        "sealed": v.sealed.then(|| json!({
+            "key_id": golden::TEST_KEY_ID,
+            "key_ascii": String::from_utf8(golden::TEST_KEY.to_vec()).unwrap(),
+            "salt_ascii": String::from_utf8(golden::TEST_SALT.to_vec()).unwrap(),
+            "first_counter": 0,
+        })),
+        "packets": files,
+    })
 }

@@ -134,6 +134,7 @@ pub fn decode_all(packets: &[Vec<u8>]) -> Owned {
                         *slot = Some(*b);
                     }
                 }
+                Record::LogZChunk { .. } => panic!("LOG_ZCHUNK in a version-1 dump"),
                 Record::Unknown { ty, .. } => panic!("unknown record {ty:#x}"),
             }
         }
@@ -144,4 +145,19 @@ pub fn decode_all(packets: &[Vec<u8>]) -> Owned {
         .map(|b| b.expect("log byte missing"))
         .collect();
     out
+}
+
+/// The datagrams of version-2 golden vector `v`, in send order.
+pub fn encode_v2_vector(v: &netoops_codec::wire::golden::VectorV2) -> Vec<Vec<u8>> {
+    use netoops_codec::sender::{encode_v2, Options};
+    use netoops_codec::wire::golden::{TEST_KEY, TEST_KEY_ID, TEST_SALT};
+    use netoops_codec::wire::SealingKey;
+    let opts = Options {
+        max_packet: v.max_packet,
+        parity_percent: v.parity_percent,
+        seal: v
+            .sealed
+            .then(|| (SealingKey::new(TEST_KEY_ID, &TEST_KEY, TEST_SALT), 0)),
+    };
+    encode_v2(&v.dump, &opts).expect("encode_v2")
 }

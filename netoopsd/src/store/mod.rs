@@ -253,7 +253,10 @@ pub struct Full {
 /// Storage of reports. Errors are sentences naming what failed (the database, the report).
 pub trait Store {
     /// Stores reports in one transaction; returns their ids. When this returns, the reports
-    /// survive a crash of the collector.
+    /// survive a crash of the collector. A report of a dump already stored (same boot id,
+    /// sequence number, reason and machine: a replay, or copies that came after the
+    /// collector forgot the dump) is not stored twice: the stored one keeps its id, and is
+    /// replaced only by a report holding more packets of the dump.
     fn put(&mut self, reports: &[NewReport]) -> Result<Vec<i64>, String>;
     /// Reports matching `f`, newest first.
     fn list(&self, f: &Filter) -> Result<Vec<Stored>, String>;

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection, OpenFlags, Row};
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Row};
 
 use super::{Bucket, Fields, Filter, Full, NewReport, Store, Stored};
 
@@ -263,8 +263,30 @@ impl Store for SqliteStore {
                      ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
                 )
                 .map_err(err)?;
+            let mut same = tx
+                .prepare_cached(
+                    "SELECT id, complete, packets_received FROM reports
+                     WHERE boot_id = ?1 AND seq = ?2 AND reason = ?3 AND machine = ?4
+                     ORDER BY id LIMIT 1",
+                )
+                .map_err(err)?;
             for r in reports {
                 let f = &r.fields;
+                let held: Option<(i64, bool, i64)> = same
+                    .query_row(params![f.boot_id, f.seq, f.reason, f.machine], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })
+                    .optional()
+                    .map_err(err)?;
+                if let Some((id, complete, received)) = held {
+                    ids.push(id);
+                    if complete || i64::from(f.packets_received) <= received {
+                        continue;
+                    }
+                    // More of the dump than the stored report: it takes its place (and id).
+                    tx.execute("DELETE FROM reports WHERE id = ?1", [id])
+                        .map_err(err)?;
+                }
                 st.execute(params![
                     r.received_ms,
                     r.first_packet_ms,
@@ -297,7 +319,16 @@ impl Store for SqliteStore {
                     pack(&r.packets),
                 ])
                 .map_err(err)?;
-                ids.push(tx.last_insert_rowid());
+                match held {
+                    Some((id, ..)) => {
+                        tx.execute(
+                            "UPDATE reports SET id = ?1 WHERE id = ?2",
+                            params![id, tx.last_insert_rowid()],
+                        )
+                        .map_err(err)?;
+                    }
+                    None => ids.push(tx.last_insert_rowid()),
+                }
             }
         }
         tx.commit().map_err(err)?;
@@ -404,6 +435,34 @@ mod tests {
             },
             packets: vec![vec![1, 2, 3], vec![], vec![9; 1460]],
         }
+    }
+
+    #[test]
+    fn a_dump_already_stored_is_not_stored_twice() {
+        let mut s = SqliteStore::in_memory().unwrap();
+        let ids = s
+            .put(&[report(1, "a", "m1", "7.3"), report(3, "b", "m1", "7.3")])
+            .unwrap();
+        assert_eq!(ids, vec![1, 2]);
+        // A replay of both, later: same ids, nothing new stored.
+        let again = s
+            .put(&[report(1, "a", "m1", "7.3"), report(3, "b", "m1", "7.3")])
+            .unwrap();
+        assert_eq!(again, vec![1, 2]);
+        assert_eq!(s.list(&Filter::default()).unwrap().len(), 2);
+        // More of the partial dump (report 3): it replaces the stored one, same id.
+        let mut fuller = report(3, "b", "m1", "7.3");
+        fuller.fields.packets_received = 4;
+        fuller.fields.complete = true;
+        fuller.fields.missing_log = vec![];
+        assert_eq!(s.put(&[fuller]).unwrap(), vec![2]);
+        let all = s.list(&Filter::default()).unwrap();
+        assert_eq!(all.len(), 2);
+        let two = all.iter().find(|r| r.id == 2).unwrap();
+        assert!(two.fields.complete);
+        assert_eq!(two.fields.packets_received, 4);
+        // The same boot id and sequence number from another machine is another dump.
+        assert_eq!(s.put(&[report(1, "a", "m2", "7.3")]).unwrap(), vec![3]);
     }
 
     #[test]
