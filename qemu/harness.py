@@ -540,15 +540,46 @@ def judge(run):
         # The whole log: a report while the kernel boots taints it, which turns lockdep off for
         # the test (the one seen, KASAN's on 5-level paging, is avoided with la57=off).
         for pat in scenario_defs.DEBUG_SPLATS:
-            m = re.search(pat, serial, re.M)
-            if m:
+            for m in re.finditer(pat, serial, re.M):
+                known = known_kernel_report(serial, m.start())
+                if known:
+                    log(f"  {sc.name}: ignored the kernel's own report ({known}): {m.group(0)!r}")
+                    continue
                 problems.append(f"debug kernel splat /{pat}/: {m.group(0)!r}")
+                break
     if sc.check and not problems:
         try:
             problems.extend(sc.check(run))
         except Exception as e:  # a broken check fails its scenario, not the whole run
             problems.append(f"check raised {type(e).__name__}: {e}")
     return problems
+
+
+def report_block(serial, start, max_lines=120):
+    """The kernel report starting at `start`: up to the end of its call trace (the first
+    line after `Call Trace:` that is not part of a trace), at most `max_lines` lines."""
+    lines = serial[start:].splitlines()[:max_lines]
+    out, in_trace = [], False
+    for line in lines:
+        text = re.sub(r"^\[\s*\d+\.\d+\]\s?", "", line)
+        if in_trace and not re.match(r"^\s|^<|^\?|^RIP|^Code|^R[SBA-Z0-9]+:|^\s*$", text):
+            break
+        if "Call Trace:" in text:
+            in_trace = True
+        out.append(line)
+    return "\n".join(out)
+
+
+def known_kernel_report(serial, start):
+    """The name of the known kernel report (scenarios.KNOWN_KERNEL_REPORTS) at `start`, or
+    None: all its patterns in the report, and no netoops function in it."""
+    block = report_block(serial, start)
+    if "netoops" in block:
+        return None
+    for name, pats in scenario_defs.KNOWN_KERNEL_REPORTS.items():
+        if all(re.search(p, block) for p in pats):
+            return name
+    return None
 
 
 # A check's problem that starts with this says the run did not set up what the scenario tests
