@@ -5,8 +5,10 @@ Builds a pcap of Ethernet/IPv4/UDP frames to port 6667 from the golden vectors
 codec/golden/*/packet-*.bin (one UDP payload each) and from damaged or crafted packets, dissects
 it with `tshark -X lua_script:tools/wireshark/netoops.lua -T pdml`, and checks the fields against
 codec/golden/*/expected.json: every packet's header and CRC, every dump's facts, registers and
-log. Damaged packets must give expert info, never a Lua error. Prints one line per check, then
-`N passed, M failed`; exits non-zero on any failure.
+log. Version-2 vectors (expected.json with "version": 2, another format) are checked for their
+headers, parity packets, LOG_ZCHUNK pieces (inflated back to the log) and, sealed, their nonce
+and tag. Damaged packets must give expert info, never a Lua error. Prints one line per check,
+then `N passed, M failed`; exits non-zero on any failure.
 
 tshark runs with HOME pointing to an empty directory, so neither the user's preferences nor an
 installed copy of the dissector in the personal plugins folder interfere.
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +32,12 @@ GOLDEN = ROOT / "codec" / "golden"
 PORT = 6667
 OTHER_PORT = 9999
 HEADER_LEN = 48
+SEALED_HEADER_LEN = 72
+TAG_LEN = 16
+FLAG_SEALED = 0x02
+LOG_ZCHUNK = 0x0041
+PACKET_TYPES = {"data": 1, "parity": 2}
+CRC_GOOD, CRC_BAD, CRC_NOT_PRESENT = "1", "0", "3"
 
 REASONS = {"oops": (1, "OOPS"), "panic": (2, "PANIC"), "soft": (3, "SOFT"), "emerg": (4, "EMERG")}
 REGS_SOURCES = {"none": 0, "fault": 1, "panic_cpu": 2, "sysrq_cpu": 3}
@@ -92,6 +101,15 @@ def records(pkt):
         rtype, rlen = struct.unpack_from("<HH", pkt, off)
         out.append((rtype, pkt[off + 4:off + 4 + rlen]))
         off += 4 + rlen
+    return out
+
+
+def record_offsets(pkt):
+    """The offsets of the records of a well-formed packet."""
+    out, off = [], pkt[6]
+    while off < len(pkt):
+        out.append(off)
+        off += 4 + struct.unpack_from("<H", pkt, off + 2)[0]
     return out
 
 
@@ -183,48 +201,9 @@ def mismatches(pairs):
     return [f"{name}: got {got!r}, expected {want!r}" for name, got, want in pairs if got != want]
 
 
-def check_golden_dump(name, expected, frames, infos):
-    boot_id, seq, count = expected["boot_id"], expected["seq"], expected["packet_count"]
-    reason_number, reason_name = REASONS[expected["reason"]]
-    dump_frames = []
-    for p in expected["packets"]:
-        number, frame = frames[(name, p["file"])]
-        dump_frames.append(frame)
-        what = f"{name}/{p['file']}"
-        if not check(f"{what}: dissected as netoops", frame.proto is not None):
-            continue
-        bad = mismatches([
-            ("version", frame.int("netoops.version"), 1),
-            ("type", frame.int("netoops.type"), 1),
-            ("header_len", frame.int("netoops.header_len"), HEADER_LEN),
-            ("packet_len", frame.int("netoops.packet_len"), p["len"]),
-            ("reason", frame.int("netoops.reason"), reason_number),
-            ("boot_id", frame.one("netoops.boot_id"), boot_id),
-            ("seq", frame.int("netoops.seq"), seq),
-            ("index", frame.int("netoops.index"), p["index"]),
-            ("count", frame.int("netoops.count"), count),
-            ("dump_len", frame.int("netoops.dump_len"), expected["dump_len"]),
-            ("packet_offset", frame.int("netoops.packet_offset"), p["packet_offset"]),
-        ])
-        check(f"{what}: header (version, type, lengths, reason, boot_id, seq, index, count, "
-              "dump_len, packet_offset)", not bad, "; ".join(bad))
-        bad = mismatches([
-            ("crc32c", frame.int("netoops.crc32c"), int(p["crc32c"], 16)),
-            ("crc32c.status", frame.one("netoops.crc32c.status"), "1"),
-        ])
-        check(f"{what}: crc32c {p['crc32c']}, status Good", not bad, "; ".join(bad))
-        recs = frame.records()
-        first_type = recs[0].find("field[@name='netoops.record.type']").get("show") if recs else None
-        bad = mismatches([
-            ("first record", first_type, "0x0001"),
-            ("log_len", frame.int("netoops.log_len"), expected["log_len"]),
-            ("log_truncated", frame.one("netoops.log_truncated"), "1" if expected["log_truncated"] else "0"),
-            ("regs_source", frame.int("netoops.regs_source"), REGS_SOURCES[expected["regs_source"]]),
-        ])
-        check(f"{what}: DUMP_INFO first (log_len, log_truncated, regs_source)", not bad, "; ".join(bad))
-        check(f"{what}: no expert info", not frame.experts(), str(frame.experts()))
-        info = f"{reason_name} {boot_id[:8]}\u2026#{seq} packet {p['index'] + 1}/{count}"
-        check(f"{what}: Info column {info!r}", infos.get(number) == info, repr(infos.get(number)))
+def check_facts(name, expected, dump_frames):
+    """The facts, BOOT_ID and registers of expected.json (version-1 format) in `dump_frames`."""
+    boot_id = expected["boot_id"]
 
     def across(field):
         return [f for frame in dump_frames for f in frame.all(field)]
@@ -270,6 +249,57 @@ def check_golden_dump(name, expected, frames, infos):
         check(f"{name}: no netoops.regs.* (no registers)", not reg_fields,
               str([f.get("name") for f in reg_fields]))
 
+
+def is_sealed(pkt):
+    return len(pkt) > 7 and pkt[4] == 2 and pkt[7] & FLAG_SEALED != 0
+
+
+def check_golden_dump(name, expected, frames, infos):
+    """A version-1 vector: expected.json with packet_count, dump_len, facts, regs and log."""
+    boot_id, seq, count = expected["boot_id"], expected["seq"], expected["packet_count"]
+    reason_number, reason_name = REASONS[expected["reason"]]
+    dump_frames = []
+    for p in expected["packets"]:
+        number, frame = frames[(name, p["file"])]
+        dump_frames.append(frame)
+        what = f"{name}/{p['file']}"
+        if not check(f"{what}: dissected as netoops", frame.proto is not None):
+            continue
+        bad = mismatches([
+            ("version", frame.int("netoops.version"), 1),
+            ("type", frame.int("netoops.type"), 1),
+            ("header_len", frame.int("netoops.header_len"), HEADER_LEN),
+            ("packet_len", frame.int("netoops.packet_len"), p["len"]),
+            ("reason", frame.int("netoops.reason"), reason_number),
+            ("boot_id", frame.one("netoops.boot_id"), boot_id),
+            ("seq", frame.int("netoops.seq"), seq),
+            ("index", frame.int("netoops.index"), p["index"]),
+            ("count", frame.int("netoops.count"), count),
+            ("dump_len", frame.int("netoops.dump_len"), expected["dump_len"]),
+            ("packet_offset", frame.int("netoops.packet_offset"), p["packet_offset"]),
+        ])
+        check(f"{what}: header (version, type, lengths, reason, boot_id, seq, index, count, "
+              "dump_len, packet_offset)", not bad, "; ".join(bad))
+        bad = mismatches([
+            ("crc32c", frame.int("netoops.crc32c"), int(p["crc32c"], 16)),
+            ("crc32c.status", frame.one("netoops.crc32c.status"), "1"),
+        ])
+        check(f"{what}: crc32c {p['crc32c']}, status Good", not bad, "; ".join(bad))
+        recs = frame.records()
+        first_type = recs[0].find("field[@name='netoops.record.type']").get("show") if recs else None
+        bad = mismatches([
+            ("first record", first_type, "0x0001"),
+            ("log_len", frame.int("netoops.log_len"), expected["log_len"]),
+            ("log_truncated", frame.one("netoops.log_truncated"), "1" if expected["log_truncated"] else "0"),
+            ("regs_source", frame.int("netoops.regs_source"), REGS_SOURCES[expected["regs_source"]]),
+        ])
+        check(f"{what}: DUMP_INFO first (log_len, log_truncated, regs_source)", not bad, "; ".join(bad))
+        check(f"{what}: no expert info", not frame.experts(), str(frame.experts()))
+        info = f"{reason_name} {boot_id[:8]}\u2026#{seq} packet {p['index'] + 1}/{count}"
+        check(f"{what}: Info column {info!r}", infos.get(number) == info, repr(infos.get(number)))
+
+    check_facts(name, expected, dump_frames)
+
     chunks = []
     for frame in dump_frames:
         for rec in frame.records():
@@ -289,6 +319,189 @@ def check_golden_dump(name, expected, frames, infos):
     check(f"{name}: concatenated netoops.log.data equals the expected log ({len(log)} bytes)",
           log == expected["log"].encode(), f"first difference at byte "
           f"{next((i for i, (a, b) in enumerate(zip(log, expected['log'].encode())) if a != b), min(len(log), len(expected['log'])))}")
+
+
+def v1_twin(expected, dumps):
+    """The version-1 vector of the same dump (PROTOCOL.md 12.6: the v2 vectors encode oops-1460)."""
+    return next((n for n, e in dumps.items() if "packet_count" in e and
+                 (e["boot_id"], e["seq"], e["reason"], e["log_len"]) ==
+                 (expected["boot_id"], expected["seq"], expected["reason"], expected["log_len"])), None)
+
+
+def check_golden_dump_v2(name, expected, frames, infos, dumps):
+    """A version-2 vector: expected.json with data_packets, parity_packets, pieces, sealed."""
+    boot_id, seq, count = expected["boot_id"], expected["seq"], expected["data_packets"]
+    reason_number, reason_name = REASONS[expected["reason"]]
+    sealing = expected["sealed"]
+    packets = expected["packets"]
+    kinds = [p["packet_type"] for p in packets]
+    check(f"{name}: expected.json lists {count} data and {expected['parity_packets']} parity packets",
+          kinds.count("data") == count and kinds.count("parity") == expected["parity_packets"]
+          and len(kinds) == count + expected["parity_packets"], str(kinds))
+
+    # The record areas of the data packets tile [0, dump_len) in index order; a sealed packet's
+    # area is its encrypted body.
+    offsets, dump_len = {}, 0
+    for p in sorted((p for p in packets if p["packet_type"] == "data"), key=lambda p: p["index"]):
+        offsets[p["file"]] = dump_len
+        dump_len += p["len"] - (SEALED_HEADER_LEN + TAG_LEN if p["sealed"] else HEADER_LEN)
+
+    data_frames = []
+    # The files are numbered in send order: the nonce counter is first_counter + position.
+    for position, p in enumerate(sorted(packets, key=lambda p: p["file"])):
+        number, frame = frames[(name, p["file"])]
+        pkt = (GOLDEN / name / p["file"]).read_bytes()
+        what = f"{name}/{p['file']}"
+        if not check(f"{what}: dissected as netoops", frame.proto is not None):
+            continue
+        sealed, parity = p["sealed"], p["packet_type"] == "parity"
+        header_len = SEALED_HEADER_LEN if sealed else HEADER_LEN
+        bad = mismatches([
+            ("version", frame.int("netoops.version"), 2),
+            ("type", frame.int("netoops.type"), PACKET_TYPES[p["packet_type"]]),
+            ("header_len", frame.int("netoops.header_len"), header_len),
+            ("packet_len", frame.int("netoops.packet_len"), p["len"]),
+            ("flags.parity_follows", frame.one("netoops.flags.parity_follows"),
+             "1" if expected["parity_packets"] else "0"),
+            ("flags.sealed", frame.one("netoops.flags.sealed"), "1" if sealed else "0"),
+            ("key_id", frame.int("netoops.key_id"), p["key_id"]),
+            ("reason", frame.int("netoops.reason"), reason_number),
+            ("boot_id", frame.one("netoops.boot_id"), boot_id),
+            ("seq", frame.int("netoops.seq"), seq),
+            ("index", frame.int("netoops.index"), p["index"]),
+            ("count", frame.int("netoops.count"), count),
+            ("dump_len", frame.int("netoops.dump_len"), dump_len),
+            ("packet_offset", frame.int("netoops.packet_offset"), 0 if parity else offsets[p["file"]]),
+        ])
+        check(f"{what}: header (version 2, {p['packet_type']}, header_len {header_len}, packet_len "
+              f"{p['len']}, flags, key_id {p['key_id']}, reason, boot_id, seq, index {p['index']}, "
+              f"count, dump_len {dump_len}, packet_offset)", not bad, "; ".join(bad))
+
+        if sealed:
+            salt, counter = sealing["salt_ascii"].encode(), sealing["first_counter"] + position
+            bad = mismatches([
+                ("crc32c", frame.int("netoops.crc32c"), 0),
+                ("crc32c.status", frame.one("netoops.crc32c.status"), CRC_NOT_PRESENT),
+                ("key_id", p["key_id"], sealing["key_id"]),
+                ("nonce", [raw(f) for f in frame.all("netoops.nonce")], [pkt[HEADER_LEN:SEALED_HEADER_LEN]]),
+                ("nonce.salt", [raw(f) for f in frame.all("netoops.nonce.salt")], [salt]),
+                ("nonce.counter", frame.int("netoops.nonce.counter"), counter),
+            ])
+            check(f"{what}: sealed: crc32c 0 (status not present), salt {salt.decode()!r}, "
+                  f"counter {counter}", not bad, "; ".join(bad))
+            tags = [raw(f) for f in frame.all("netoops.tag")]
+            bodies = [raw(f) for f in frame.all("netoops.sealed_body")]
+            bad = mismatches([
+                ("tag", tags, [pkt[-TAG_LEN:]]),
+                ("tag length", [len(t) for t in tags], [TAG_LEN]),
+                ("sealed_body", [len(b) for b in bodies], [p["len"] - SEALED_HEADER_LEN - TAG_LEN]),
+                ("sealed_body bytes", bodies == [pkt[SEALED_HEADER_LEN:-TAG_LEN]], True),
+                ("records", len(frame.records()), 0),
+                ("zchunk/shard fields", [f for f in frame.shows("netoops.zchunk.data")]
+                 + frame.shows("netoops.parity.shard"), []),
+            ])
+            check(f"{what}: encrypted body of {p['len'] - SEALED_HEADER_LEN - TAG_LEN} bytes and the "
+                  "16-byte tag shown, nothing decoded from the body", not bad, "; ".join(bad))
+        else:
+            crc = struct.unpack_from("<I", pkt, 12)[0]
+            bad = mismatches([
+                ("crc32c", frame.int("netoops.crc32c"), packet_crc(pkt)),
+                ("crc32c.status", frame.one("netoops.crc32c.status"), CRC_GOOD),
+                ("nonce fields", frame.shows("netoops.nonce") + frame.shows("netoops.tag"), []),
+            ])
+            check(f"{what}: crc32c 0x{crc:08x}, status Good, no nonce or tag", not bad, "; ".join(bad))
+
+        if parity:
+            row = p["index"] - count
+            shards = [raw(f) for f in frame.all("netoops.parity.shard")]
+            bad = mismatches([("parity.row", frame.int("netoops.parity.row"), row),
+                              ("records", len(frame.records()), 0)])
+            if not sealed:
+                bad += mismatches([
+                    ("parity.shard length", [len(s) for s in shards], [p["len"] - HEADER_LEN]),
+                    ("parity.shard bytes", shards == [pkt[HEADER_LEN:]], True),
+                ])
+            check(f"{what}: parity row {row}" + ("" if sealed else f", shard of {p['len'] - HEADER_LEN} bytes"),
+                  not bad, "; ".join(bad))
+        elif not sealed:
+            data_frames.append(frame)
+            recs = frame.records()
+            first_type = recs[0].find("field[@name='netoops.record.type']").get("show") if recs else None
+            bad = mismatches([
+                ("first record", first_type, "0x0001"),
+                ("log_len", frame.int("netoops.log_len"), expected["log_len"]),
+                ("parity fields", frame.shows("netoops.parity.row") + frame.shows("netoops.parity.shard"), []),
+            ])
+            check(f"{what}: DUMP_INFO first (log_len {expected['log_len']})", not bad, "; ".join(bad))
+
+        check(f"{what}: no expert info", not frame.experts(), str(frame.experts()))
+        info = f"{reason_name} {boot_id[:8]}\u2026#{seq} v2" + (f" sealed key {p['key_id']}" if sealed else "")
+        info += (f" parity {p['index'] - count + 1} (k={min(count, 128)})" if parity
+                 else f" packet {p['index'] + 1}/{count}")
+        check(f"{what}: Info column {info!r}", infos.get(number) == info, repr(infos.get(number)))
+
+    if sealing:
+        return  # the records are encrypted
+
+    # LOG_ZCHUNK: per piece, the chunks cover [0, z_len) exactly once, with the piece's numbers.
+    chunks = {}
+    for frame in data_frames:
+        for rec in frame.records():
+            fields = {f.get("name"): f for f in rec.iter("field")}
+            if "netoops.zchunk.piece_start" in fields:
+                chunks.setdefault(int(fields["netoops.zchunk.piece_start"].get("show")), []).append((
+                    int(fields["netoops.zchunk.z_offset"].get("show")),
+                    raw(fields["netoops.zchunk.data"]),
+                    int(fields["netoops.zchunk.piece_len"].get("show")),
+                    int(fields["netoops.zchunk.z_len"].get("show"))))
+    pieces = expected["pieces"]
+    check(f"{name}: LOG_ZCHUNKs of pieces at {sorted(chunks)}, as expected.json's "
+          f"{[q['log_start'] for q in pieces]}",
+          sorted(chunks) == sorted(q["log_start"] for q in pieces), str(sorted(chunks)))
+    log = b""
+    for piece in sorted(pieces, key=lambda q: q["log_start"]):
+        start, piece_len, z_len = piece["log_start"], piece["log_len"], piece["z_len"]
+        found = sorted(chunks.get(start, []))
+        position, bad = 0, []
+        for z_offset, data, chunk_piece_len, chunk_z_len in found:
+            if (chunk_piece_len, chunk_z_len) != (piece_len, z_len):
+                bad.append(f"chunk at {z_offset}: piece_len {chunk_piece_len}, z_len {chunk_z_len}")
+            if z_offset != position:
+                bad.append(f"chunk at {z_offset}, expected {position}")
+            position = z_offset + len(data)
+        if position != z_len:
+            bad.append(f"chunks end at {position}")
+        check(f"{name}: piece {start}..{start + piece_len - 1}: {len(found)} LOG_ZCHUNKs (z_offsets "
+              f"{[c[0] for c in found]}) with piece_len {piece_len}, z_len {z_len} cover [0, {z_len}) "
+              "exactly once", found and not bad, "; ".join(bad))
+        zdata = b"".join(c[1] for c in found)
+        try:
+            inflater = zlib.decompressobj(-15)
+            piece_bytes = inflater.decompress(zdata)[::-1]
+            ended = inflater.eof and not inflater.unused_data
+        except zlib.error as e:
+            piece_bytes, ended = b"", False
+        check(f"{name}: piece {start}: netoops.zchunk.data inflates (raw DEFLATE, reversed) to "
+              f"{piece_len} bytes, the stream ending at z_len", ended and len(piece_bytes) == piece_len,
+              f"{len(piece_bytes)} bytes, stream ended {ended}")
+        log += piece_bytes
+    check(f"{name}: the inflated log is {expected['log_len']} bytes ending in log_tail_hex",
+          len(log) == expected["log_len"] and log.endswith(bytes.fromhex(expected["log_tail_hex"])),
+          f"{len(log)} bytes, tail {log[-16:].hex()}")
+
+    twin = v1_twin(expected, dumps)
+    if check(f"{name}: a version-1 vector of the same dump exists (boot_id, seq, reason, log_len)",
+             twin is not None):
+        same = dumps[twin]
+        check(f"{name}: the inflated log equals {twin}'s log", log == same["log"].encode())
+        bad = mismatches([
+            ("log_truncated", [f.get("show") for fr in data_frames for f in fr.all("netoops.log_truncated")],
+             ["1" if same["log_truncated"] else "0"] * len(data_frames)),
+            ("regs_source", [int(f.get("show")) for fr in data_frames for f in fr.all("netoops.regs_source")],
+             [REGS_SOURCES[same["regs_source"]]] * len(data_frames)),
+        ])
+        check(f"{name}: DUMP_INFO of every data packet as {twin}'s", not bad, "; ".join(bad))
+        check_facts(f"{name} (facts of {twin})", same, data_frames)
 
 
 def expect_expert(frames, label, expert, **more):
@@ -360,7 +573,7 @@ def run(tmp):
     add(("crafted", "truncated (packet 0 cut to 300 bytes)"), oops0[:300])
     add(("crafted", "truncated header (10 bytes)"), soft[:10])
     add(("crafted", "bad magic on port 6667"), b"NtOq" + soft[4:])
-    add(("crafted", "version 2"), soft[:4] + b"\x02" + soft[5:])
+    add(("crafted", "version 3"), soft[:4] + b"\x03" + soft[5:])
     add(("crafted", "heuristic: on port 9999"), soft, OTHER_PORT)
     add(("crafted", "not netoops on port 9999"), b"hello, this is not netoops", OTHER_PORT)
     add(("crafted", "unknown critical record 0x8001"),
@@ -375,11 +588,47 @@ def run(tmp):
     add(("crafted", "empty HOSTNAME"),
         single_packet(soft, [(t, b"" if t == 0x12 else v) for t, v in soft_records]))
     add(("crafted", "PARITY packet"), single_packet(soft, soft_records, packet_type=2))
+    add(("crafted", "version 1 with a LOG_ZCHUNK record (unknown in version 1)"),
+        single_packet(soft, soft_records + [(LOG_ZCHUNK, bytes(17))]))
+
+    # Version 2, damaged or crafted.
+    v2_dir, sealed_dir = GOLDEN / "oops-v2-1460", GOLDEN / "oops-v2-sealed-512"
+    v2_1 = (v2_dir / "packet-001.bin").read_bytes()  # DATA: DUMP_INFO, LOG_ZCHUNK
+    v2_parity = (v2_dir / "packet-002.bin").read_bytes()  # PARITY, row 0
+    sealed_0 = (sealed_dir / "packet-000.bin").read_bytes()
+    zchunk_at = next(off for off, (t, _) in zip(record_offsets(v2_1), records(v2_1)) if t == LOG_ZCHUNK)
+    _, piece_len, z_len, z_offset = struct.unpack_from("<IIII", v2_1, zchunk_at + 4)
+
+    corrupted = bytearray(v2_1)
+    corrupted[zchunk_at + 4 + 16 + 50] ^= 0x01  # inside the LOG_ZCHUNK's compressed data
+    add(("crafted", "v2: corrupted (one bit flipped in the LOG_ZCHUNK data)"), bytes(corrupted))
+    beyond = bytearray(v2_1)
+    struct.pack_into("<I", beyond, zchunk_at + 4 + 12, z_len)  # z_offset = z_len
+    add(("crafted", "v2: LOG_ZCHUNK z_offset beyond z_len (CRC fixed)"), with_crc(beyond))
+    outside = bytearray(v2_1)
+    struct.pack_into("<I", outside, zchunk_at + 4 + 4, piece_len + 1)  # beyond log_len
+    add(("crafted", "v2: LOG_ZCHUNK piece beyond log_len (CRC fixed)"), with_crc(outside))
+    low_index = bytearray(v2_parity)
+    struct.pack_into("<H", low_index, 36, 0)
+    add(("crafted", "v2: parity packet with index 0 < count (CRC fixed)"), with_crc(low_index))
+    offset_parity = bytearray(v2_parity)
+    struct.pack_into("<I", offset_parity, 44, 8)
+    add(("crafted", "v2: parity packet with packet_offset 8 (CRC fixed)"), with_crc(offset_parity))
+    relabelled = bytearray(soft)
+    relabelled[4] = 2
+    add(("crafted", "v2: the soft-1460 packet as version 2 (CRC fixed)"), with_crc(relabelled))
+    crc_sealed = bytearray(sealed_0)
+    struct.pack_into("<I", crc_sealed, 12, 0x12345678)
+    add(("crafted", "v2 sealed: crc32c not 0"), bytes(crc_sealed))
+    add(("crafted", "v2 sealed: truncated to 80 bytes"), sealed_0[:80])
+    short_header = bytearray(sealed_0)
+    short_header[6] = HEADER_LEN
+    add(("crafted", "v2 sealed: header_len 48"), bytes(short_header))
 
     # The test's own packets are right: golden CRCs recompute, crafted ones are valid where meant.
-    check("golden packets' stored CRC32C equal the test's CRC-32C of them",
+    check("golden packets' stored CRC32C equal the test's CRC-32C of them (unsealed ones)",
           all(packet_crc(p) == struct.unpack_from("<I", p, 12)[0]
-              for (k, _), (p, _) in zip(keys, payloads) if k in dumps))
+              for (k, _), (p, _) in zip(keys, payloads) if k[0] in dumps and not is_sealed(p)))
 
     pcap = tmp / "netoops.pcap"
     write_pcap(pcap, payloads)
@@ -403,7 +652,10 @@ def run(tmp):
             infos[int(number)] = info
 
     for name, expected in dumps.items():
-        check_golden_dump(name, expected, frames, infos)
+        if expected.get("version") == 2:
+            check_golden_dump_v2(name, expected, frames, infos, dumps)
+        else:
+            check_golden_dump(name, expected, frames, infos)
 
     # Damaged and crafted packets.
     label = "corrupted (one bit flipped in the records)"
@@ -425,11 +677,11 @@ def run(tmp):
     expect_expert(frames, "truncated header (10 bytes)", "truncated")
     expect_expert(frames, "bad magic on port 6667", "bad_magic")
 
-    label = "version 2"
+    label = "version 3"
     number, _ = frames[("crafted", label)]
     expect_expert(frames, label, "unsupported_version")
-    check(f"{label}: Info column 'netoops unsupported version 2'",
-          infos.get(number) == "netoops unsupported version 2", repr(infos.get(number)))
+    check(f"{label}: Info column 'netoops unsupported version 3'",
+          infos.get(number) == "netoops unsupported version 3", repr(infos.get(number)))
 
     label = "heuristic: on port 9999"
     _, frame = frames[("crafted", label)]
@@ -471,6 +723,76 @@ def run(tmp):
     label = "PARITY packet"
     frame = expect_expert(frames, label, "not_data")
     check(f"{label}: no records decoded", not frame.records(), f"{len(frame.records())} records")
+    number, _ = frames[("crafted", label)]
+    info = "SOFT 6f1c2b7e\u2026#2 PARITY 1/1 [PARITY packet (reserved; version-1 receivers ignore it)]"
+    check(f"{label}: version 1 as before: Info column {info!r}, no parity fields",
+          infos.get(number) == info and not frame.shows("netoops.parity.row")
+          and not frame.shows("netoops.parity.shard"), repr(infos.get(number)))
+
+    label = "version 1 with a LOG_ZCHUNK record (unknown in version 1)"
+    frame = expect_expert(frames, label, "unknown_record")
+    check(f"{label}: skipped as in version 1: CRC Good, no zchunk fields, no other expert info",
+          frame.one("netoops.crc32c.status") == CRC_GOOD and not frame.shows("netoops.zchunk.z_len")
+          and frame.experts() == ["netoops.expert.unknown_record"],
+          f"zchunk {frame.shows('netoops.zchunk.z_len')}, experts {frame.experts()}")
+
+    # Version 2, damaged or crafted.
+    label = "v2: corrupted (one bit flipped in the LOG_ZCHUNK data)"
+    frame = expect_expert(frames, label, "bad_crc")
+    intact = frames[("oops-v2-1460", "packet-001.bin")][1]
+    check(f"{label}: crc32c.status Bad, the LOG_ZCHUNK still shown (z_offset {z_offset})",
+          frame.one("netoops.crc32c.status") == CRC_BAD
+          and frame.shows("netoops.zchunk.z_offset") == intact.shows("netoops.zchunk.z_offset") == [str(z_offset)],
+          f"status {frame.one('netoops.crc32c.status')}, z_offset {frame.shows('netoops.zchunk.z_offset')}")
+
+    label = "v2: LOG_ZCHUNK z_offset beyond z_len (CRC fixed)"
+    frame = expect_expert(frames, label, "bad_zchunk")
+    check(f"{label}: CRC Good, z_offset {z_len} shown, the only error is bad_zchunk",
+          frame.one("netoops.crc32c.status") == CRC_GOOD and frame.int("netoops.zchunk.z_offset") == z_len
+          and set(frame.experts()) == {"netoops.expert.bad_zchunk"},
+          f"status {frame.one('netoops.crc32c.status')}, experts {frame.experts()}")
+
+    label = "v2: LOG_ZCHUNK piece beyond log_len (CRC fixed)"
+    frame = expect_expert(frames, label, "bad_zchunk")
+    check(f"{label}: CRC Good, the only error is bad_zchunk",
+          frame.one("netoops.crc32c.status") == CRC_GOOD and set(frame.experts()) == {"netoops.expert.bad_zchunk"},
+          f"status {frame.one('netoops.crc32c.status')}, experts {frame.experts()}")
+
+    label = "v2: parity packet with index 0 < count (CRC fixed)"
+    frame = expect_expert(frames, label, "bad_layout")
+    check(f"{label}: CRC Good, no parity row, the shard still shown",
+          frame.one("netoops.crc32c.status") == CRC_GOOD and not frame.shows("netoops.parity.row")
+          and [len(raw(f)) for f in frame.all("netoops.parity.shard")] == [len(v2_parity) - HEADER_LEN],
+          f"status {frame.one('netoops.crc32c.status')}, row {frame.shows('netoops.parity.row')}")
+
+    label = "v2: parity packet with packet_offset 8 (CRC fixed)"
+    frame = expect_expert(frames, label, "bad_layout")
+    check(f"{label}: CRC Good, parity row 0",
+          frame.one("netoops.crc32c.status") == CRC_GOOD and frame.int("netoops.parity.row") == 0,
+          f"status {frame.one('netoops.crc32c.status')}, row {frame.shows('netoops.parity.row')}")
+
+    label = "v2: the soft-1460 packet as version 2 (CRC fixed)"
+    number, frame = frames[("crafted", label)]
+    info = "SOFT 6f1c2b7e\u2026#2 v2 packet 1/1"
+    check(f"{label}: dissected as version 2: CRC Good, records shown, no expert info, Info {info!r}",
+          frame.int("netoops.version") == 2 and frame.one("netoops.crc32c.status") == CRC_GOOD
+          and frame.shows("netoops.hostname") == ["qemu-test"] and not frame.experts()
+          and infos.get(number) == info,
+          f"experts {frame.experts()}, info {infos.get(number)!r}")
+
+    label = "v2 sealed: crc32c not 0"
+    frame = expect_expert(frames, label, "bad_header")
+    check(f"{label}: status not present, nonce and tag still shown",
+          frame.one("netoops.crc32c.status") == CRC_NOT_PRESENT and frame.int("netoops.nonce.counter") == 0
+          and len(frame.shows("netoops.tag")) == 1, f"status {frame.one('netoops.crc32c.status')}")
+
+    label = "v2 sealed: truncated to 80 bytes"
+    frame = expect_expert(frames, label, "truncated")
+    check(f"{label}: nonce shown (counter 0), 8 body bytes, no tag",
+          frame.int("netoops.nonce.counter") == 0 and [len(raw(f)) for f in frame.all("netoops.sealed_body")] == [8]
+          and not frame.shows("netoops.tag"), f"counter {frame.shows('netoops.nonce.counter')}")
+
+    expect_expert(frames, "v2 sealed: header_len 48", "bad_header")
 
     # The port registration and its preference, without the heuristic.
     def netoops_frames(*args):

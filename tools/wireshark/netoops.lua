@@ -1,8 +1,12 @@
--- netoops.lua: a Wireshark dissector for the netoops wire protocol, version 1 (PROTOCOL.md).
+-- netoops.lua: a Wireshark dissector for the netoops wire protocol, versions 1 and 2
+-- (PROTOCOL.md).
 --
 -- One netoops packet is one UDP payload: a header (PROTOCOL.md section 2) and whole records
--- (sections 3 and 4). The dissector is registered on UDP port 6667 (preference "UDP port") and
--- as a heuristic dissector on UDP that takes any payload starting with the magic "NtOp".
+-- (sections 3 and 4). Version 2 (section 12) adds LOG_ZCHUNK records (compressed log pieces),
+-- PARITY packets (a parity shard after the header) and sealed packets (XChaCha20-Poly1305: the
+-- header and nonce are shown, the body stays encrypted; there is no decryption here). The
+-- dissector is registered on UDP port 6667 (preference "UDP port") and as a heuristic dissector
+-- on UDP that takes any payload starting with the magic "NtOp".
 --
 -- Install: copy this file into Wireshark's personal Lua plugins folder (`tshark -G folders`,
 -- "Personal Lua Plugins", e.g. ~/.local/lib/wireshark/plugins/), or load it for one run with
@@ -21,7 +25,16 @@ local netoops = Proto("netoops", "netoops crash dump")
 local MAGIC = "NtOp"
 local DEFAULT_PORT = 6667
 local PACKET_TYPE_DATA = 1
+local PACKET_TYPE_PARITY = 2
 local V1_HEADER_LEN = 48
+local SEALED_HEADER_LEN = 72 -- version 2: the 48-byte header, then the 24-byte nonce
+local SALT_LEN = 16
+local TAG_LEN = 16
+local FLAG_SEALED = 0x02
+local MAX_PARITY_ROWS = 64 -- parity packets of one dump
+local MAX_PARITY_DATA = 128 -- the parity protects the first min(count, 128) data packets
+local SHARD_PREFIX_LEN = 2
+local PIECE_LEN = 65536 -- the largest uncompressed piece of a version-2 log
 local RECORD_HEADER_LEN = 4
 local WALL_NSEC_LIMIT = 1000000000
 local MAX_REGS_PAYLOAD = 384
@@ -35,7 +48,8 @@ local REASONS = { [1] = "OOPS", [2] = "PANIC", [3] = "SOFT", [4] = "EMERG" }
 local REGS_SOURCES = { [0] = "none", [1] = "FAULT", [2] = "PANIC_CPU", [3] = "SYSRQ_CPU" }
 local REGS_ARCHS = { [1] = "x86_64" }
 local CRC_STATUS_BAD, CRC_STATUS_GOOD, CRC_STATUS_UNVERIFIED = 0, 1, 2
-local CRC_STATUS = { [0] = "Bad", [1] = "Good", [2] = "Unverified" }
+local CRC_STATUS_NOT_PRESENT = 3 -- version 2 sealed packets: crc32c is 0, the tag authenticates
+local CRC_STATUS = { [0] = "Bad", [1] = "Good", [2] = "Unverified", [3] = "Not present (sealed)" }
 
 -- x86_64 struct pt_regs, in the kernel's order (PROTOCOL.md, REGS).
 local X86_64_REGS = {
@@ -69,9 +83,11 @@ local F = {
     header_len = ProtoField.uint8("netoops.header_len", "Header length"),
     flags = ProtoField.uint8("netoops.flags", "Flags", base.HEX),
     parity_follows = ProtoField.bool("netoops.flags.parity_follows", "PARITY_FOLLOWS", 8, nil, 0x01),
+    sealed = ProtoField.bool("netoops.flags.sealed", "SEALED", 8, nil, FLAG_SEALED),
     packet_len = ProtoField.uint16("netoops.packet_len", "Packet length"),
     reason = ProtoField.uint8("netoops.reason", "Reason", base.DEC, REASONS),
     reserved = ProtoField.bytes("netoops.reserved", "Reserved"),
+    key_id = ProtoField.uint8("netoops.key_id", "Key ID"),
     crc32c = ProtoField.uint32("netoops.crc32c", "CRC32C", base.HEX),
     crc32c_status = ProtoField.uint8("netoops.crc32c.status", "CRC32C status", base.DEC, CRC_STATUS),
     boot_id = ProtoField.guid("netoops.boot_id", "Boot ID"),
@@ -82,6 +98,15 @@ local F = {
     packet_offset = ProtoField.uint32("netoops.packet_offset", "Packet offset"),
     header_extra = ProtoField.bytes("netoops.header_extra", "Header bytes after the known layout"),
     payload = ProtoField.bytes("netoops.payload", "Payload (not decoded)"),
+
+    -- version 2: sealed packets and parity packets
+    nonce = ProtoField.bytes("netoops.nonce", "Nonce"),
+    nonce_salt = ProtoField.bytes("netoops.nonce.salt", "Salt"),
+    nonce_counter = ProtoField.uint64("netoops.nonce.counter", "Counter"),
+    sealed_body = ProtoField.bytes("netoops.sealed_body", "Sealed body (encrypted)"),
+    tag = ProtoField.bytes("netoops.tag", "Poly1305 tag"),
+    parity_row = ProtoField.uint16("netoops.parity.row", "Parity row"),
+    parity_shard = ProtoField.bytes("netoops.parity.shard", "Parity shard"),
     trailing = ProtoField.bytes("netoops.trailing", "Bytes after packet_len"),
 
     -- every record
@@ -129,6 +154,14 @@ local F = {
     -- LOG_CHUNK
     log_offset = ProtoField.uint32("netoops.log.offset", "Log offset"),
     log_data = ProtoField.string("netoops.log.data", "Log data"),
+
+    -- LOG_ZCHUNK (version 2)
+    zchunk_piece_start = ProtoField.uint32("netoops.zchunk.piece_start", "Piece start (log offset)"),
+    zchunk_piece_len = ProtoField.uint32("netoops.zchunk.piece_len", "Piece length"),
+    zchunk_z_len = ProtoField.uint32("netoops.zchunk.z_len", "Compressed piece length"),
+    zchunk_z_offset = ProtoField.uint32("netoops.zchunk.z_offset", "Offset in the compressed piece"),
+    zchunk_data = ProtoField.bytes("netoops.zchunk.data",
+        "Compressed data (raw DEFLATE of the reversed piece)"),
 }
 
 -- netoops.regs.r15 ... netoops.regs.ss
@@ -172,6 +205,8 @@ local E = {
         expert.group.MALFORMED, expert.severity.ERROR),
     unknown_record = expert_field("unknown_record", "Unknown record type, skipped",
         expert.group.UNDECODED, expert.severity.NOTE),
+    bad_zchunk = expert_field("bad_zchunk", "Malformed LOG_ZCHUNK",
+        expert.group.MALFORMED, expert.severity.ERROR),
     extra_bytes = expert_field("extra_bytes", "Bytes after the known layout (a later version's fields)",
         expert.group.PROTOCOL, expert.severity.CHAT),
 }
@@ -371,6 +406,37 @@ local function decode_log_chunk(tvb, off, len, tree, state)
     end
 end
 
+-- LOG_ZCHUNK (version 2, PROTOCOL.md section 12.2): part of one compressed log piece.
+local function decode_log_zchunk(tvb, off, len, tree, state)
+    local piece_start, piece_len = tvb(off, 4):le_uint(), tvb(off + 4, 4):le_uint()
+    local z_len, z_offset = tvb(off + 8, 4):le_uint(), tvb(off + 12, 4):le_uint()
+    local data_len = len - 16
+    tree:add_le(F.zchunk_piece_start, tvb(off, 4))
+    local piece_len_item = tree:add_le(F.zchunk_piece_len, tvb(off + 4, 4))
+    local z_len_item = tree:add_le(F.zchunk_z_len, tvb(off + 8, 4))
+    local z_offset_item = tree:add_le(F.zchunk_z_offset, tvb(off + 12, 4))
+    tree:add(F.zchunk_data, tvb(off + 16, data_len))
+    tree:append_text(string.format(": piece of log bytes %d..%d, compressed bytes %d..%d of %d",
+        piece_start, piece_start + piece_len - 1, z_offset, z_offset + data_len - 1, z_len))
+    -- The checks of the codec's BadZChunk; Lua numbers hold these u32 sums exactly.
+    if piece_len == 0 or piece_len > PIECE_LEN then
+        problem(state, piece_len_item, E.bad_zchunk,
+            string.format("piece_len %d is not 1 to %d", piece_len, PIECE_LEN))
+    end
+    local log_len = state.dump_info and state.dump_info.log_len
+    if log_len and piece_start + piece_len > log_len then
+        problem(state, piece_len_item, E.bad_zchunk, string.format("piece %d..%d outside the log of %d bytes",
+            piece_start, piece_start + piece_len - 1, log_len))
+    end
+    if z_len == 0 then
+        problem(state, z_len_item, E.bad_zchunk, "z_len 0")
+    end
+    if z_offset + data_len > z_len then
+        problem(state, z_offset_item, E.bad_zchunk, string.format(
+            "compressed bytes %d..%d beyond z_len %d", z_offset, z_offset + data_len - 1, z_len))
+    end
+end
+
 local function decode_reserved(tvb, off, len, tree)
     if len > 0 then
         tree:add(F.record_value, tvb(off, len))
@@ -404,6 +470,14 @@ local RECORD_TYPES = {
 }
 local DUMP_INFO = 0x0001
 
+-- Version 2: the records of version 1 and LOG_ZCHUNK. A version-1 packet skips 0x0041 as an
+-- unknown record, as a version-1 receiver does (and the type's value names are version 1's).
+local LOG_ZCHUNK = { name = "LOG_ZCHUNK", min = 17, decode = decode_log_zchunk }
+local RECORD_TYPES_V2 = { [0x0041] = LOG_ZCHUNK }
+for type_number, def in pairs(RECORD_TYPES) do
+    RECORD_TYPES_V2[type_number] = def
+end
+
 local RECORD_TYPE_NAMES = {}
 for type_number, def in pairs(RECORD_TYPES) do
     RECORD_TYPE_NAMES[type_number] = def.name
@@ -430,7 +504,7 @@ end
 
 -- Checks and shows the value of one record whose bytes are all present.
 local function dissect_record_value(tvb, off, type_number, len, item, state, first)
-    local def = RECORD_TYPES[type_number]
+    local def = state.record_types[type_number]
     if type_number == DUMP_INFO then
         if not first then
             problem(state, item, E.bad_record, "DUMP_INFO that is not the first record")
@@ -484,11 +558,14 @@ local function dissect_records(tvb, tree, state, start, stop, packet_len)
         local len = tvb(off + 2, 2):le_uint()
         local record_end = off + RECORD_HEADER_LEN + len
         local present = math.min(record_end, stop) - off
-        local def = RECORD_TYPES[type_number]
+        local def = state.record_types[type_number]
 
         local item = tree:add(F.record, tvb(off, present))
         item:set_text(string.format("%s, %d bytes", def and def.name or unknown_type_name(type_number), len))
-        item:add_le(F.record_type, tvb(off, 2))
+        local type_item = item:add_le(F.record_type, tvb(off, 2))
+        if def and RECORD_TYPE_NAMES[type_number] == nil then -- a version-2 record type
+            type_item:set_text(string.format("Type: %s (0x%04x)", def.name, type_number))
+        end
         item:add_le(F.record_length, tvb(off + 2, 2))
 
         if record_end > stop then
@@ -508,7 +585,7 @@ local function dissect_records(tvb, tree, state, start, stop, packet_len)
 end
 
 ------------------------------------------------------------------------------------------------
--- Header, version 1 (PROTOCOL.md section 2); magic and version are already shown
+-- Header (PROTOCOL.md section 2; version 2: section 12); magic and version are already shown
 ------------------------------------------------------------------------------------------------
 
 local function v1_info(state, h)
@@ -519,23 +596,97 @@ local function v1_info(state, h)
         short_id, h.seq, kind, h.index + 1, h.count)
 end
 
-local function dissect_v1(tvb, pinfo, tree, state)
+-- "OOPS 6f1c2b7e…#7 v2 packet 1/2", "... v2 parity 1 (k=2)", "... v2 sealed key 1 packet 3/5".
+-- A parity packet is numbered by its row (index - count) from 1; the number of parity packets
+-- is not in the header, k = min(count, 128) is the number of data packets it protects.
+local function v2_info(state, h, sealed)
+    local text = string.format("%s %s\xe2\x80\xa6#%d v2", name_or(REASONS, h.reason, "reason"),
+        hex_bytes(state.boot_id):sub(1, 8), h.seq)
+    if sealed then
+        text = text .. string.format(" sealed key %d", h.key_id)
+    end
+    if h.packet_type == PACKET_TYPE_PARITY then
+        local k = math.min(h.count, MAX_PARITY_DATA)
+        if h.count > 0 and h.index >= h.count then
+            return text .. string.format(" parity %d (k=%d)", h.index - h.count + 1, k)
+        end
+        return text .. string.format(" parity with index %d (k=%d)", h.index, k)
+    end
+    local kind = h.packet_type == PACKET_TYPE_DATA and "packet"
+        or name_or(PACKET_TYPES, h.packet_type, "packet type")
+    return text .. string.format(" %s %d/%d", kind, h.index + 1, h.count)
+end
+
+-- A sealed packet's encrypted body [72, packet_len - 16) and its tag, as far as present.
+local function dissect_sealed_body(tvb, tree, h, stop)
+    local body_end = h.packet_len - TAG_LEN
+    if stop > SEALED_HEADER_LEN and body_end > SEALED_HEADER_LEN then
+        local body = tvb(SEALED_HEADER_LEN, math.min(body_end, stop) - SEALED_HEADER_LEN)
+        local item = tree:add(F.sealed_body, body)
+        item:append_text(string.format(" [XChaCha20-Poly1305 under key %d, not decrypted]", h.key_id))
+    end
+    if stop > body_end then
+        tree:add(F.tag, tvb(body_end, stop - body_end))
+    end
+end
+
+-- A version-2 PARITY packet (PROTOCOL.md section 12.4): the checks of the codec's parse_parity
+-- that the header allows, then the shard (or, sealed, the encrypted shard).
+local function dissect_parity(tvb, tree, state, h, stop, sealed, items)
+    if h.count == 0 then
+        problem(state, items.count, E.bad_layout, "parity packet with count 0")
+    elseif h.index < h.count then
+        problem(state, items.index, E.bad_layout, string.format(
+            "parity packet with index %d, below count %d (a data packet's index)", h.index, h.count))
+    else
+        local row = h.index - h.count
+        local row_item = tree:add(F.parity_row, tvb(36, 2), row)
+        row_item:set_generated()
+        row_item:append_text(string.format(" (index %d - count %d; protects data packets 0..%d)",
+            h.index, h.count, math.min(h.count, MAX_PARITY_DATA) - 1))
+        if row >= MAX_PARITY_ROWS then
+            problem(state, row_item, E.bad_layout, string.format(
+                "parity row %d, a dump has at most %d parity packets", row, MAX_PARITY_ROWS))
+        end
+    end
+    if h.packet_offset ~= 0 then
+        problem(state, items.packet_offset, E.bad_layout,
+            string.format("parity packet with packet_offset %d, not 0", h.packet_offset))
+    end
+    local shard_len = h.packet_len - h.header_len - (sealed and TAG_LEN or 0)
+    if shard_len < SHARD_PREFIX_LEN then
+        problem(state, tree, E.bad_layout, string.format("parity shard of %d bytes, shorter than its "
+            .. "%d-byte length prefix", shard_len, SHARD_PREFIX_LEN))
+    end
+    if sealed then
+        dissect_sealed_body(tvb, tree, h, stop)
+    elseif stop > h.header_len then
+        tree:add(F.parity_shard, tvb(h.header_len, stop - h.header_len))
+    end
+end
+
+-- One packet of format `version` (1 or 2): the header, then records, a parity shard or a
+-- sealed body. Every version-1 path is that of version 1 alone; `v2` only adds.
+local function dissect_packet(tvb, pinfo, tree, state, version)
+    local v2 = version == 2
     local avail = tvb:len()
     if avail < V1_HEADER_LEN then
         problem(state, tree, E.truncated, string.format(
-            "%d bytes, shorter than the %d-byte version-1 header", avail, V1_HEADER_LEN))
+            "%d bytes, shorter than the %d-byte version-%d header", avail, V1_HEADER_LEN, version))
         if avail > 5 then
             tree:add(F.payload, tvb(5, avail - 5))
         end
-        pinfo.cols.info:set("netoops version 1, truncated header")
+        pinfo.cols.info:set(string.format("netoops version %d, truncated header", version))
         return
     end
 
     local h = {
         packet_type = tvb(5, 1):uint(),
         header_len = tvb(6, 1):uint(),
+        flags = tvb(7, 1):uint(),
         packet_len = tvb(8, 2):le_uint(),
         reason = tvb(10, 1):uint(),
+        key_id = tvb(11, 1):uint(),
         crc32c = tvb(12, 4):le_uint(),
         seq = tvb(32, 4):le_uint(),
         index = tvb(36, 2):le_uint(),
@@ -543,35 +694,69 @@ local function dissect_v1(tvb, pinfo, tree, state)
         dump_len = tvb(40, 4):le_uint(),
         packet_offset = tvb(44, 4):le_uint(),
     }
+    local sealed = v2 and band(h.flags, FLAG_SEALED) ~= 0
     state.boot_id = tvb:raw(16, 16)
+    state.record_types = v2 and RECORD_TYPES_V2 or RECORD_TYPES
 
     tree:add(F.packet_type, tvb(5, 1))
     local header_len_item = tree:add(F.header_len, tvb(6, 1))
     local flags = tree:add(F.flags, tvb(7, 1))
     flags:add(F.parity_follows, tvb(7, 1))
+    if v2 then
+        flags:add(F.sealed, tvb(7, 1))
+    end
     local packet_len_item = tree:add_le(F.packet_len, tvb(8, 2))
     tree:add(F.reason, tvb(10, 1))
-    tree:add(F.reserved, tvb(11, 1))
+    local key_id_item
+    if v2 then
+        key_id_item = tree:add(F.key_id, tvb(11, 1))
+    else
+        tree:add(F.reserved, tvb(11, 1))
+    end
     local crc_item = tree:add_le(F.crc32c, tvb(12, 4))
     tree:add(F.boot_id, tvb(16, 16))
     tree:add_le(F.seq, tvb(32, 4))
-    local index_item = tree:add_le(F.index, tvb(36, 2))
-    tree:add_le(F.count, tvb(38, 2))
+    local items = {}
+    items.index = tree:add_le(F.index, tvb(36, 2))
+    items.count = tree:add_le(F.count, tvb(38, 2))
     tree:add_le(F.dump_len, tvb(40, 4))
-    local offset_item = tree:add_le(F.packet_offset, tvb(44, 4))
+    items.packet_offset = tree:add_le(F.packet_offset, tvb(44, 4))
     tree:append_text(string.format(", %s, dump %s#%d, index %d, count %d",
         name_or(REASONS, h.reason, "reason"), uuid_string(state.boot_id), h.seq, h.index, h.count))
-    pinfo.cols.info:set(v1_info(state, h))
+    if v2 then
+        tree:append_text(sealed and string.format(", version 2, sealed under key %d", h.key_id)
+            or ", version 2")
+        pinfo.cols.info:set(v2_info(state, h, sealed))
+    else
+        pinfo.cols.info:set(v1_info(state, h))
+    end
 
-    -- Header length and packet length (section 6, steps 2 and 3).
+    -- Header length and packet length (section 6, steps 2 and 3; sealed: section 12.5).
     if h.header_len < V1_HEADER_LEN then
         problem(state, header_len_item, E.bad_header,
             string.format("header_len %d is less than %d", h.header_len, V1_HEADER_LEN))
         return
     end
+    if sealed and h.header_len ~= SEALED_HEADER_LEN then
+        problem(state, header_len_item, E.bad_header, string.format(
+            "sealed packet with header_len %d, not %d", h.header_len, SEALED_HEADER_LEN))
+        if avail > V1_HEADER_LEN then
+            tree:add(F.payload, tvb(V1_HEADER_LEN, avail - V1_HEADER_LEN))
+        end
+        return
+    end
     if h.packet_len < h.header_len then
         problem(state, packet_len_item, E.bad_header,
             string.format("packet_len %d is less than header_len %d", h.packet_len, h.header_len))
+        return
+    end
+    if sealed and h.packet_len < SEALED_HEADER_LEN + TAG_LEN then
+        problem(state, packet_len_item, E.bad_header, string.format(
+            "sealed packet of %d bytes, no room for the %d-byte header and the %d-byte tag",
+            h.packet_len, SEALED_HEADER_LEN, TAG_LEN))
+        if avail > V1_HEADER_LEN then
+            tree:add(F.payload, tvb(V1_HEADER_LEN, avail - V1_HEADER_LEN))
+        end
         return
     end
     local stop = math.min(h.packet_len, avail)
@@ -584,9 +769,21 @@ local function dissect_v1(tvb, pinfo, tree, state)
             string.format("%d bytes after packet_len %d", avail - h.packet_len, h.packet_len))
     end
 
-    -- CRC32C (step 4).
+    -- CRC32C (step 4). A sealed packet has none: crc32c is 0, the tag authenticates it.
     local status
-    if avail < h.packet_len then
+    if sealed then
+        status = CRC_STATUS_NOT_PRESENT
+        if h.crc32c ~= 0 then
+            crc_item:append_text(" [must be 0 in a sealed packet]")
+            problem(state, crc_item, E.bad_header,
+                string.format("crc32c 0x%08x in a sealed packet, must be 0", h.crc32c))
+        else
+            crc_item:append_text(" [not used: the tag authenticates a sealed packet]")
+        end
+        if h.key_id == 0 then
+            problem(state, key_id_item, E.bad_header, "sealed packet with key id 0 (must be 1 to 255)")
+        end
+    elseif avail < h.packet_len then
         status = CRC_STATUS_UNVERIFIED
         crc_item:append_text(" [unverified: packet truncated]")
     else
@@ -603,36 +800,59 @@ local function dissect_v1(tvb, pinfo, tree, state)
     end
     crc_item:add(F.crc32c_status, tvb(12, 4), status):set_generated()
 
-    if h.header_len > V1_HEADER_LEN then
+    if sealed then
+        -- The nonce (header_len is 72 here): the salt, then the counter.
+        if stop > V1_HEADER_LEN then
+            local nonce_len = math.min(SEALED_HEADER_LEN, stop) - V1_HEADER_LEN
+            local nonce = tree:add(F.nonce, tvb(V1_HEADER_LEN, nonce_len))
+            if nonce_len >= SALT_LEN then
+                nonce:add(F.nonce_salt, tvb(V1_HEADER_LEN, SALT_LEN))
+            end
+            if nonce_len == SEALED_HEADER_LEN - V1_HEADER_LEN then
+                nonce:add_le(F.nonce_counter, tvb(V1_HEADER_LEN + SALT_LEN, 8))
+            end
+        end
+    elseif h.header_len > V1_HEADER_LEN then
         tree:add(F.header_extra, tvb(V1_HEADER_LEN, math.min(h.header_len, stop) - V1_HEADER_LEN))
     end
 
-    -- Packet type (step 5): only DATA packets have records.
+    -- Packet type (step 5): DATA packets have records, version-2 PARITY packets a shard.
+    if v2 and h.packet_type == PACKET_TYPE_PARITY then
+        dissect_parity(tvb, tree, state, h, stop, sealed, items)
+        return
+    end
     if h.packet_type ~= PACKET_TYPE_DATA then
-        local what = h.packet_type == 2 and "PARITY packet (reserved; version-1 receivers ignore it)"
+        local what = (h.packet_type == 2 and not v2)
+            and "PARITY packet (reserved; version-1 receivers ignore it)"
             or string.format("undefined packet type %d", h.packet_type)
         problem(state, tree, E.not_data, what)
-        if stop > h.header_len then
+        if sealed then
+            dissect_sealed_body(tvb, tree, h, stop)
+        elseif stop > h.header_len then
             tree:add(F.payload, tvb(h.header_len, stop - h.header_len))
         end
         return
     end
 
-    -- Index and layout (step 6).
-    local area = h.packet_len - h.header_len
+    -- Index and layout (step 6). A sealed packet's record area is its body: packet_len - 88.
+    local area = h.packet_len - h.header_len - (sealed and TAG_LEN or 0)
     if h.index >= h.count then
-        problem(state, index_item, E.bad_layout,
+        problem(state, items.index, E.bad_layout,
             string.format("index %d is not below count %d", h.index, h.count))
     elseif h.packet_offset + area > h.dump_len then
-        problem(state, offset_item, E.bad_layout, string.format(
+        problem(state, items.packet_offset, E.bad_layout, string.format(
             "record area %d..%d ends beyond dump_len %d", h.packet_offset, h.packet_offset + area, h.dump_len))
     elseif h.index == 0 and h.packet_offset ~= 0 then
-        problem(state, offset_item, E.bad_layout, "packet 0 with a non-zero packet_offset")
+        problem(state, items.packet_offset, E.bad_layout, "packet 0 with a non-zero packet_offset")
     elseif h.index == h.count - 1 and h.packet_offset + area ~= h.dump_len then
-        problem(state, offset_item, E.bad_layout, "the last packet does not end at dump_len")
+        problem(state, items.packet_offset, E.bad_layout, "the last packet does not end at dump_len")
     end
 
-    -- Records (step 7).
+    -- Records (step 7); a sealed packet's records are encrypted.
+    if sealed then
+        dissect_sealed_body(tvb, tree, h, stop)
+        return
+    end
     if stop > h.header_len then
         dissect_records(tvb, tree, state, h.header_len, stop, h.packet_len)
     end
@@ -641,9 +861,10 @@ local function dissect_v1(tvb, pinfo, tree, state)
     end
 end
 
--- The header layout by version byte. A version 2 adds its own function here.
+-- The header layout by version byte.
 local VERSIONS = {
-    [1] = dissect_v1,
+    [1] = function(tvb, pinfo, tree, state) return dissect_packet(tvb, pinfo, tree, state, 1) end,
+    [2] = function(tvb, pinfo, tree, state) return dissect_packet(tvb, pinfo, tree, state, 2) end,
 }
 
 ------------------------------------------------------------------------------------------------
