@@ -2,7 +2,8 @@
 
 //! The configfs tree: `/sys/kernel/config/netoops/`.
 //!
-//! The root holds the global attributes (`boot_id`, `user_blob`, `copies`, `gap_us`); every
+//! The root holds the global attributes (`boot_id`, `user_blob`, `copies`, `gap_us`,
+//! `wire_version`, `fec_percent`, and the write-only `seal_key`); every
 //! directory made under it with mkdir is a target with netconsole's attribute names
 //! (`enabled`, `dev_name`, `local_ip`, `remote_ip`, `local_port`, `remote_port`, `local_mac`,
 //! `remote_mac`) and read-only counters (`dumps_sent`, `packets_sent`, `send_errors`).
@@ -12,7 +13,8 @@
 
 use crate::frame::{self, IpAddr};
 use crate::netpoll_targets::{Status, Target, TargetConfig};
-use crate::{wire, Shared, MAX_COPIES, MAX_GAP_US};
+use crate::settings::MAX_FEC_PERCENT;
+use crate::{seal_key, wire, Shared, MAX_COPIES, MAX_GAP_US};
 use core::fmt::Write;
 use core::ptr::NonNull;
 use core::sync::atomic::Ordering;
@@ -46,8 +48,31 @@ pub(crate) fn subsystem(shared: Arc<Shared>) -> impl PinInit<configfs::Subsystem
             copies: 2,
             gap_us: 3,
             test_vector: 4,
+            wire_version: 5,
+            fec_percent: 6,
+            seal_key: 7,
         ],
     };
+    // `seal_key` is write-only (mode 0200, no show). The kernel crate makes every attribute
+    // 0660 with a show method, so the attribute is changed in place before registration.
+    // `ItemType` has one field that is not zero-sized, an `Opaque<config_item_type>`; the
+    // assertion below proves it is the whole of the type, hence at offset 0.
+    const _: () = assert!(
+        core::mem::size_of::<configfs::ItemType<configfs::Subsystem<Root>, Root>>()
+            == core::mem::size_of::<crate::bindings::config_item_type>()
+    );
+    let raw = core::ptr::from_ref(item_type)
+        .cast::<crate::bindings::config_item_type>()
+        .cast_mut();
+    // SAFETY: `raw` points to the static `config_item_type` inside `item_type` (offset 0, see
+    // above), which lives for the module's life; configfs has not registered it yet (that is
+    // `Subsystem::new`'s job, below), so nothing reads its attributes concurrently, and the
+    // `Opaque` lets its contents be written through a shared reference.
+    if !unsafe {
+        crate::bindings::netoops_configfs_write_only(raw, c"seal_key".as_char_ptr().cast())
+    } {
+        pr_err!("seal_key: attribute not found, sealing keys cannot be set\n");
+    }
     configfs::Subsystem::new(c"netoops", item_type, try_pin_init!(Root { shared }))
 }
 
@@ -200,6 +225,9 @@ impl AttributeOperations<4> for Root {
         for v in wire::golden::VECTORS.iter() {
             write!(w, "{} ", v.name)?;
         }
+        for v in wire::golden::VECTORS_V2.iter() {
+            write!(w, "{} ", v.name)?;
+        }
         w.write_str("\n")?;
         Ok(w.bytes_written())
     }
@@ -209,11 +237,109 @@ impl AttributeOperations<4> for Root {
             pr_err!("test_vector: not allowed: load netoops with test_vectors=1\n");
             return Err(EPERM);
         }
-        let v = wire::golden::VECTORS
+        let name = trimmed(page);
+        if let Some(v) = wire::golden::VECTORS_V2
             .iter()
-            .find(|v| v.name.as_bytes() == trimmed(page))
-            .ok_or_else(|| invalid(&Global, "test_vector", page, "not a golden vector name"))?;
-        crate::dump::send_fixed(&this.shared, &v.dump, v.max_packet);
+            .find(|v| v.name.as_bytes() == name)
+        {
+            crate::dump::send_fixed_v2(&this.shared, v)?;
+        } else {
+            let v = wire::golden::VECTORS
+                .iter()
+                .find(|v| v.name.as_bytes() == name)
+                .ok_or_else(|| invalid(&Global, "test_vector", page, "not a golden vector name"))?;
+            crate::dump::send_fixed(&this.shared, &v.dump, v.max_packet);
+        }
+        this.shared.refill_pools();
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<5> for Root {
+    type Data = Root;
+
+    fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        show_line(
+            page,
+            format_args!("{}", this.shared.settings.get().wire_version),
+        )
+    }
+
+    fn store(this: &Root, page: &[u8]) -> Result {
+        let v = frame::parse_u32_decimal(page)
+            .filter(|v| (1..=2).contains(v))
+            .ok_or_else(|| invalid(&Global, "wire_version", page, "expected 1 or 2"))?;
+        this.shared.settings.update(|s| {
+            s.wire_version = v as u8;
+            Ok(())
+        })?;
+        // Version 2 with parity may send more packets than version 1: refill.
+        this.shared.refill_pools();
+        Ok(())
+    }
+}
+
+#[vtable]
+impl AttributeOperations<6> for Root {
+    type Data = Root;
+
+    fn show(this: &Root, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        show_line(
+            page,
+            format_args!("{}", this.shared.settings.get().fec_percent),
+        )
+    }
+
+    fn store(this: &Root, page: &[u8]) -> Result {
+        let n = frame::parse_u32_decimal(page)
+            .filter(|n| *n <= MAX_FEC_PERCENT)
+            .ok_or_else(|| invalid(&Global, "fec_percent", page, "expected 0 to 400"))?;
+        this.shared.settings.update(|s| {
+            s.fec_percent = n;
+            Ok(())
+        })?;
+        if !this.shared.refill_pools() {
+            pr_err!(
+                "fec_percent: cannot allocate the skbs {}% parity needs\n",
+                n
+            );
+            return Err(ENOMEM);
+        }
+        Ok(())
+    }
+}
+
+/// `seal_key`, write-only (mode 0200, see [`subsystem`]): `KEY_ID HEX` installs a key (key id 1
+/// to 255, 64 hex digits), `0` removes it. The value is never shown, not even in the error
+/// line of a malformed write (which names its length only).
+#[vtable]
+impl AttributeOperations<7> for Root {
+    type Data = Root;
+
+    fn show(_this: &Root, _page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        // Never called: the attribute has no show method (see `subsystem`).
+        Err(EACCES)
+    }
+
+    fn store(this: &Root, page: &[u8]) -> Result {
+        if trimmed(page) == b"0" {
+            this.shared.seal_key.clear();
+            pr_info!("seal_key: removed; dumps are sent unsealed\n");
+            return Ok(());
+        }
+        let Some((id, mut key)) = seal_key::parse(page) else {
+            pr_err!(
+                "seal_key: invalid value ({} bytes, not shown): expected KEY_ID (1 to 255), a space and 64 hex digits, or 0\n",
+                trimmed(page).len()
+            );
+            return Err(EINVAL);
+        };
+        let installed = this.shared.seal_key.install(id, &key, None);
+        seal_key::wipe(&mut key);
+        installed?;
+        pr_info!("seal_key: key id {} installed; dumps are sealed\n", id);
+        // Sealed dumps are version 2, which may need more packets: refill.
         this.shared.refill_pools();
         Ok(())
     }

@@ -23,12 +23,14 @@
 use crate::facts::{self, HOSTNAME_LEN};
 use crate::kmsg_dumper::LogReader;
 use crate::netpoll_targets::{Outcome, Send, SendReport, Target};
+use crate::outgoing::Outgoing;
 use crate::owner::{Budget, Claim, Deadline, Scratch, StillOwner};
 use crate::settings::Settings;
 use crate::{bindings, wire, Shared};
 use core::mem::MaybeUninit;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use kernel::alloc::VVec;
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use kernel::alloc::flags::__GFP_ZERO;
+use kernel::alloc::{VBox, VVec};
 use kernel::prelude::*;
 use kernel::str::BStr;
 use kernel::sync::{rcu, Arc};
@@ -49,6 +51,57 @@ pub(crate) struct DumpScratch {
     regs: Option<wire::Regs<'static>>,
     /// Room for the dump itself and its packet plan, see [`Rooms`].
     rooms: KBox<Rooms>,
+    /// Version 2's memory: the compressor's, the compressed log's and the parity's.
+    v2: KBox<V2Scratch>,
+}
+
+/// What a version-2 dump builds besides its plan.
+struct V2Scratch {
+    /// The DEFLATE compressor's tables (about 245 KiB).
+    deflate: VBox<crate::deflate::Workspace>,
+    /// The compressed pieces of the log, newest first.
+    z: VVec<u8>,
+    /// Their table.
+    pieces: [wire::Piece; wire::MAX_PIECES],
+    /// The parity shards, one after the other (at most 64 of at most 1460 bytes).
+    parity: VVec<u8>,
+    /// One data packet while the parity is computed.
+    tmp: VVec<u8>,
+}
+
+impl V2Scratch {
+    fn new(log_bytes: usize) -> Result<KBox<Self>> {
+        let deflate = VBox::<crate::deflate::Workspace>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
+        // SAFETY: the memory is zeroed (`__GFP_ZERO`), and all-zero bytes are a valid
+        // `Workspace` (its documented invariant: integer tables only).
+        let deflate = unsafe { deflate.assume_init() };
+        let pieces = wire::piece_count(log_bytes).max(1);
+        let z = crate::deflate::max_compressed_len(wire::PIECE_LEN) * pieces;
+        Ok(KBox::new(
+            V2Scratch {
+                deflate,
+                z: VVec::from_elem(0u8, z, GFP_KERNEL)?,
+                pieces: [wire::Piece::default(); wire::MAX_PIECES],
+                parity: VVec::from_elem(
+                    0u8,
+                    crate::fec::MAX_PARITY_SHARDS * wire::MAX_PACKET_SIZE,
+                    GFP_KERNEL,
+                )?,
+                tmp: VVec::from_elem(0u8, wire::MAX_PACKET_SIZE, GFP_KERNEL)?,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+}
+
+/// A dump collected in its scratch slot, ready to be planned.
+struct Collected<'s> {
+    dump: &'s wire::Dump<'s>,
+    plan_room: &'s mut MaybeUninit<wire::Packetizer<'static>>,
+    /// The compressed log (version 2).
+    zlog: Option<wire::CompressedLog<'s>>,
+    parity: &'s mut [u8],
+    tmp: &'s mut [u8],
 }
 
 /// Memory for a [`wire::Dump`] and its [`wire::Packetizer`] while one dump runs.
@@ -94,6 +147,7 @@ impl Rooms {
 fn place_plan<'s>(
     room: &'s mut MaybeUninit<wire::Packetizer<'static>>,
     dump: &'s wire::Dump<'s>,
+    v2: Option<wire::V2<'s>>,
     max_packet: usize,
 ) -> Option<&'s wire::Packetizer<'s>> {
     // SAFETY: as in `Rooms::place_dump_in`, for the plan, which borrows a dump placed there.
@@ -102,8 +156,8 @@ fn place_plan<'s>(
             .as_mut_ptr()
             .cast::<MaybeUninit<wire::Packetizer<'s>>>()
     };
-    match wire::Packetizer::new(dump, max_packet) {
-        Ok(plan) => Some(room.write(plan)),
+    match wire::Packetizer::place(room, dump, v2, max_packet) {
+        Ok(plan) => Some(plan),
         Err(e) => {
             pr_err!("dump {}: cannot be encoded: {}\n", dump.seq, e);
             None
@@ -124,6 +178,7 @@ impl DumpScratch {
                 },
                 GFP_KERNEL,
             )?,
+            v2: V2Scratch::new(log_bytes)?,
         })
     }
 }
@@ -232,28 +287,70 @@ impl Dumper {
         let still_owner = owner.check();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let scratch = self.scratch.get(&mut owner);
+        // The log is read and compressed from here, the shallowest frame that owns the
+        // scratch slot: compression is the deepest call chain of the dump path.
+        let read = {
+            let guard = rcu::read_lock();
+            // Sealed dumps are version 2 whatever `wire_version` says.
+            let v2 = self.shared.seal_key.read(&guard).is_some()
+                || self.shared.settings.read(&guard).wire_version >= wire::VERSION_2;
+            drop(guard);
+            read_log(scratch, log, v2, &budget)
+        };
+        self.dump_owned(
+            &still_owner,
+            took_over,
+            scratch,
+            reason,
+            seq,
+            panicking,
+            &read,
+            &budget,
+        );
+    }
+
+    /// The dump once its log is read: plan, parity, send, report.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn dump_owned(
+        &self,
+        still_owner: &StillOwner<'_>,
+        took_over: bool,
+        scratch: &mut DumpScratch,
+        reason: wire::Reason,
+        seq: u32,
+        panicking: bool,
+        read: &ReadLog,
+        budget: &Budget,
+    ) {
+        let deadline = budget.all();
         let guard = rcu::read_lock();
         let settings = self.shared.settings.read(&guard);
         let targets = self.shared.registry().read(&guard);
         let plan_payload = self.shared.registry().plan_payload(&guard);
-        let (dump, plan_room) = self.collect(scratch, settings, reason, seq, log);
-        let Some(plan) = place_plan(plan_room, dump, plan_payload) else {
+        let sealer = self.shared.seal_key.read(&guard);
+        let sealed = sealer.is_some();
+        let Some((plan, parity, shard_len, costs)) =
+            self.prepare(scratch, settings, reason, seq, read, sealed, plan_payload, budget)
+        else {
             return;
         };
+        let out = Outgoing::new(plan, parity, shard_len, sealer);
         let how = Send {
-            plan,
+            out: &out,
             copies: settings.copies,
             gap_us: settings.gap_us,
             panicking,
         };
-        let (frames, reached) = send_all(&still_owner, &how, targets, &guard, &deadline, seq);
+        let (frames, reached) = send_all(still_owner, &how, targets, &guard, &deadline, seq);
         report(
-            plan.dump(),
+            &out,
             frames,
             reached,
-            &budget,
+            budget,
             self.budget_ms,
             took_over,
+            &costs,
         );
         if matches!(reason, wire::Reason::Panic | wire::Reason::Emerg) {
             // The machine stops or resets next: let the devices send what they were given.
@@ -266,32 +363,77 @@ impl Dumper {
         }
     }
 
+    /// Collects the dump in `scratch` and plans it, with its parity (version 2): its plan, its
+    /// parity shards and their length, and what compression and parity cost. Out of line: its
+    /// temporaries are not on the stack while the packets go out.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn prepare<'s>(
+        &'s self,
+        scratch: &'s mut DumpScratch,
+        settings: &'s Settings,
+        reason: wire::Reason,
+        seq: u32,
+        read: &ReadLog,
+        sealed: bool,
+        plan_payload: usize,
+        budget: &Budget,
+    ) -> Option<(&'s wire::Packetizer<'s>, &'s [u8], usize, Costs)> {
+        let c = self.collect(scratch, settings, reason, seq, read);
+        let v2 = c.zlog.map(|log| wire::V2 {
+            log,
+            sealed,
+            parity_percent: settings.fec_percent,
+        });
+        let plan = place_plan(c.plan_room, c.dump, v2, plan_payload)?;
+        let before = budget.elapsed_us();
+        let (parity, shard_len) = parity(plan, c.parity, c.tmp)?;
+        let costs = Costs {
+            compress_us: read.compress_us,
+            parity_us: budget.elapsed_us().saturating_sub(before),
+        };
+        Some((plan, parity, shard_len, costs))
+    }
+
     /// Reads the newest log and the facts into `scratch` and builds the dump they make there;
     /// returns it and the room for its plan. Out of line: its temporaries are not on the stack
     /// while the packets go out.
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn collect<'s>(
         &'s self,
         scratch: &'s mut DumpScratch,
         settings: &'s Settings,
         reason: wire::Reason,
         seq: u32,
-        log_reader: &mut LogReader<'_>,
-    ) -> (
-        &'s wire::Dump<'s>,
-        &'s mut MaybeUninit<wire::Packetizer<'static>>,
-    ) {
+        read: &ReadLog,
+    ) -> Collected<'s> {
         let DumpScratch {
             log: buf,
             hostname,
             regs,
             rooms,
+            v2: v2s,
         } = scratch;
-        let len = log_reader.read_newest(&mut buf[..]);
+        let V2Scratch {
+            z,
+            pieces,
+            parity,
+            tmp,
+            ..
+        } = &mut **v2s;
+        let (z, pieces): (&'s [u8], &'s [wire::Piece]) = (z, pieces);
+        let zlog = match read.compressed {
+            Some((n, used)) => Some(wire::CompressedLog {
+                pieces: pieces.get(..n).unwrap_or_default(),
+                z: z.get(..used).unwrap_or_default(),
+            }),
+            None => None,
+        };
         self.regs(reason, seq, regs);
         let regs: &'s Option<wire::Regs<'static>> = regs;
-        let log: &'s [u8] = buf.get(..len).unwrap_or(&[]);
-        let log_truncated = log_reader.has_older();
+        let log: &'s [u8] = buf.get(..read.len).unwrap_or(&[]);
+        let log_truncated = read.truncated;
         let fill = move |d: &mut wire::Dump<'s>| {
             d.boot_id = settings.boot_id;
             d.seq = seq;
@@ -310,8 +452,95 @@ impl Dumper {
         };
         let Rooms { dump, plan } = &mut **rooms;
         let dump = Rooms::place_dump_in(dump, fill);
-        (dump, plan)
+        Collected {
+            dump,
+            plan_room: plan,
+            zlog,
+            parity: &mut parity[..],
+            tmp: &mut tmp[..],
+        }
     }
+}
+
+/// The log as read into the scratch slot: its length, whether older log existed, and (version
+/// 2) its compressed pieces' count and bytes.
+struct ReadLog {
+    len: usize,
+    truncated: bool,
+    compressed: Option<(usize, usize)>,
+    compress_us: u64,
+}
+
+/// Reads the newest log into `scratch` and, for version 2, compresses it there. Out of line,
+/// called from the dump's shallowest frame: compression is the deepest chain of the dump path.
+#[inline(never)]
+fn read_log(
+    scratch: &mut DumpScratch,
+    log_reader: &mut LogReader<'_>,
+    v2: bool,
+    budget: &Budget,
+) -> ReadLog {
+    let len = log_reader.read_newest(&mut scratch.log[..]);
+    let truncated = log_reader.has_older();
+    let before = budget.elapsed_us();
+    let compressed = if v2 {
+        let V2Scratch {
+            deflate, z, pieces, ..
+        } = &mut *scratch.v2;
+        let log = scratch.log.get_mut(..len).unwrap_or_default();
+        compress(log, z, pieces, deflate)
+    } else {
+        None
+    };
+    ReadLog {
+        len,
+        truncated,
+        compressed,
+        compress_us: budget.elapsed_us().saturating_sub(before),
+    }
+}
+
+/// Compresses `log` into pieces (version 2); `None` (the dump goes out as version 1) if it
+/// cannot, which a log within the configured size never causes.
+#[inline(never)]
+fn compress(
+    log: &mut [u8],
+    z: &mut [u8],
+    pieces: &mut [wire::Piece; wire::MAX_PIECES],
+    ws: &mut crate::deflate::Workspace,
+) -> Option<(usize, usize)> {
+    let compress = |input: &[u8], out: &mut [u8]| crate::deflate::compress(input, out, ws).ok();
+    match wire::compress_log(log, z, pieces, compress) {
+        Ok(counts) => Some(counts),
+        Err(e) => {
+            pr_err!("dump: cannot compress the log: {}\n", e);
+            None
+        }
+    }
+}
+
+/// Computes `plan`'s parity shards into `buf` (with `tmp` for one data packet); the shards
+/// and their length.
+#[inline(never)]
+fn parity<'s>(
+    plan: &wire::Packetizer<'_>,
+    buf: &'s mut [u8],
+    tmp: &mut [u8],
+) -> Option<(&'s [u8], usize)> {
+    let shard_len = plan.shard_len().ok()?;
+    match plan.compute_parity(tmp, buf) {
+        Ok(used) => Some((buf.get(..used)?, shard_len)),
+        Err(e) => {
+            pr_err!("dump: cannot compute parity: {}\n", e);
+            None
+        }
+    }
+}
+
+/// What compression and parity cost one dump.
+struct Costs {
+    compress_us: u64,
+    parity_us: u64,
 }
 
 /// Sends the dump through every enabled target, each with a fair share of the time left.
@@ -383,13 +612,29 @@ fn warn_incomplete(seq: u32, t: &Target, r: &SendReport) {
 /// The dump's summary lines (the tests read them).
 #[inline(never)]
 fn report(
-    dump: &wire::Dump<'_>,
+    out: &Outgoing<'_>,
     frames: u64,
     reached: u32,
     budget: &Budget,
     budget_ms: u32,
     took_over: bool,
+    costs: &Costs,
 ) {
+    let plan = out.plan();
+    let dump = plan.dump();
+    if let Some(v2) = plan.v2() {
+        pr_info!(
+            "dump {}: version 2: log {} bytes compressed to {} in {} us, {} data + {} parity packets ({} us){}\n",
+            dump.seq,
+            dump.log.len(),
+            v2.log.z.len(),
+            costs.compress_us,
+            plan.packet_count(),
+            plan.parity_count(),
+            costs.parity_us,
+            if v2.sealed { ", sealed" } else { "" }
+        );
+    }
     pr_info!(
         "dump {}: reason={}, read {} bytes of log, sent {} packets to {} targets, newest line: {}\n",
         dump.seq,
@@ -416,16 +661,70 @@ fn report(
 /// Sends a fixed dump (a golden vector) once through every enabled target, as the dump owner
 /// (process context, for tests).
 pub(crate) fn send_fixed(shared: &Shared, dump: &wire::Dump<'_>, max_packet: usize) {
+    let Ok(plan) = wire::Packetizer::new(dump, max_packet) else {
+        return;
+    };
+    send_fixed_out(shared, &Outgoing::new(&plan, &[], 0, None));
+}
+
+/// Sends a fixed version-2 dump (a golden vector: compressed, with parity, sealed under the
+/// published test key with the test salt and counters from 0) once through every enabled
+/// target (process context, for tests). Allocates what it needs.
+pub(crate) fn send_fixed_v2(shared: &Shared, v: &wire::golden::VectorV2) -> Result {
+    let dump = &v.dump;
+    let deflate = VBox::<crate::deflate::Workspace>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
+    // SAFETY: zeroed memory is a valid `Workspace` (see `V2Scratch::new`).
+    let mut deflate = unsafe { deflate.assume_init() };
+    let mut log = KVec::new();
+    log.extend_from_slice(dump.log, GFP_KERNEL)?;
+    let pieces_needed = wire::piece_count(log.len()).max(1);
+    let mut z = VVec::from_elem(
+        0u8,
+        crate::deflate::max_compressed_len(wire::PIECE_LEN) * pieces_needed,
+        GFP_KERNEL,
+    )?;
+    let mut pieces = [wire::Piece::default(); wire::MAX_PIECES];
+    let (n, used) = compress(&mut log[..], &mut z, &mut pieces, &mut deflate).ok_or(EINVAL)?;
+    let v2 = wire::V2 {
+        log: wire::CompressedLog {
+            pieces: pieces.get(..n).ok_or(EINVAL)?,
+            z: z.get(..used).ok_or(EINVAL)?,
+        },
+        sealed: v.sealed,
+        parity_percent: v.parity_percent,
+    };
+    let plan = wire::Packetizer::new_v2(dump, v2, v.max_packet).map_err(|_| EINVAL)?;
+    let mut parity_buf = VVec::from_elem(
+        0u8,
+        crate::fec::MAX_PARITY_SHARDS * wire::MAX_PACKET_SIZE,
+        GFP_KERNEL,
+    )?;
+    let mut tmp = VVec::from_elem(0u8, wire::MAX_PACKET_SIZE, GFP_KERNEL)?;
+    let (parity_shards, shard_len) = parity(&plan, &mut parity_buf, &mut tmp).ok_or(EINVAL)?;
+    let key = wire::SealingKey::new(
+        wire::golden::TEST_KEY_ID,
+        &wire::golden::TEST_KEY,
+        wire::golden::TEST_SALT,
+    );
+    let counter = AtomicU64::new(0);
+    let sealer = v
+        .sealed
+        .then(|| crate::seal_key::Sealer::new(&key, &counter));
+    send_fixed_out(
+        shared,
+        &Outgoing::new(&plan, parity_shards, shard_len, sealer),
+    );
+    Ok(())
+}
+
+fn send_fixed_out(shared: &Shared, out: &Outgoing<'_>) {
     let budget = Budget::new(1_000_000);
     let deadline = budget.all();
     let Some(owner) = shared.dump_lock.acquire(Claim::Wait, &deadline) else {
         return;
     };
-    let Ok(plan) = wire::Packetizer::new(dump, max_packet) else {
-        return;
-    };
     let how = Send {
-        plan: &plan,
+        out,
         copies: 1,
         gap_us: 0,
         panicking: false,

@@ -31,9 +31,11 @@ mod netdev;
 mod netpoll;
 mod netpoll_targets;
 mod notifier;
+mod outgoing;
 mod owner;
 mod param_string;
 mod rcu_cell;
+mod seal_key;
 mod settings;
 mod skb_pool;
 mod sysrq;
@@ -50,6 +52,9 @@ mod frame;
 )]
 mod wire;
 // The wire format's building blocks (version 2): the erasure code and the AEAD.
+#[path = "codec/src/deflate/mod.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod deflate;
 #[path = "codec/src/fec/mod.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod fec;
@@ -203,6 +208,9 @@ pub(crate) struct Core {
     /// Global settings.
     #[pin]
     pub(crate) settings: SettingsCell,
+    /// The sealing key, if one is installed.
+    #[pin]
+    pub(crate) seal_key: seal_key::SealKey,
     /// The most log bytes a dump carries.
     pub(crate) log_bytes: usize,
     /// Whether `test_vector` may send.
@@ -219,10 +227,12 @@ impl Core {
 
     /// How large enabled targets' skb pools are now (process context).
     pub(crate) fn pool_sizing(&self) -> PoolSizing {
+        let settings = self.settings.get();
         PoolSizing {
             log_bytes: self.log_bytes,
-            copies: self.settings.get().copies,
+            copies: settings.copies,
             plan_payload: self.registry.plan_payload(&rcu::read_lock()),
+            fec_percent: settings.fec_percent,
         }
     }
 
@@ -276,6 +286,7 @@ impl Shared {
             upkeep <- DeferredWork::new(try_pin_init!(Core {
                 registry <- Registry::new(),
                 settings <- SettingsCell::new(),
+                seal_key <- seal_key::SealKey::new(),
                 log_bytes,
                 test_vectors: params::test_vectors(),
                 dump_lock: owner::DumpLock::new(),

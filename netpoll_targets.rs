@@ -106,29 +106,50 @@ pub(crate) struct PoolSizing {
     pub(crate) copies: u32,
     /// The packet size of the plan now: the smallest any enabled target allows.
     pub(crate) plan_payload: usize,
+    /// Parity packets per 100 data packets now (version 2).
+    pub(crate) fec_percent: u32,
 }
 
 impl PoolSizing {
     /// Dumps a pool serves without a refill: an oops and its panic.
     pub(crate) const DUMPS: usize = 2;
 
-    fn packets(log_bytes: usize, payload: usize) -> usize {
-        wire::Packetizer::max_packet_count(log_bytes, payload)
-            .map_or(usize::from(u16::MAX), usize::from)
+    /// The most datagrams one copy of a dump takes: version 1, or version 2 sealed (the
+    /// larger) with an incompressible log and `fec_percent` parity.
+    fn packets(log_bytes: usize, payload: usize, fec_percent: u32) -> usize {
+        let v1 = wire::Packetizer::max_packet_count(log_bytes, payload)
+            .map_or(usize::from(u16::MAX), usize::from);
+        let v2 = wire::Packetizer::max_packet_count_v2(
+            log_bytes,
+            payload,
+            true,
+            fec_percent,
+            crate::deflate::max_compressed_len,
+        )
+        .map_or(usize::from(u16::MAX), |n| n as usize);
+        v1.max(v2)
     }
 
     /// Room in a pool: the worst case of every setting.
     pub(crate) fn capacity(&self) -> usize {
         Self::DUMPS
             * crate::MAX_COPIES as usize
-            * Self::packets(self.log_bytes, wire::MIN_PACKET_SIZE)
+            * Self::packets(
+                self.log_bytes,
+                wire::MIN_PACKET_SIZE,
+                crate::settings::MAX_FEC_PERCENT,
+            )
     }
 
     /// skbs a pool holds now, for a target whose own packets may be `max_payload` bytes.
     pub(crate) fn level(&self, max_payload: usize) -> usize {
         Self::DUMPS
             * self.copies.max(1) as usize
-            * Self::packets(self.log_bytes, self.plan_payload.min(max_payload))
+            * Self::packets(
+                self.log_bytes,
+                self.plan_payload.min(max_payload),
+                self.fec_percent,
+            )
     }
 }
 
@@ -203,8 +224,8 @@ pub(crate) struct SendReport {
 
 /// What a dump sends, and how: the same for every target.
 pub(crate) struct Send<'a, 'p> {
-    /// The packet plan.
-    pub(crate) plan: &'a wire::Packetizer<'p>,
+    /// The dump's datagrams.
+    pub(crate) out: &'a crate::outgoing::Outgoing<'p>,
     /// Copies of each packet.
     pub(crate) copies: u32,
     /// Microseconds between frames.
@@ -673,7 +694,7 @@ impl Target {
         deadline: &Deadline<'_>,
     ) -> SendReport {
         let guard = rcu::read_lock();
-        let count = how.plan.packet_count();
+        let count = how.out.count();
         let mut report = SendReport {
             sent: 0,
             planned: u32::from(count) * how.copies,
@@ -704,25 +725,19 @@ impl Target {
         deadline: &Deadline<'_>,
         sent: &mut u32,
     ) -> Outcome {
-        let plan = how.plan;
-        if plan.max_packet_size() > tx.max_payload
-            || frame::max_udp_payload(tx.np.mtu(), &tx.endpoints.ip) < plan.max_packet_size()
+        let out = how.out;
+        if out.max_len() > tx.max_payload
+            || frame::max_udp_payload(tx.np.mtu(), &tx.endpoints.ip) < out.max_len()
         {
             return Outcome::MtuShrank;
         }
-        let count = plan.packet_count();
-        let facts = plan.fact_packet_count().min(count);
-        // Copies are identical on the wire, IP identification included.
+        let count = out.count();
+        // Copies have the same IP identification (unsealed, they are identical on the wire).
         let first_id = tx.ip_id.fetch_add(count, Ordering::Relaxed);
         let mut outcome = Outcome::Complete;
         for _copy in 0..how.copies {
             for i in 0..count {
-                // Fact packets in order, then the log packets from the newest.
-                let index = if i < facts {
-                    i
-                } else {
-                    count - 1 - (i - facts)
-                };
+                let index = out.index_at(i);
                 if !owner.may_continue() {
                     return Outcome::TakenOver;
                 }
@@ -734,7 +749,7 @@ impl Target {
                     outcome = Outcome::PoolDry;
                     continue;
                 };
-                if !build_frame(tx, plan, index, first_id.wrapping_add(index), &mut skb) {
+                if !build_frame(tx, out, index, first_id.wrapping_add(index), &mut skb) {
                     tx.pool.put_back(skb);
                     continue;
                 }
@@ -763,19 +778,19 @@ impl Target {
 #[inline(never)]
 fn build_frame(
     tx: &Tx,
-    plan: &wire::Packetizer<'_>,
+    out: &crate::outgoing::Outgoing<'_>,
     index: u16,
     ip_id: u16,
     skb: &mut Skb,
 ) -> bool {
-    let Ok(len) = plan.packet_len(index) else {
+    let Some(len) = out.len(index) else {
         return false;
     };
     let hlen = frame::headers_len(&tx.endpoints.ip);
     skb.reserve(tx.headroom);
     let buf = skb.put((hlen + len) as u32);
     let written = match buf.get_mut(hlen..) {
-        Some(payload) => plan.write_packet(index, payload).is_ok(),
+        Some(payload) => out.write(index, payload) == Some(len),
         None => false,
     } && write_headers(buf, &tx.endpoints, len, ip_id);
     if written {

@@ -13,8 +13,14 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{rcu, Mutex};
 
-/// Copies of each packet sent by default.
-pub(crate) const DEFAULT_COPIES: u32 = 2;
+/// Copies of each packet sent by default: one, since version 2's parity covers losses.
+pub(crate) const DEFAULT_COPIES: u32 = 1;
+/// Wire format version sent by default.
+pub(crate) const DEFAULT_WIRE_VERSION: u8 = 2;
+/// Parity packets per 100 data packets by default (version 2), see README "Loss".
+pub(crate) const DEFAULT_FEC_PERCENT: u32 = 50;
+/// Largest `fec_percent`: beyond it the 64 parity packets a dump may have are reached anyway.
+pub(crate) const MAX_FEC_PERCENT: u32 = 400;
 
 /// Global settings, set through the configfs root.
 #[derive(Clone, Copy)]
@@ -29,6 +35,10 @@ pub(crate) struct Settings {
     pub(crate) copies: u32,
     /// Microseconds between packets.
     pub(crate) gap_us: u32,
+    /// Wire format version of unsealed dumps (1 or 2; sealed dumps are always version 2).
+    pub(crate) wire_version: u8,
+    /// Parity packets per 100 data packets (version 2).
+    pub(crate) fec_percent: u32,
 }
 
 impl Settings {
@@ -39,6 +49,8 @@ impl Settings {
         user_blob_len: 0,
         copies: DEFAULT_COPIES,
         gap_us: 0,
+        wire_version: DEFAULT_WIRE_VERSION,
+        fec_percent: DEFAULT_FEC_PERCENT,
     };
 
     /// The defaults with a random boot id: a version 4 UUID, as the kernel's own boot_id.

@@ -325,3 +325,26 @@ static inline bool netoops_in_hardirq(void) { return in_hardirq(); }
 static inline void *netoops_current(void) { return current; }
 static inline unsigned int netoops_nr_cpu_ids(void) { return nr_cpu_ids; }
 static inline void netoops_touch_watchdogs(void) { touch_nmi_watchdog(); }
+
+/* configfs: the kernel crate's attributes are all mode 0660 with a show method; a secret (the
+ * sealing key) must never be readable back. Makes attribute `name` of `t` write-only (mode
+ * 0200, no show: configfs refuses to open it for reading, root included). Call it before `t`
+ * is registered. Returns whether the attribute was found. */
+#include <linux/configfs.h>
+#include <linux/string.h>
+static inline bool netoops_configfs_write_only(struct config_item_type *t, const char *name)
+{
+	struct configfs_attribute **a;
+
+	for (a = t->ct_attrs; a && *a; a++) {
+		if (!strcmp((*a)->ca_name, name)) {
+			(*a)->ca_mode = S_IWUSR;
+			(*a)->show = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Zeroes memory in a way the compiler may not drop (key material). */
+static inline void netoops_memzero_explicit(void *p, size_t n) { memzero_explicit(p, n); }
