@@ -102,8 +102,8 @@ fn place_plan<'s>(
             .as_mut_ptr()
             .cast::<MaybeUninit<wire::Packetizer<'s>>>()
     };
-    match wire::Packetizer::new(dump, max_packet) {
-        Ok(plan) => Some(room.write(plan)),
+    match wire::Packetizer::place(room, dump, None, max_packet) {
+        Ok(plan) => Some(plan),
         Err(e) => {
             pr_err!("dump {}: cannot be encoded: {}\n", dump.seq, e);
             None

@@ -141,8 +141,10 @@ fn hash(data: &[u8], pos: usize) -> Option<usize> {
 /// Length of the common prefix of `a` and `b`, 8 bytes at a time.
 #[inline]
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    // Index arithmetic rather than `chunks_exact().zip()`, whose out-of-line panic paths
+    // objtool cannot follow in the kernel build.
     let mut n = 0;
-    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+    while let (Some(x), Some(y)) = (a.get(n..n + 8), b.get(n..n + 8)) {
         let (Ok(x), Ok(y)) = (<[u8; 8]>::try_from(x), <[u8; 8]>::try_from(y)) else {
             break;
         };

@@ -148,6 +148,7 @@ pub const fn max_compressed_len(input_len: usize) -> usize {
 ///
 /// Errors: [`DeflateError::InputTooLong`], [`DeflateError::OutputTooSmall`] (never when
 /// `out.len() >= max_compressed_len(input.len())`).
+#[inline(never)]
 pub fn compress(input: &[u8], out: &mut [u8], ws: &mut Workspace) -> Result<usize, DeflateError> {
     if input.len() > MAX_INPUT_LEN {
         return Err(DeflateError::InputTooLong);

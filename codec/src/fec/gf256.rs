@@ -95,8 +95,7 @@ pub fn pow(a: u8, n: usize) -> u8 {
 
 /// `dst[b] ^= c · src[b]` for every byte of the shorter of the two slices.
 ///
-/// A 256-byte product table for `c` is built on the stack first, so the inner loop is one
-/// lookup per byte.
+/// Uses the static log/exp tables (three lookups per byte, no table on the stack).
 pub fn mul_add_slice(c: u8, src: &[u8], dst: &mut [u8]) {
     match c {
         0 => {}
@@ -106,9 +105,13 @@ pub fn mul_add_slice(c: u8, src: &[u8], dst: &mut [u8]) {
             }
         }
         _ => {
-            let row = mul_row(c);
+            // Through the static log/exp tables, not a 256-byte product table on the stack:
+            // parity is computed on the kernel's crash path, which is short of stack.
+            let log_c = usize::from(LOG[usize::from(c)]);
             for (d, s) in dst.iter_mut().zip(src) {
-                *d ^= row[usize::from(*s)];
+                if *s != 0 {
+                    *d ^= EXP[usize::from(LOG[usize::from(*s)]) + log_c];
+                }
             }
         }
     }

@@ -264,6 +264,7 @@ impl<'p, 'b> ParityAccumulator<'p, 'b> {
     ///
     /// Errors (the parity is unchanged then): [`FecError::ShardIndex`],
     /// [`FecError::DuplicateShard`], [`FecError::ShardLength`] (longer than `L`).
+    #[inline(never)]
     pub fn add(&mut self, i: usize, data: &[u8]) -> Result<(), FecError> {
         if i >= self.k {
             return Err(FecError::ShardIndex);

@@ -40,29 +40,89 @@ fn qr(s: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
 
 /// The initial ChaCha20 state for `key`, `counter` and `nonce` (RFC 8439 section 2.3).
 fn initial_state(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN]) -> [u32; 16] {
+    // Index loops over fixed-size arrays (bounds the compiler proves): no slice adapters,
+    // whose out-of-line panic paths objtool cannot follow in the kernel build.
     let mut s = [0u32; 16];
-    s[..4].copy_from_slice(&SIGMA);
-    for (w, k) in s[4..12].iter_mut().zip(key.chunks_exact(4)) {
-        *w = u32::from_le_bytes([k[0], k[1], k[2], k[3]]);
+    s[0] = SIGMA[0];
+    s[1] = SIGMA[1];
+    s[2] = SIGMA[2];
+    s[3] = SIGMA[3];
+    for i in 0..8 {
+        s[4 + i] = le32(key, 4 * i);
     }
     s[12] = counter;
-    for (w, n) in s[13..].iter_mut().zip(nonce.chunks_exact(4)) {
-        *w = u32::from_le_bytes([n[0], n[1], n[2], n[3]]);
+    for i in 0..3 {
+        s[13 + i] = le32(nonce, 4 * i);
     }
     s
+}
+
+/// Word `i` of the initial state (as [`initial_state`]), computed alone.
+#[inline(always)]
+fn state_word(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN], i: usize) -> u32 {
+    match i {
+        0..=3 => SIGMA.get(i).copied().unwrap_or(0),
+        4..=11 => le32(key, 4 * (i - 4)),
+        12 => counter,
+        _ => le32(nonce, 4 * (i.saturating_sub(13))),
+    }
+}
+
+/// The ChaCha20 block function as 16 words: the rounds on the initial state, plus the
+/// initial state (recomputed word by word rather than kept: one 64-byte array on the stack,
+/// which the kernel's crash path, where packets are sealed, is short of).
+fn block_words(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN]) -> [u32; 16] {
+    let mut w = initial_state(key, counter, nonce);
+    rounds(&mut w);
+    for (i, x) in w.iter_mut().enumerate() {
+        *x = x.wrapping_add(state_word(key, counter, nonce, i));
+    }
+    w
 }
 
 /// The ChaCha20 block function (RFC 8439 section 2.3): the serialized 64-byte keystream
 /// block number `counter` for `key` and `nonce`.
 pub fn block(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN]) -> [u8; BLOCK_LEN] {
-    let state = initial_state(key, counter, nonce);
-    let mut w = state;
-    rounds(&mut w);
+    let w = block_words(key, counter, nonce);
     let mut out = [0u8; BLOCK_LEN];
-    for ((o, x), s) in out.chunks_exact_mut(4).zip(w.iter()).zip(state.iter()) {
-        o.copy_from_slice(&x.wrapping_add(*s).to_le_bytes());
+    for (i, x) in w.iter().enumerate() {
+        put32(&mut out, 4 * i, *x);
     }
     out
+}
+
+/// The first `N` bytes of keystream block `counter` (N ≤ 64), e.g. Poly1305's one-time key.
+pub fn block_prefix<const N: usize>(
+    key: &[u8; KEY_LEN],
+    counter: u32,
+    nonce: &[u8; NONCE_LEN],
+) -> [u8; N] {
+    let mut w = block_words(key, counter, nonce);
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        let word = w.get(i / 4).copied().unwrap_or(0);
+        *o = word.to_le_bytes().get(i % 4).copied().unwrap_or(0);
+    }
+    w.fill(0);
+    out
+}
+
+/// The little-endian word at `b[at..at + 4]` (0 past the end, which no caller reaches).
+#[inline(always)]
+fn le32(b: &[u8], at: usize) -> u32 {
+    let byte = |i: usize| b.get(at.wrapping_add(i)).copied().unwrap_or(0);
+    u32::from_le_bytes([byte(0), byte(1), byte(2), byte(3)])
+}
+
+/// Stores `v` little-endian at `b[at..at + 4]` (nothing past the end, which no caller
+/// reaches).
+#[inline(always)]
+fn put32(b: &mut [u8], at: usize, v: u32) {
+    for (i, x) in v.to_le_bytes().into_iter().enumerate() {
+        if let Some(o) = b.get_mut(at.wrapping_add(i)) {
+            *o = x;
+        }
+    }
 }
 
 /// The 20 ChaCha rounds (10 double rounds) on a state.
@@ -84,16 +144,14 @@ fn rounds(w: &mut [u32; 16]) {
 /// nonce followed by 64 bits given to ChaCha20-Poly1305 as the nonce `0^32 ‖ n[16..24]`).
 pub fn hchacha20(key: &[u8; KEY_LEN], nonce: &[u8; 16]) -> [u8; KEY_LEN] {
     let mut n12 = [0u8; NONCE_LEN];
-    n12.copy_from_slice(&nonce[4..]);
-    let counter = u32::from_le_bytes([nonce[0], nonce[1], nonce[2], nonce[3]]);
+    n12.copy_from_slice(&nonce[4..16]);
+    let counter = le32(nonce, 0);
     let mut w = initial_state(key, counter, &n12);
     rounds(&mut w);
     let mut out = [0u8; KEY_LEN];
-    for (o, x) in out
-        .chunks_exact_mut(4)
-        .zip(w[..4].iter().chain(w[12..].iter()))
-    {
-        o.copy_from_slice(&x.to_le_bytes());
+    for i in 0..4 {
+        put32(&mut out, 4 * i, w[i]);
+        put32(&mut out, 16 + 4 * i, w[12 + i]);
     }
     w.fill(0);
     out
@@ -111,6 +169,7 @@ pub(crate) fn fits_counter(counter: u32, len: usize) -> bool {
 ///
 /// Fails with [`SealError::TooLong`], leaving `buf` untouched, when `buf` would need a block
 /// counter past `u32::MAX`.
+#[inline(never)]
 pub fn apply_keystream(
     key: &[u8; KEY_LEN],
     counter: u32,
@@ -122,9 +181,10 @@ pub fn apply_keystream(
     }
     let mut ctr = counter;
     for chunk in buf.chunks_mut(BLOCK_LEN) {
-        let mut ks = block(key, ctr, nonce);
-        for (b, k) in chunk.iter_mut().zip(ks.iter()) {
-            *b ^= *k;
+        let mut ks = block_words(key, ctr, nonce);
+        for (j, b) in chunk.iter_mut().enumerate() {
+            let word = ks.get(j / 4).copied().unwrap_or(0);
+            *b ^= word.to_le_bytes().get(j % 4).copied().unwrap_or(0);
         }
         ks.fill(0);
         // Cannot wrap past the checked range; wrapping only keeps the last block panic-free.

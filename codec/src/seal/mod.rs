@@ -108,16 +108,14 @@ impl fmt::Debug for Key {
 
 /// The Poly1305 one-time key for `key` and `nonce` (RFC 8439 section 2.6): the first 32
 /// bytes of ChaCha20 block 0.
+#[inline(never)]
 pub fn poly1305_key_gen(key: &[u8; KEY_LEN], nonce: &[u8; NONCE_LEN]) -> [u8; poly1305::KEY_LEN] {
-    let mut block = chacha20::block(key, 0, nonce);
-    let mut otk = [0u8; poly1305::KEY_LEN];
-    otk.copy_from_slice(&block[..poly1305::KEY_LEN]);
-    block.fill(0);
-    otk
+    chacha20::block_prefix::<{ poly1305::KEY_LEN }>(key, 0, nonce)
 }
 
 /// The AEAD tag over `aad` and `ciphertext` (RFC 8439 section 2.8): Poly1305 of
 /// `aad | pad16 | ciphertext | pad16 | le64(aad.len) | le64(ciphertext.len)`.
+#[inline(never)]
 fn compute_tag(
     key: &[u8; KEY_LEN],
     nonce: &[u8; NONCE_LEN],

@@ -127,17 +127,21 @@ impl Poly1305 {
             self.block(&b, 1 << 24);
             self.buf_len = 0;
         }
-        let mut blocks = data.chunks_exact(BLOCK_LEN);
-        for chunk in &mut blocks {
+        // Whole blocks, then the rest into the buffer (index loops: see chacha20's).
+        while data.len() >= BLOCK_LEN {
             let mut b = [0u8; BLOCK_LEN];
-            b.copy_from_slice(chunk);
+            for (i, x) in b.iter_mut().enumerate() {
+                *x = data.get(i).copied().unwrap_or(0);
+            }
             self.block(&b, 1 << 24);
+            data = data.get(BLOCK_LEN..).unwrap_or_default();
         }
-        let rest = blocks.remainder();
-        if let Some(dst) = self.buf.get_mut(..rest.len()) {
-            dst.copy_from_slice(rest);
-            self.buf_len = rest.len();
+        for (i, x) in data.iter().enumerate() {
+            if let Some(o) = self.buf.get_mut(i) {
+                *o = *x;
+            }
         }
+        self.buf_len = data.len();
     }
 
     /// Feeds zero bytes up to the next multiple of 16 bytes of input (the `pad16` of
@@ -224,8 +228,12 @@ impl Poly1305 {
         let t3 = f as u32;
 
         let mut tag = [0u8; TAG_LEN];
-        for (o, w) in tag.chunks_exact_mut(4).zip([t0, t1, t2, t3]) {
-            o.copy_from_slice(&w.to_le_bytes());
+        for (i, w) in [t0, t1, t2, t3].into_iter().enumerate() {
+            for (j, x) in w.to_le_bytes().into_iter().enumerate() {
+                if let Some(o) = tag.get_mut(4 * i + j) {
+                    *o = x;
+                }
+            }
         }
         self.h = [0; 5];
         self.r = [0; 5];

@@ -19,7 +19,7 @@ use super::header::Header;
 use super::types::{
     ArchRegs, CpuId, DumpInfo, PacketType, Reason, Regs, RegsSource, RegsX86_64, Time,
 };
-use super::zlog::CompressedLog;
+use super::zlog::{CompressedLog, Piece};
 use super::{
     rt, CRC_OFFSET, HEADER_LEN, MAX_PACKET_SIZE, MAX_PIECES, MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN,
     MAX_USER_BLOB_LEN, MIN_PACKET_SIZE, RECORD_HEADER_LEN, SEAL_OVERHEAD, SHARD_PREFIX_LEN,
@@ -418,7 +418,7 @@ struct Plan {
     chunk_overhead: usize,
     /// Log packets of each segment (version 1: one segment, the log; version 2: the
     /// compressed pieces).
-    seg_packets: [u32; MAX_PIECES],
+    seg_packets: [u16; MAX_PIECES],
     /// Number of segments.
     segs: usize,
     /// Number of log packets.
@@ -429,6 +429,25 @@ struct Plan {
     dump_len: u32,
     /// Parity packets (version 2).
     parity: u16,
+}
+
+impl Plan {
+    /// No packets (every array at its starting value).
+    const EMPTY: Plan = Plan {
+        fact_packets: 0,
+        slot_start: [FACT_SLOTS as u8; FACT_SLOTS + 1],
+        fact_area: [0; FACT_SLOTS],
+        fact_area_total: 0,
+        first_chunk: 0,
+        chunk_cap: 0,
+        chunk_overhead: 0,
+        seg_packets: [0; MAX_PIECES],
+        segs: 0,
+        log_packets: 0,
+        count: 0,
+        dump_len: 0,
+        parity: 0,
+    };
 }
 
 /// What a version-2 dump adds to its [`Dump`]: the log compressed in pieces (see
@@ -478,26 +497,70 @@ impl<'a> Packetizer<'a> {
         Self::with(dump, Some(v2), max_packet_size)
     }
 
-    fn with(
+    /// Plans `dump` (version 2 if `v2` is given, see [`new_v2`](Self::new_v2)) directly in
+    /// `room` and returns it there: no copy of the (few hundred bytes of) plan on the caller's
+    /// stack, for the kernel's crash path.
+    pub fn place<'r>(
+        room: &'r mut core::mem::MaybeUninit<Self>,
         dump: &'a Dump<'a>,
         v2: Option<V2<'a>>,
         max_packet_size: usize,
-    ) -> Result<Self, EncodeError> {
+    ) -> Result<&'r Self, EncodeError> {
+        Self::check(dump, v2.as_ref(), max_packet_size)?;
+        let max_packet = core::cmp::min(max_packet_size, MAX_PACKET_SIZE);
+        let this = room.write(Packetizer {
+            dump,
+            max_packet,
+            v2,
+            plan: Plan::EMPTY,
+        });
+        let log_len = this.dump.log.len();
+        Self::plan_into(
+            &mut this.plan,
+            this.dump,
+            log_len,
+            this.v2.as_ref(),
+            max_packet,
+        )?;
+        Ok(this)
+    }
+
+    fn check(
+        dump: &Dump<'_>,
+        v2: Option<&V2<'_>>,
+        max_packet_size: usize,
+    ) -> Result<(), EncodeError> {
         if max_packet_size < MIN_PACKET_SIZE {
             return Err(EncodeError::PacketSizeTooSmall {
                 max: max_packet_size,
             });
         }
         dump.validate()?;
-        if let Some(v) = &v2 {
+        if let Some(v) = v2 {
             v.log.validate(dump.log.len())?;
         }
-        let max_packet = if max_packet_size > MAX_PACKET_SIZE {
-            MAX_PACKET_SIZE
-        } else {
-            max_packet_size
-        };
-        let plan = Self::plan(dump, dump.log.len(), v2.as_ref(), max_packet)?;
+        Ok(())
+    }
+
+    fn checked_plan(
+        dump: &'a Dump<'a>,
+        v2: Option<&V2<'a>>,
+        max_packet_size: usize,
+    ) -> Result<(usize, Plan), EncodeError> {
+        Self::check(dump, v2, max_packet_size)?;
+        let max_packet = core::cmp::min(max_packet_size, MAX_PACKET_SIZE);
+        Ok((
+            max_packet,
+            Self::plan(dump, dump.log.len(), v2, max_packet)?,
+        ))
+    }
+
+    fn with(
+        dump: &'a Dump<'a>,
+        v2: Option<V2<'a>>,
+        max_packet_size: usize,
+    ) -> Result<Self, EncodeError> {
+        let (max_packet, plan) = Self::checked_plan(dump, v2.as_ref(), max_packet_size)?;
         Ok(Packetizer {
             dump,
             max_packet,
@@ -510,6 +573,17 @@ impl<'a> Packetizer<'a> {
     /// `max_packet_size` bytes: every fact present at its largest. For sizing, ahead of time,
     /// the buffers a dump will need.
     pub fn max_packet_count(log_len: usize, max_packet_size: usize) -> Result<u16, EncodeError> {
+        if max_packet_size < MIN_PACKET_SIZE {
+            return Err(EncodeError::PacketSizeTooSmall {
+                max: max_packet_size,
+            });
+        }
+        let max_packet = core::cmp::min(max_packet_size, MAX_PACKET_SIZE);
+        Ok(Self::plan(&Self::largest_facts(), log_len, None, max_packet)?.count)
+    }
+
+    /// A dump with every fact present at its largest and no log, for sizing.
+    fn largest_facts() -> Dump<'static> {
         const TEXT: [u8; MAX_STRING_LEN] = [b'x'; MAX_STRING_LEN];
         const BLOB: [u8; MAX_USER_BLOB_LEN] = [0; MAX_USER_BLOB_LEN];
         const REGS: Regs<'static> = Regs {
@@ -519,13 +593,8 @@ impl<'a> Packetizer<'a> {
                 payload: &[0; MAX_REGS_PAYLOAD_LEN],
             },
         };
-        if max_packet_size < MIN_PACKET_SIZE {
-            return Err(EncodeError::PacketSizeTooSmall {
-                max: max_packet_size,
-            });
-        }
         let text = Some(&TEXT[..]);
-        let dump = Dump {
+        Dump {
             boot_id: [0; 16],
             seq: 0,
             reason: Reason::Panic,
@@ -549,17 +618,70 @@ impl<'a> Packetizer<'a> {
             },
             log: &[],
             log_truncated: true,
+        }
+    }
+
+    /// Like [`max_packet_count`](Self::max_packet_count) for version 2: the most data and
+    /// parity packets, with every piece compressed to `z_bound(piece length)` bytes (the
+    /// compressor's worst case), room left for sealing if `sealed`, and `parity_percent`.
+    pub fn max_packet_count_v2(
+        log_len: usize,
+        max_packet_size: usize,
+        sealed: bool,
+        parity_percent: u32,
+        z_bound: impl Fn(usize) -> usize,
+    ) -> Result<u32, EncodeError> {
+        let mut pieces = [Piece::default(); MAX_PIECES];
+        let n = super::zlog::piece_count(log_len);
+        for (p, piece) in pieces.iter_mut().enumerate().take(n) {
+            let (start, end) = super::zlog::piece_range(log_len, p).ok_or(EncodeError::Internal)?;
+            *piece = Piece {
+                log_start: start as u32,
+                log_len: end.saturating_sub(start) as u32,
+                z_len: u32::try_from(z_bound(end.saturating_sub(start)))
+                    .map_err(|_| EncodeError::Internal)?,
+            };
+        }
+        let v2 = V2 {
+            log: CompressedLog {
+                pieces: pieces
+                    .get(..n)
+                    .ok_or(EncodeError::LogTooLong { len: log_len })?,
+                z: &[],
+            },
+            sealed,
+            parity_percent,
         };
+        if max_packet_size < MIN_PACKET_SIZE {
+            return Err(EncodeError::PacketSizeTooSmall {
+                max: max_packet_size,
+            });
+        }
         let max_packet = core::cmp::min(max_packet_size, MAX_PACKET_SIZE);
-        Ok(Self::plan(&dump, log_len, None, max_packet)?.count)
+        let plan = Self::plan(&Self::largest_facts(), log_len, Some(&v2), max_packet)?;
+        Ok(u32::from(plan.count) + u32::from(plan.parity))
     }
 
     fn plan(
-        dump: &Dump<'a>,
+        dump: &Dump<'_>,
         log_len: usize,
-        v2: Option<&V2<'a>>,
+        v2: Option<&V2<'_>>,
         max_packet: usize,
     ) -> Result<Plan, EncodeError> {
+        let mut plan = Plan::EMPTY;
+        Self::plan_into(&mut plan, dump, log_len, v2, max_packet)?;
+        Ok(plan)
+    }
+
+    /// Plans into `out` (its arrays filled in place: no plan-sized temporary on the stack).
+    fn plan_into(
+        out: &mut Plan,
+        dump: &Dump<'_>,
+        log_len: usize,
+        v2: Option<&V2<'_>>,
+        max_packet: usize,
+    ) -> Result<(), EncodeError> {
+        *out = Plan::EMPTY;
         let extra = match v2 {
             None => 0,
             Some(v) if v.sealed => SHARD_PREFIX_LEN.saturating_add(SEAL_OVERHEAD),
@@ -574,8 +696,8 @@ impl<'a> Packetizer<'a> {
         } else {
             CHUNK_OVERHEAD
         };
-        let mut slot_start = [FACT_SLOTS as u8; FACT_SLOTS + 1];
-        let mut fact_area = [0u16; FACT_SLOTS];
+        let slot_start = &mut out.slot_start;
+        let fact_area = &mut out.fact_area;
         slot_start[0] = 0;
         let mut p = 0usize;
         let mut used = 0usize;
@@ -599,20 +721,20 @@ impl<'a> Packetizer<'a> {
             used = used.saturating_add(len);
         }
         // The log's segments: version 1 sends the log as one, version 2 its pieces.
-        let mut seg_len = [0usize; MAX_PIECES];
         let segs = match v2 {
-            None => {
-                *seg_len.first_mut().ok_or(EncodeError::Internal)? = log_len;
-                usize::from(log_len > 0)
-            }
-            Some(v) => {
-                for (l, piece) in seg_len.iter_mut().zip(v.log.pieces.iter()) {
-                    *l = piece.z_len as usize;
-                }
-                v.log.pieces.len()
+            None => usize::from(log_len > 0),
+            Some(v) => v.log.pieces.len(),
+        };
+        if segs > MAX_PIECES {
+            return Err(EncodeError::BadCompressedLog);
+        }
+        let seg_len = |s: usize| -> usize {
+            match v2 {
+                None => log_len,
+                Some(v) => v.log.pieces.get(s).map_or(0, |p| p.z_len as usize),
             }
         };
-        let first_len = if segs > 0 { seg_len[0] } else { 0 };
+        let first_len = if segs > 0 { seg_len(0) } else { 0 };
         let free = room.saturating_sub(used);
         let first_chunk = if first_len > 0 && free > chunk_overhead {
             core::cmp::min(first_len, free.saturating_sub(chunk_overhead))
@@ -630,20 +752,21 @@ impl<'a> Packetizer<'a> {
         // slot_start[fact_packets] is already FACT_SLOTS (initial value).
 
         let chunk_cap = room.saturating_sub(chunk_overhead);
-        let mut seg_packets = [0u32; MAX_PIECES];
+        let seg_packets = &mut out.seg_packets;
         let mut log_packets = 0usize;
         let mut log_bytes = 0u64;
-        for (s, (len, n)) in seg_len.iter().zip(seg_packets.iter_mut()).enumerate() {
+        for (s, n) in seg_packets.iter_mut().enumerate().take(segs) {
+            let len = seg_len(s);
             let rest = if s == 0 {
                 len.saturating_sub(first_chunk)
             } else {
-                *len
+                len
             };
             let packets = rest
                 .checked_div(chunk_cap)
                 .ok_or(EncodeError::Internal)?
                 .saturating_add(usize::from(rest.checked_rem(chunk_cap).unwrap_or(0) != 0));
-            *n = u32::try_from(packets).map_err(|_| EncodeError::TooManyPackets)?;
+            *n = u16::try_from(packets).map_err(|_| EncodeError::TooManyPackets)?;
             log_packets = log_packets.saturating_add(packets);
             log_bytes = log_bytes.saturating_add(rest as u64);
         }
@@ -671,22 +794,20 @@ impl<'a> Packetizer<'a> {
             }
             _ => 0,
         };
-        Ok(Plan {
-            fact_packets,
-            slot_start,
-            fact_area,
-            fact_area_total: u32::try_from(fact_area_total).map_err(|_| EncodeError::Internal)?,
-            first_chunk,
-            chunk_cap,
-            chunk_overhead,
-            seg_packets,
-            segs,
-            log_packets,
-            count,
-            dump_len: u32::try_from(dump_len)
-                .map_err(|_| EncodeError::LogTooLong { len: log_len })?,
-            parity,
-        })
+        let fact_area_total = u32::try_from(fact_area_total).map_err(|_| EncodeError::Internal)?;
+        let dump_len =
+            u32::try_from(dump_len).map_err(|_| EncodeError::LogTooLong { len: log_len })?;
+        out.fact_packets = fact_packets;
+        out.fact_area_total = fact_area_total;
+        out.first_chunk = first_chunk;
+        out.chunk_cap = chunk_cap;
+        out.chunk_overhead = chunk_overhead;
+        out.segs = segs;
+        out.log_packets = log_packets;
+        out.count = count;
+        out.dump_len = dump_len;
+        out.parity = parity;
+        Ok(())
     }
 
     /// The dump being encoded.
@@ -747,7 +868,7 @@ impl<'a> Packetizer<'a> {
         let mut before = 0usize;
         let mut bytes_before = 0u64;
         for s in 0..self.plan.segs {
-            let packets = *self.plan.seg_packets.get(s)? as usize;
+            let packets = usize::from(*self.plan.seg_packets.get(s)?);
             let seg_len = self.seg_len(s)?;
             let start = if s == 0 { self.plan.first_chunk } else { 0 };
             if j < before.checked_add(packets)? {

@@ -93,7 +93,7 @@ pub fn compress_log(
                 })?;
         *slot = Piece {
             log_start: start as u32,
-            log_len: (end - start) as u32,
+            log_len: end.saturating_sub(start) as u32,
             z_len: u32::try_from(z_len).map_err(|_| EncodeError::Internal)?,
         };
         used = used.saturating_add(z_len);
@@ -112,7 +112,7 @@ impl CompressedLog<'_> {
         for (p, piece) in self.pieces.iter().enumerate() {
             let (start, end) = piece_range(log_len, p).ok_or(EncodeError::BadCompressedLog)?;
             if piece.log_start as usize != start
-                || piece.log_len as usize != end - start
+                || piece.log_len as usize != end.saturating_sub(start)
                 || piece.z_len == 0
             {
                 return Err(EncodeError::BadCompressedLog);
