@@ -85,8 +85,8 @@ fn block_words(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN]) -> [u
 pub fn block(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN]) -> [u8; BLOCK_LEN] {
     let w = block_words(key, counter, nonce);
     let mut out = [0u8; BLOCK_LEN];
-    for i in 0..16 {
-        put32(&mut out, 4 * i, w[i]);
+    for (i, x) in w.iter().enumerate() {
+        put32(&mut out, 4 * i, *x);
     }
     out
 }

@@ -515,7 +515,13 @@ impl<'a> Packetizer<'a> {
             plan: Plan::EMPTY,
         });
         let log_len = this.dump.log.len();
-        Self::plan_into(&mut this.plan, this.dump, log_len, this.v2.as_ref(), max_packet)?;
+        Self::plan_into(
+            &mut this.plan,
+            this.dump,
+            log_len,
+            this.v2.as_ref(),
+            max_packet,
+        )?;
         Ok(this)
     }
 
@@ -543,7 +549,10 @@ impl<'a> Packetizer<'a> {
     ) -> Result<(usize, Plan), EncodeError> {
         Self::check(dump, v2, max_packet_size)?;
         let max_packet = core::cmp::min(max_packet_size, MAX_PACKET_SIZE);
-        Ok((max_packet, Self::plan(dump, dump.log.len(), v2, max_packet)?))
+        Ok((
+            max_packet,
+            Self::plan(dump, dump.log.len(), v2, max_packet)?,
+        ))
     }
 
     fn with(
@@ -785,8 +794,7 @@ impl<'a> Packetizer<'a> {
             }
             _ => 0,
         };
-        let fact_area_total =
-            u32::try_from(fact_area_total).map_err(|_| EncodeError::Internal)?;
+        let fact_area_total = u32::try_from(fact_area_total).map_err(|_| EncodeError::Internal)?;
         let dump_len =
             u32::try_from(dump_len).map_err(|_| EncodeError::LogTooLong { len: log_len })?;
         out.fact_packets = fact_packets;
