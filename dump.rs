@@ -23,7 +23,8 @@
 use crate::facts::{self, HOSTNAME_LEN};
 use crate::kmsg_dumper::LogReader;
 use crate::netpoll_targets::{Outcome, Send, SendReport, Target};
-use crate::outgoing::Outgoing;
+use crate::outgoing::{self, Outgoing};
+use crate::seal_key::Sealer;
 use crate::owner::{Budget, Claim, Deadline, Scratch, StillOwner};
 use crate::settings::Settings;
 use crate::{bindings, wire, Shared};
@@ -67,6 +68,10 @@ struct V2Scratch {
     parity: VVec<u8>,
     /// One data packet while the parity is computed.
     tmp: VVec<u8>,
+    /// The dump's datagrams, built once for every target (see [`crate::outgoing`]).
+    datagrams: VVec<u8>,
+    /// Their lengths.
+    lens: VVec<u16>,
 }
 
 impl V2Scratch {
@@ -88,10 +93,38 @@ impl V2Scratch {
                     GFP_KERNEL,
                 )?,
                 tmp: VVec::from_elem(0u8, wire::MAX_PACKET_SIZE, GFP_KERNEL)?,
+                datagrams: VVec::from_elem(0u8, datagram_bytes(log_bytes), GFP_KERNEL)?,
+                lens: VVec::from_elem(0u16, datagram_count(log_bytes), GFP_KERNEL)?,
             },
             GFP_KERNEL,
         )?)
     }
+}
+
+/// The most version-2 datagrams a dump of `log_bytes` makes at packet size `size`: every fact
+/// at its largest, an incompressible log, room for sealing, the most parity.
+fn datagrams_at(log_bytes: usize, size: usize) -> usize {
+    wire::Packetizer::max_packet_count_v2(
+        log_bytes,
+        size,
+        true,
+        crate::settings::MAX_FEC_PERCENT,
+        crate::deflate::max_compressed_len,
+    )
+    .map_or(usize::from(u16::MAX), |n| n as usize)
+}
+
+/// Slots for a dump's datagrams: the most at the smallest packet size.
+fn datagram_count(log_bytes: usize) -> usize {
+    datagrams_at(log_bytes, wire::MIN_PACKET_SIZE)
+}
+
+/// Bytes for a dump's datagrams, one packet size apart: the larger of the two extremes (more
+/// packets at the smallest size, larger parity packets at the largest).
+fn datagram_bytes(log_bytes: usize) -> usize {
+    let small = datagram_count(log_bytes) * wire::MIN_PACKET_SIZE;
+    let large = datagrams_at(log_bytes, wire::MAX_PACKET_SIZE) * wire::MAX_PACKET_SIZE;
+    small.max(large)
 }
 
 /// A dump collected in its scratch slot, ready to be planned.
@@ -102,6 +135,8 @@ struct Collected<'s> {
     zlog: Option<wire::CompressedLog<'s>>,
     parity: &'s mut [u8],
     tmp: &'s mut [u8],
+    datagrams: &'s mut [u8],
+    lens: &'s mut [u16],
 }
 
 /// Memory for a [`wire::Dump`] and its [`wire::Packetizer`] while one dump runs.
@@ -287,67 +322,40 @@ impl Dumper {
         let still_owner = owner.check();
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let scratch = self.scratch.get(&mut owner);
-        // The log is read and compressed from here, the shallowest frame that owns the
-        // scratch slot: compression is the deepest call chain of the dump path.
-        let read = {
-            let guard = rcu::read_lock();
-            // Sealed dumps are version 2 whatever `wire_version` says.
-            let v2 = self.shared.seal_key.read(&guard).is_some()
-                || self.shared.settings.read(&guard).wire_version >= wire::VERSION_2;
-            drop(guard);
-            read_log(scratch, log, v2, &budget)
-        };
-        self.dump_owned(
-            &still_owner,
-            took_over,
-            scratch,
-            reason,
-            seq,
-            panicking,
-            &read,
-            &budget,
-        );
-    }
-
-    /// The dump once its log is read: plan, parity, send, report.
-    #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
-    fn dump_owned(
-        &self,
-        still_owner: &StillOwner<'_>,
-        took_over: bool,
-        scratch: &mut DumpScratch,
-        reason: wire::Reason,
-        seq: u32,
-        panicking: bool,
-        read: &ReadLog,
-        budget: &Budget,
-    ) {
-        let deadline = budget.all();
         let guard = rcu::read_lock();
         let settings = self.shared.settings.read(&guard);
-        let targets = self.shared.registry().read(&guard);
-        let plan_payload = self.shared.registry().plan_payload(&guard);
         let sealer = self.shared.seal_key.read(&guard);
-        let sealed = sealer.is_some();
-        let Some((plan, parity, shard_len, costs)) =
-            self.prepare(scratch, settings, reason, seq, read, sealed, plan_payload, budget)
-        else {
+        // Sealed dumps are version 2 whatever `wire_version` says.
+        let v2 = sealer.is_some() || settings.wire_version >= wire::VERSION_2;
+        // The heavy steps (compression, parity, sealing) run from here, the shallowest frame
+        // that owns the scratch slot, each out of line: not below the send loop.
+        let read = read_log(scratch, log, v2, &budget);
+        let plan_payload = self.shared.registry().plan_payload(&guard);
+        let Some((out, costs)) = self.prepare(
+            scratch,
+            settings,
+            reason,
+            seq,
+            &read,
+            sealer.as_ref(),
+            plan_payload,
+            &budget,
+        ) else {
             return;
         };
-        let out = Outgoing::new(plan, parity, shard_len, sealer);
+        let targets = self.shared.registry().read(&guard);
         let how = Send {
             out: &out,
             copies: settings.copies,
             gap_us: settings.gap_us,
             panicking,
         };
-        let (frames, reached) = send_all(still_owner, &how, targets, &guard, &deadline, seq);
+        let (frames, reached) = send_all(&still_owner, &how, targets, &guard, &deadline, seq);
         report(
             &out,
             frames,
             reached,
-            budget,
+            &budget,
             self.budget_ms,
             took_over,
             &costs,
@@ -375,24 +383,35 @@ impl Dumper {
         reason: wire::Reason,
         seq: u32,
         read: &ReadLog,
-        sealed: bool,
+        sealer: Option<&Sealer<'_>>,
         plan_payload: usize,
         budget: &Budget,
-    ) -> Option<(&'s wire::Packetizer<'s>, &'s [u8], usize, Costs)> {
+    ) -> Option<(Outgoing<'s>, Costs)> {
         let c = self.collect(scratch, settings, reason, seq, read);
         let v2 = c.zlog.map(|log| wire::V2 {
             log,
-            sealed,
+            sealed: sealer.is_some(),
             parity_percent: settings.fec_percent,
         });
         let plan = place_plan(c.plan_room, c.dump, v2, plan_payload)?;
+        let mut costs = Costs {
+            compress_us: read.compress_us,
+            parity_us: 0,
+        };
+        if plan.v2().is_none() {
+            return Some((Outgoing::planned(plan), costs));
+        }
         let before = budget.elapsed_us();
         let (parity, shard_len) = parity(plan, c.parity, c.tmp)?;
-        let costs = Costs {
-            compress_us: read.compress_us,
-            parity_us: budget.elapsed_us().saturating_sub(before),
-        };
-        Some((plan, parity, shard_len, costs))
+        let built = outgoing::build(plan, parity, shard_len, sealer, c.datagrams, c.lens);
+        costs.parity_us = budget.elapsed_us().saturating_sub(before);
+        match built {
+            Some(built) => Some((Outgoing::built(plan, built), costs)),
+            None => {
+                warn_unbuilt(seq);
+                None
+            }
+        }
     }
 
     /// Reads the newest log and the facts into `scratch` and builds the dump they make there;
@@ -420,6 +439,8 @@ impl Dumper {
             pieces,
             parity,
             tmp,
+            datagrams,
+            lens,
             ..
         } = &mut **v2s;
         let (z, pieces): (&'s [u8], &'s [wire::Piece]) = (z, pieces);
@@ -458,6 +479,8 @@ impl Dumper {
             zlog,
             parity: &mut parity[..],
             tmp: &mut tmp[..],
+            datagrams: &mut datagrams[..],
+            lens: &mut lens[..],
         }
     }
 }
@@ -513,7 +536,7 @@ fn compress(
     match wire::compress_log(log, z, pieces, compress) {
         Ok(counts) => Some(counts),
         Err(e) => {
-            pr_err!("dump: cannot compress the log: {}\n", e);
+            warn_encode("cannot compress the log", e);
             None
         }
     }
@@ -531,7 +554,7 @@ fn parity<'s>(
     match plan.compute_parity(tmp, buf) {
         Ok(used) => Some((buf.get(..used)?, shard_len)),
         Err(e) => {
-            pr_err!("dump: cannot compute parity: {}\n", e);
+            warn_encode("cannot compute parity", e);
             None
         }
     }
@@ -586,6 +609,16 @@ fn oops_on_purpose(seq: u32) -> ! {
     pr_info!("dump {}: test fault: oopsing inside the dump path\n", seq);
     // SAFETY: an invalid opcode on purpose: the kernel handles it as an oops.
     unsafe { core::arch::asm!("ud2", options(noreturn)) }
+}
+
+#[inline(never)]
+fn warn_encode(what: &str, e: wire::EncodeError) {
+    pr_err!("dump: {}: {}\n", what, e);
+}
+
+#[inline(never)]
+fn warn_unbuilt(seq: u32) {
+    pr_err!("dump {}: its datagrams do not fit the memory set aside\n", seq);
 }
 
 #[inline(never)]
@@ -664,7 +697,7 @@ pub(crate) fn send_fixed(shared: &Shared, dump: &wire::Dump<'_>, max_packet: usi
     let Ok(plan) = wire::Packetizer::new(dump, max_packet) else {
         return;
     };
-    send_fixed_out(shared, &Outgoing::new(&plan, &[], 0, None));
+    send_fixed_out(shared, &Outgoing::planned(&plan));
 }
 
 /// Sends a fixed version-2 dump (a golden vector: compressed, with parity, sealed under the
@@ -707,13 +740,20 @@ pub(crate) fn send_fixed_v2(shared: &Shared, v: &wire::golden::VectorV2) -> Resu
         wire::golden::TEST_SALT,
     );
     let counter = AtomicU64::new(0);
-    let sealer = v
-        .sealed
-        .then(|| crate::seal_key::Sealer::new(&key, &counter));
-    send_fixed_out(
-        shared,
-        &Outgoing::new(&plan, parity_shards, shard_len, sealer),
-    );
+    let sealer = v.sealed.then(|| Sealer::new(&key, &counter));
+    let count = usize::from(plan.packet_count()) + usize::from(plan.parity_count());
+    let mut bytes = VVec::from_elem(0u8, count * plan.max_packet_size(), GFP_KERNEL)?;
+    let mut lens = VVec::from_elem(0u16, count, GFP_KERNEL)?;
+    let built = outgoing::build(
+        &plan,
+        parity_shards,
+        shard_len,
+        sealer.as_ref(),
+        &mut bytes,
+        &mut lens,
+    )
+    .ok_or(EINVAL)?;
+    send_fixed_out(shared, &Outgoing::built(&plan, built));
     Ok(())
 }
 

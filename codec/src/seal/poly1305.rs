@@ -110,6 +110,7 @@ impl Poly1305 {
     }
 
     /// Feeds `data` into the computation.
+    #[inline(never)]
     pub fn update(&mut self, mut data: &[u8]) {
         if self.buf_len > 0 {
             let want = BLOCK_LEN - self.buf_len;
@@ -155,6 +156,7 @@ impl Poly1305 {
     }
 
     /// Finishes the computation and returns the 16-byte tag.
+    #[inline(never)]
     pub fn finalize(mut self) -> [u8; TAG_LEN] {
         if self.buf_len > 0 {
             // The final partial block: its bytes, a 0x01, zeros, and no 2^128 bit.
