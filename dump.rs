@@ -24,8 +24,8 @@ use crate::facts::{self, HOSTNAME_LEN};
 use crate::kmsg_dumper::LogReader;
 use crate::netpoll_targets::{Outcome, Send, SendReport, Target};
 use crate::outgoing::{self, Outgoing};
-use crate::seal_key::Sealer;
 use crate::owner::{Budget, Claim, Deadline, Scratch, StillOwner};
+use crate::seal_key::Sealer;
 use crate::settings::Settings;
 use crate::{bindings, wire, Shared};
 use core::mem::MaybeUninit;
@@ -52,29 +52,39 @@ pub(crate) struct DumpScratch {
     regs: Option<wire::Regs<'static>>,
     /// Room for the dump itself and its packet plan, see [`Rooms`].
     rooms: KBox<Rooms>,
-    /// Version 2's memory: the compressor's, the compressed log's and the parity's.
-    v2: KBox<V2Scratch>,
+    /// Version 2's compressed log and the compressor's memory.
+    zs: KBox<ZScratch>,
+    /// Version 2's datagrams and what builds them.
+    os: KBox<OutScratch>,
+    /// What reading the log found (kept here, not on the stack).
+    read: ReadLog,
+    /// What compression and parity cost.
+    costs: Costs,
 }
 
-/// What a version-2 dump builds besides its plan.
-struct V2Scratch {
+/// Version 2's compressed log.
+struct ZScratch {
     /// The DEFLATE compressor's tables (about 245 KiB).
     deflate: VBox<crate::deflate::Workspace>,
     /// The compressed pieces of the log, newest first.
     z: VVec<u8>,
     /// Their table.
     pieces: [wire::Piece; wire::MAX_PIECES],
+}
+
+/// Version 2's datagrams, built once per dump.
+struct OutScratch {
     /// The parity shards, one after the other (at most 64 of at most 1460 bytes).
     parity: VVec<u8>,
-    /// One data packet while the parity is computed.
-    tmp: VVec<u8>,
+    /// The AEAD's working memory.
+    seal: KBox<crate::seal::SealScratch>,
     /// The dump's datagrams, built once for every target (see [`crate::outgoing`]).
     datagrams: VVec<u8>,
     /// Their lengths.
     lens: VVec<u16>,
 }
 
-impl V2Scratch {
+impl ZScratch {
     fn new(log_bytes: usize) -> Result<KBox<Self>> {
         let deflate = VBox::<crate::deflate::Workspace>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
         // SAFETY: the memory is zeroed (`__GFP_ZERO`), and all-zero bytes are a valid
@@ -83,16 +93,26 @@ impl V2Scratch {
         let pieces = wire::piece_count(log_bytes).max(1);
         let z = crate::deflate::max_compressed_len(wire::PIECE_LEN) * pieces;
         Ok(KBox::new(
-            V2Scratch {
+            ZScratch {
                 deflate,
                 z: VVec::from_elem(0u8, z, GFP_KERNEL)?,
                 pieces: [wire::Piece::default(); wire::MAX_PIECES],
+            },
+            GFP_KERNEL,
+        )?)
+    }
+}
+
+impl OutScratch {
+    fn new(log_bytes: usize) -> Result<KBox<Self>> {
+        Ok(KBox::new(
+            OutScratch {
                 parity: VVec::from_elem(
                     0u8,
                     crate::fec::MAX_PARITY_SHARDS * wire::MAX_PACKET_SIZE,
                     GFP_KERNEL,
                 )?,
-                tmp: VVec::from_elem(0u8, wire::MAX_PACKET_SIZE, GFP_KERNEL)?,
+                seal: KBox::new(crate::seal::SealScratch::ZERO, GFP_KERNEL)?,
                 datagrams: VVec::from_elem(0u8, datagram_bytes(log_bytes), GFP_KERNEL)?,
                 lens: VVec::from_elem(0u16, datagram_count(log_bytes), GFP_KERNEL)?,
             },
@@ -127,18 +147,6 @@ fn datagram_bytes(log_bytes: usize) -> usize {
     small.max(large)
 }
 
-/// A dump collected in its scratch slot, ready to be planned.
-struct Collected<'s> {
-    dump: &'s wire::Dump<'s>,
-    plan_room: &'s mut MaybeUninit<wire::Packetizer<'static>>,
-    /// The compressed log (version 2).
-    zlog: Option<wire::CompressedLog<'s>>,
-    parity: &'s mut [u8],
-    tmp: &'s mut [u8],
-    datagrams: &'s mut [u8],
-    lens: &'s mut [u16],
-}
-
 /// Memory for a [`wire::Dump`] and its [`wire::Packetizer`] while one dump runs.
 ///
 /// Both borrow what they describe (the log and hostname in the same scratch slot, the
@@ -149,6 +157,7 @@ struct Collected<'s> {
 pub(crate) struct Rooms {
     dump: MaybeUninit<wire::Dump<'static>>,
     plan: MaybeUninit<wire::Packetizer<'static>>,
+    out: MaybeUninit<Outgoing<'static>>,
 }
 
 impl Rooms {
@@ -200,6 +209,17 @@ fn place_plan<'s>(
     }
 }
 
+/// Moves `out` into its room, borrowed for `'s`.
+fn place_out<'s>(
+    room: &'s mut MaybeUninit<Outgoing<'static>>,
+    out: Outgoing<'s>,
+) -> &'s Outgoing<'s> {
+    // SAFETY: as in `Rooms::place_dump_in`: `Outgoing<'static>` and `Outgoing<'s>` differ only
+    // in a lifetime; the room is read only through the `'s` reference returned.
+    let room = unsafe { &mut *room.as_mut_ptr().cast::<MaybeUninit<Outgoing<'s>>>() };
+    room.write(out)
+}
+
 impl DumpScratch {
     fn new(log_bytes: usize) -> Result<Self> {
         Ok(DumpScratch {
@@ -210,10 +230,17 @@ impl DumpScratch {
                 Rooms {
                     dump: MaybeUninit::uninit(),
                     plan: MaybeUninit::uninit(),
+                    out: MaybeUninit::uninit(),
                 },
                 GFP_KERNEL,
             )?,
-            v2: V2Scratch::new(log_bytes)?,
+            zs: ZScratch::new(log_bytes)?,
+            os: OutScratch::new(log_bytes)?,
+            read: ReadLog::EMPTY,
+            costs: Costs {
+                compress_us: 0,
+                parity_us: 0,
+            },
         })
     }
 }
@@ -302,6 +329,8 @@ impl Dumper {
     /// One dump. Runs in the crashing context: no allocation, no sleeping, every wait bounded
     /// by the budget.
     pub(crate) fn dump(&self, reason: wire::Reason, log: &mut LogReader<'_>) {
+        #[cfg(netoops_test_hooks)]
+        nmi_stack_probe();
         let budget = Budget::new(u64::from(self.budget_ms) * 1000);
         let deadline = budget.all();
         // SAFETY: reads the kernel's panic CPU word.
@@ -329,14 +358,13 @@ impl Dumper {
         let v2 = sealer.is_some() || settings.wire_version >= wire::VERSION_2;
         // The heavy steps (compression, parity, sealing) run from here, the shallowest frame
         // that owns the scratch slot, each out of line: not below the send loop.
-        let read = read_log(scratch, log, v2, &budget);
+        read_log(scratch, log, v2, &budget);
         let plan_payload = self.shared.registry().plan_payload(&guard);
         let Some((out, costs)) = self.prepare(
             scratch,
             settings,
             reason,
             seq,
-            &read,
             sealer.as_ref(),
             plan_payload,
             &budget,
@@ -345,20 +373,20 @@ impl Dumper {
         };
         let targets = self.shared.registry().read(&guard);
         let how = Send {
-            out: &out,
+            out,
             copies: settings.copies,
             gap_us: settings.gap_us,
             panicking,
         };
         let (frames, reached) = send_all(&still_owner, &how, targets, &guard, &deadline, seq);
         report(
-            &out,
+            out,
             frames,
             reached,
             &budget,
             self.budget_ms,
             took_over,
-            &costs,
+            costs,
         );
         if matches!(reason, wire::Reason::Panic | wire::Reason::Emerg) {
             // The machine stops or resets next: let the devices send what they were given.
@@ -371,9 +399,9 @@ impl Dumper {
         }
     }
 
-    /// Collects the dump in `scratch` and plans it, with its parity (version 2): its plan, its
-    /// parity shards and their length, and what compression and parity cost. Out of line: its
-    /// temporaries are not on the stack while the packets go out.
+    /// Collects the dump in `scratch`, plans it and (version 2) builds its datagrams: what
+    /// every target sends, and what compression and parity cost. Out of line, and each step
+    /// out of line below it: their temporaries are not on the stack while the packets go out.
     #[inline(never)]
     #[allow(clippy::too_many_arguments)]
     fn prepare<'s>(
@@ -382,75 +410,72 @@ impl Dumper {
         settings: &'s Settings,
         reason: wire::Reason,
         seq: u32,
-        read: &ReadLog,
         sealer: Option<&Sealer<'_>>,
         plan_payload: usize,
         budget: &Budget,
-    ) -> Option<(Outgoing<'s>, Costs)> {
-        let c = self.collect(scratch, settings, reason, seq, read);
-        let v2 = c.zlog.map(|log| wire::V2 {
-            log,
-            sealed: sealer.is_some(),
-            parity_percent: settings.fec_percent,
-        });
-        let plan = place_plan(c.plan_room, c.dump, v2, plan_payload)?;
-        let mut costs = Costs {
-            compress_us: read.compress_us,
-            parity_us: 0,
-        };
-        if plan.v2().is_none() {
-            return Some((Outgoing::planned(plan), costs));
-        }
-        let before = budget.elapsed_us();
-        let (parity, shard_len) = parity(plan, c.parity, c.tmp)?;
-        let built = outgoing::build(plan, parity, shard_len, sealer, c.datagrams, c.lens);
-        costs.parity_us = budget.elapsed_us().saturating_sub(before);
-        match built {
-            Some(built) => Some((Outgoing::built(plan, built), costs)),
-            None => {
-                warn_unbuilt(seq);
-                None
-            }
-        }
-    }
-
-    /// Reads the newest log and the facts into `scratch` and builds the dump they make there;
-    /// returns it and the room for its plan. Out of line: its temporaries are not on the stack
-    /// while the packets go out.
-    #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
-    fn collect<'s>(
-        &'s self,
-        scratch: &'s mut DumpScratch,
-        settings: &'s Settings,
-        reason: wire::Reason,
-        seq: u32,
-        read: &ReadLog,
-    ) -> Collected<'s> {
+    ) -> Option<(&'s Outgoing<'s>, &'s Costs)> {
         let DumpScratch {
-            log: buf,
+            log,
             hostname,
             regs,
             rooms,
-            v2: v2s,
+            zs,
+            os,
+            read,
+            costs,
         } = scratch;
-        let V2Scratch {
-            z,
-            pieces,
-            parity,
-            tmp,
-            datagrams,
-            lens,
-            ..
-        } = &mut **v2s;
-        let (z, pieces): (&'s [u8], &'s [wire::Piece]) = (z, pieces);
-        let zlog = match read.compressed {
-            Some((n, used)) => Some(wire::CompressedLog {
-                pieces: pieces.get(..n).unwrap_or_default(),
-                z: z.get(..used).unwrap_or_default(),
-            }),
-            None => None,
+        let Rooms { dump, plan, out } = &mut **rooms;
+        let facts = Facts {
+            settings,
+            reason,
+            seq,
         };
+        let dump = self.collect(&facts, log, hostname, regs, dump, read);
+        let zlog = compressed_log(zs, read);
+        let plan = plan_dump(plan, dump, zlog, sealer.is_some(), settings, plan_payload)?;
+        costs.compress_us = read.compress_us;
+        costs.parity_us = 0;
+        let outgoing = if plan.v2().is_none() {
+            Outgoing::planned(plan)
+        } else {
+            // Version 2: every datagram built, then sealed, now (each step out of line).
+            let before = budget.elapsed_us();
+            let OutScratch {
+                parity,
+                seal,
+                datagrams,
+                lens,
+            } = &mut **os;
+            let count = usize::from(plan.packet_count()) + usize::from(plan.parity_count());
+            let stride = plan.max_packet_size();
+            let sealed = match sealer {
+                None => outgoing::build(plan, parity, datagrams, lens),
+                Some(s) => outgoing::build(plan, parity, datagrams, lens)
+                    .and_then(|()| outgoing::seal_all(s, seal, datagrams, lens, count, stride)),
+            };
+            costs.parity_us = budget.elapsed_us().saturating_sub(before);
+            if sealed.is_none() {
+                warn_unbuilt(seq);
+                return None;
+            }
+            Outgoing::built(plan, outgoing::Built::new(plan, datagrams, lens))
+        };
+        let costs: &'s Costs = costs;
+        Some((place_out(out, outgoing), costs))
+    }
+
+    /// Fills the dump in its room: the facts, this dump's registers and the log read.
+    #[inline(never)]
+    fn collect<'s>(
+        &'s self,
+        f: &Facts<'s>,
+        buf: &'s VVec<u8>,
+        hostname: &'s mut [u8; HOSTNAME_LEN],
+        regs: &'s mut Option<wire::Regs<'static>>,
+        room: &'s mut MaybeUninit<wire::Dump<'static>>,
+        read: &ReadLog,
+    ) -> &'s wire::Dump<'s> {
+        let (settings, reason, seq) = (f.settings, f.reason, f.seq);
         self.regs(reason, seq, regs);
         let regs: &'s Option<wire::Regs<'static>> = regs;
         let log: &'s [u8] = buf.get(..read.len).unwrap_or(&[]);
@@ -471,18 +496,42 @@ impl Dumper {
             );
             d.facts.regs = regs.as_ref();
         };
-        let Rooms { dump, plan } = &mut **rooms;
-        let dump = Rooms::place_dump_in(dump, fill);
-        Collected {
-            dump,
-            plan_room: plan,
-            zlog,
-            parity: &mut parity[..],
-            tmp: &mut tmp[..],
-            datagrams: &mut datagrams[..],
-            lens: &mut lens[..],
-        }
+        Rooms::place_dump_in(room, fill)
     }
+}
+
+/// What the dump's facts come from.
+struct Facts<'s> {
+    settings: &'s Settings,
+    reason: wire::Reason,
+    seq: u32,
+}
+
+/// The compressed log read into `zs`, if it was compressed (version 2).
+fn compressed_log<'s>(zs: &'s ZScratch, read: &ReadLog) -> Option<wire::CompressedLog<'s>> {
+    let (n, used) = read.compressed?;
+    Some(wire::CompressedLog {
+        pieces: zs.pieces.get(..n)?,
+        z: zs.z.get(..used)?,
+    })
+}
+
+/// Plans `dump` in its room: version 2 if its log was compressed.
+#[inline(never)]
+fn plan_dump<'s>(
+    room: &'s mut MaybeUninit<wire::Packetizer<'static>>,
+    dump: &'s wire::Dump<'s>,
+    zlog: Option<wire::CompressedLog<'s>>,
+    sealed: bool,
+    settings: &Settings,
+    plan_payload: usize,
+) -> Option<&'s wire::Packetizer<'s>> {
+    let v2 = zlog.map(|log| wire::V2 {
+        log,
+        sealed,
+        parity_percent: settings.fec_percent,
+    });
+    place_plan(room, dump, v2, plan_payload)
 }
 
 /// The log as read into the scratch slot: its length, whether older log existed, and (version
@@ -494,33 +543,35 @@ struct ReadLog {
     compress_us: u64,
 }
 
+impl ReadLog {
+    const EMPTY: ReadLog = ReadLog {
+        len: 0,
+        truncated: false,
+        compressed: None,
+        compress_us: 0,
+    };
+}
+
 /// Reads the newest log into `scratch` and, for version 2, compresses it there. Out of line,
 /// called from the dump's shallowest frame: compression is the deepest chain of the dump path.
 #[inline(never)]
-fn read_log(
-    scratch: &mut DumpScratch,
-    log_reader: &mut LogReader<'_>,
-    v2: bool,
-    budget: &Budget,
-) -> ReadLog {
+fn read_log(scratch: &mut DumpScratch, log_reader: &mut LogReader<'_>, v2: bool, budget: &Budget) {
     let len = log_reader.read_newest(&mut scratch.log[..]);
     let truncated = log_reader.has_older();
     let before = budget.elapsed_us();
     let compressed = if v2 {
-        let V2Scratch {
-            deflate, z, pieces, ..
-        } = &mut *scratch.v2;
+        let ZScratch { deflate, z, pieces } = &mut *scratch.zs;
         let log = scratch.log.get_mut(..len).unwrap_or_default();
         compress(log, z, pieces, deflate)
     } else {
         None
     };
-    ReadLog {
+    scratch.read = ReadLog {
         len,
         truncated,
         compressed,
         compress_us: budget.elapsed_us().saturating_sub(before),
-    }
+    };
 }
 
 /// Compresses `log` into pieces (version 2); `None` (the dump goes out as version 1) if it
@@ -537,24 +588,6 @@ fn compress(
         Ok(counts) => Some(counts),
         Err(e) => {
             warn_encode("cannot compress the log", e);
-            None
-        }
-    }
-}
-
-/// Computes `plan`'s parity shards into `buf` (with `tmp` for one data packet); the shards
-/// and their length.
-#[inline(never)]
-fn parity<'s>(
-    plan: &wire::Packetizer<'_>,
-    buf: &'s mut [u8],
-    tmp: &mut [u8],
-) -> Option<(&'s [u8], usize)> {
-    let shard_len = plan.shard_len().ok()?;
-    match plan.compute_parity(tmp, buf) {
-        Ok(used) => Some((buf.get(..used)?, shard_len)),
-        Err(e) => {
-            warn_encode("cannot compute parity", e);
             None
         }
     }
@@ -602,6 +635,23 @@ fn send_all(
     (frames, reached)
 }
 
+/// Test kernels: in NMI context, how much of the NMI stack's page is in use at the dumper's
+/// entry (the NMI stack is one 4 KiB page without KASAN).
+#[cfg(netoops_test_hooks)]
+#[inline(never)]
+fn nmi_stack_probe() {
+    // SAFETY: reads the preempt count.
+    if unsafe { bindings::netoops_in_nmi() } {
+        let sp: usize;
+        // SAFETY: reads the stack pointer, nothing else.
+        unsafe { core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack)) };
+        pr_info!(
+            "dump: NMI stack: {} bytes of its page in use at the dumper\n",
+            4096 - (sp & 0xfff)
+        );
+    }
+}
+
 /// The test kernels' fault: an oops inside the dump path, with the dump owned and half sent.
 #[cfg(netoops_test_hooks)]
 #[inline(never)]
@@ -618,7 +668,10 @@ fn warn_encode(what: &str, e: wire::EncodeError) {
 
 #[inline(never)]
 fn warn_unbuilt(seq: u32) {
-    pr_err!("dump {}: its datagrams do not fit the memory set aside\n", seq);
+    pr_err!(
+        "dump {}: its datagrams do not fit the memory set aside\n",
+        seq
+    );
 }
 
 #[inline(never)]
@@ -732,8 +785,6 @@ pub(crate) fn send_fixed_v2(shared: &Shared, v: &wire::golden::VectorV2) -> Resu
         crate::fec::MAX_PARITY_SHARDS * wire::MAX_PACKET_SIZE,
         GFP_KERNEL,
     )?;
-    let mut tmp = VVec::from_elem(0u8, wire::MAX_PACKET_SIZE, GFP_KERNEL)?;
-    let (parity_shards, shard_len) = parity(&plan, &mut parity_buf, &mut tmp).ok_or(EINVAL)?;
     let key = wire::SealingKey::new(
         wire::golden::TEST_KEY_ID,
         &wire::golden::TEST_KEY,
@@ -744,16 +795,17 @@ pub(crate) fn send_fixed_v2(shared: &Shared, v: &wire::golden::VectorV2) -> Resu
     let count = usize::from(plan.packet_count()) + usize::from(plan.parity_count());
     let mut bytes = VVec::from_elem(0u8, count * plan.max_packet_size(), GFP_KERNEL)?;
     let mut lens = VVec::from_elem(0u16, count, GFP_KERNEL)?;
-    let built = outgoing::build(
-        &plan,
-        parity_shards,
-        shard_len,
-        sealer.as_ref(),
-        &mut bytes,
-        &mut lens,
-    )
-    .ok_or(EINVAL)?;
-    send_fixed_out(shared, &Outgoing::built(&plan, built));
+    let mut seal_scratch = KBox::new(crate::seal::SealScratch::ZERO, GFP_KERNEL)?;
+    outgoing::build(&plan, &mut parity_buf, &mut bytes, &mut lens).ok_or(EINVAL)?;
+    if let Some(s) = &sealer {
+        let stride = plan.max_packet_size();
+        outgoing::seal_all(s, &mut seal_scratch, &mut bytes, &mut lens, count, stride)
+            .ok_or(EINVAL)?;
+    }
+    send_fixed_out(
+        shared,
+        &Outgoing::built(&plan, outgoing::Built::new(&plan, &bytes, &lens)),
+    );
     Ok(())
 }
 

@@ -96,45 +96,107 @@ impl<'a> Outgoing<'a> {
     }
 }
 
-/// Builds every datagram of version-2 `plan` into `bytes` (one per `plan.max_packet_size()`
-/// bytes) with its length in `lens`: the data packets, then the parity packets made of
-/// `parity` (`shard_len` bytes each), each sealed by `sealer` if given. `None` if the memory
-/// set aside is too small (which the load-time sizing rules out) or a packet cannot be
-/// written.
-pub(crate) fn build<'a>(
+/// Builds every datagram of version-2 `plan`, unsealed, into `bytes` (one per
+/// `plan.max_packet_size()` bytes) with its length in `lens`: the data packets, then their
+/// parity (computed into `parity` from the packets written) as parity packets. `None` if the
+/// memory set aside is too small (which the load-time sizing rules out) or a packet cannot be
+/// written. Each step runs out of line, one after the other: their frames do not add up on
+/// the crash path's stack.
+pub(crate) fn build(
+    plan: &wire::Packetizer<'_>,
+    parity: &mut [u8],
+    bytes: &mut [u8],
+    lens: &mut [u16],
+) -> Option<()> {
+    let stride = plan.max_packet_size();
+    let total = usize::from(plan.packet_count()).checked_add(usize::from(plan.parity_count()))?;
+    let lens = lens.get_mut(..total)?;
+    write_data(plan, bytes, lens, stride)?;
+    let used = parity_of(plan, bytes, stride, parity)?;
+    write_parity(plan, parity.get(..used)?, bytes, lens, stride)
+}
+
+impl<'a> Built<'a> {
+    /// The datagrams [`build`] (and perhaps [`seal_all`]) left in `bytes` and `lens`.
+    pub(crate) fn new(plan: &wire::Packetizer<'_>, bytes: &'a [u8], lens: &'a [u16]) -> Self {
+        let total = usize::from(plan.packet_count()) + usize::from(plan.parity_count());
+        Built {
+            bytes,
+            lens: lens.get(..total).unwrap_or_default(),
+            stride: plan.max_packet_size(),
+        }
+    }
+}
+
+/// The parity of the data packets written into `bytes`.
+#[inline(never)]
+fn parity_of(
+    plan: &wire::Packetizer<'_>,
+    bytes: &mut [u8],
+    stride: usize,
+    parity: &mut [u8],
+) -> Option<usize> {
+    plan.parity_from_slots(bytes, stride, parity).ok()
+}
+
+/// The data packets, unsealed, each into its slot.
+#[inline(never)]
+fn write_data(
+    plan: &wire::Packetizer<'_>,
+    bytes: &mut [u8],
+    lens: &mut [u16],
+    stride: usize,
+) -> Option<()> {
+    for i in 0..plan.packet_count() {
+        let start = usize::from(i).checked_mul(stride)?;
+        let slot = bytes.get_mut(start..start.checked_add(stride)?)?;
+        let len = plan.write_packet(i, slot).ok()?;
+        *lens.get_mut(usize::from(i))? = u16::try_from(len).ok()?;
+    }
+    Some(())
+}
+
+/// The parity packets, unsealed, each into its slot after the data packets'.
+#[inline(never)]
+fn write_parity(
     plan: &wire::Packetizer<'_>,
     parity: &[u8],
-    shard_len: usize,
-    sealer: Option<&Sealer<'_>>,
-    bytes: &'a mut [u8],
-    lens: &'a mut [u16],
-) -> Option<Built<'a>> {
-    let stride = plan.max_packet_size();
+    bytes: &mut [u8],
+    lens: &mut [u16],
+    stride: usize,
+) -> Option<()> {
+    let m = usize::from(plan.parity_count());
+    if m == 0 {
+        return Some(());
+    }
+    let shard_len = parity.len() / m;
     let count = usize::from(plan.packet_count());
-    let total = count.checked_add(usize::from(plan.parity_count()))?;
-    let lens = lens.get_mut(..total)?;
-    for (i, len) in lens.iter_mut().enumerate() {
+    for j in 0..m {
+        let shard = parity.get(j.checked_mul(shard_len)?..(j + 1).checked_mul(shard_len)?)?;
+        let start = (count + j).checked_mul(stride)?;
+        let slot = bytes.get_mut(start..start.checked_add(stride)?)?;
+        let len = plan
+            .write_parity_packet(u16::try_from(j).ok()?, shard, slot)
+            .ok()?;
+        *lens.get_mut(count + j)? = u16::try_from(len).ok()?;
+    }
+    Some(())
+}
+
+/// Seals the `count` datagrams [`build`] wrote, in place.
+#[inline(never)]
+pub(crate) fn seal_all(
+    sealer: &Sealer<'_>,
+    scratch: &mut crate::seal::SealScratch,
+    bytes: &mut [u8],
+    lens: &mut [u16],
+    count: usize,
+    stride: usize,
+) -> Option<()> {
+    for (i, len) in lens.get_mut(..count)?.iter_mut().enumerate() {
         let start = i.checked_mul(stride)?;
         let slot = bytes.get_mut(start..start.checked_add(stride)?)?;
-        let index = u16::try_from(i).ok()?;
-        let plain = if i < count {
-            plan.write_packet(index, slot).ok()?
-        } else {
-            let j = i - count;
-            let from = j.checked_mul(shard_len)?;
-            let shard = parity.get(from..from.checked_add(shard_len)?)?;
-            plan.write_parity_packet(u16::try_from(j).ok()?, shard, slot)
-                .ok()?
-        };
-        let wire_len = match sealer {
-            Some(s) => s.seal(slot, plain)?,
-            None => plain,
-        };
-        *len = u16::try_from(wire_len).ok()?;
+        *len = u16::try_from(sealer.seal(scratch, slot, usize::from(*len))?).ok()?;
     }
-    Some(Built {
-        bytes,
-        lens,
-        stride,
-    })
+    Some(())
 }

@@ -56,11 +56,17 @@ impl<'a> Sealer<'a> {
         Sealer { key, counter }
     }
 
-    /// Seals the unsealed packet `buf[..len]` in place with the next counter; the sealed
-    /// length, or `None` (nothing sent) if `buf` has no room. Any context.
-    pub(crate) fn seal(&self, buf: &mut [u8], len: usize) -> Option<usize> {
+    /// Seals the unsealed packet `buf[..len]` in place with the next counter (the AEAD's
+    /// working memory in `scratch`); the sealed length, or `None` (nothing sent) if `buf` has
+    /// no room. Any context.
+    pub(crate) fn seal(
+        &self,
+        scratch: &mut crate::seal::SealScratch,
+        buf: &mut [u8],
+        len: usize,
+    ) -> Option<usize> {
         let counter = self.counter.fetch_add(1, Ordering::Relaxed);
-        wire::seal_packet(buf, len, self.key, counter).ok()
+        wire::seal_packet_with(scratch, buf, len, self.key, counter).ok()
     }
 }
 

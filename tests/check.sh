@@ -78,9 +78,12 @@ python3 tests/test_stack_usage.py 2>&1 | tee "$out"
 count_plain
 
 # The crash path's own frames, from every entry the kernel calls in a crash (kmsg dumper, SysRq
-# key, die notifier, irq_work), must stay under 1 KiB: a hard-lockup panic runs on the NMI stack.
-step "stack usage of the crash path (netoops.ko, limit 1023 bytes)"
-if python3 scripts/stack_usage.py netoops.ko --limit 1023 \
+# key, die notifier, irq_work), must stay within 1.5 KiB: a panic in NMI context runs on the
+# 4 KiB NMI stack, of which the kernel had used 856 bytes when it called the dumper (measured
+# by the panic-nmi scenario, which checks that this, plus this limit, plus 1 KiB for the
+# driver's transmit path, fits: tests/crash_path.py).
+step "stack usage of the crash path (netoops.ko, limit 1535 bytes)"
+if python3 scripts/stack_usage.py netoops.ko --limit 1535 \
         --entry 'kmsg_dumper::dump_callback::<' --entry 'sysrq::call::<' \
         --entry 'sysrq::trampoline$' --entry 'notifier::callback::<.*DieChain' \
         --entry 'deferred_work::kick_callback::<'; then

@@ -214,6 +214,33 @@ def check_device_changes(run):
     return problems
 
 
+# The static limit of the dump path's own frames (tests/check.sh, scripts/stack_usage.py) and
+# what the kernel's transmit path below the send loop (netpoll, the driver) may take.
+STACK_LIMIT = 1535
+DRIVER_ALLOWANCE = 1024
+NMI_STACK = 4096
+
+
+def check_panic_nmi(run):
+    """A complete panic dump, and on the test kernel (one 4 KiB NMI stack page; KASAN's debug
+    kernel has two) room on the NMI stack: what was in use when the dumper was called, plus
+    the dump path's static limit, plus an allowance for the driver, fits in the page."""
+    problems = check_panic_complete("panic-cpu")(run)
+    m = re.search(r"netoops: dump: NMI stack: (\d+) bytes of its page in use", run.serial)
+    if run.sc.kernel == "test":
+        if not m:
+            problems.append("no NMI stack line from the dumper (test kernels print it)")
+        else:
+            used = int(m.group(1))
+            note(run, f"{used} bytes of the NMI stack in use at the dumper; + {STACK_LIMIT} "
+                      f"(dump path limit) + {DRIVER_ALLOWANCE} (driver) = "
+                      f"{used + STACK_LIMIT + DRIVER_ALLOWANCE} of {NMI_STACK}")
+            if used + STACK_LIMIT + DRIVER_ALLOWANCE > NMI_STACK:
+                problems.append(f"NMI stack: {used} bytes in use at the dumper leave less than "
+                                f"{STACK_LIMIT + DRIVER_ALLOWANCE} for the dump path and driver")
+    return problems
+
+
 def check_panic_complete(regs_source=None, count=1, reasons=None):
     """Exactly `count` dumps (the last a complete panic dump), all complete."""
     def check(run):
@@ -330,8 +357,9 @@ def crash_path_scenarios():
             check=check_concurrent))
     out.append(Scenario(
         name="panic-nmi", guest="panic_nmi", nics=1, verdict=False,
-        description="a panic in NMI context (QEMU nmi, unknown_nmi_panic=1): complete dump",
-        check=check_panic_complete("panic-cpu")))
+        description="a panic in NMI context (QEMU nmi, unknown_nmi_panic=1): complete dump; "
+                    "the NMI stack has room for the dump path's frames",
+        check=check_panic_nmi))
     out.append(Scenario(
         name="device-changes", guest="device_changes", nics=2, timeout=120,
         description="a boot target waits for its device's address; an MTU change binds it "

@@ -9,6 +9,8 @@ on_debug and DEBUG_SPLATS at the end).
 """
 
 import dataclasses
+import json
+import subprocess
 import re
 import wire
 from dataclasses import dataclass, field
@@ -265,11 +267,49 @@ def send_order(packets):
     return facts + [p for p in packets if not is_fact(p)][::-1]
 
 
+SEAL_KEY_HEX = "5e" * 32
+
+
+def check_sealed_v2(run):
+    """A sealed version-2 oops and soft dump: netoopsd opens them with the key (complete, the
+    log whole), refuses them without it; the module's report names compression and parity."""
+    problems = []
+    keys = run.pcap.with_name("sealed-v2.keys")
+    keys.write_text(f"7 {SEAL_KEY_HEX}\n")
+    out = subprocess.run([str(wire.NETOOPSD), "decode", "--json", "--keys", str(keys),
+                          str(run.pcap)], capture_output=True, text=True)
+    dumps = json.loads(out.stdout)["dumps"] if out.returncode == 0 else []
+    got = [(d["reason"], d["complete"]) for d in dumps]
+    if got != [("oops", True), ("soft", True)]:
+        problems.append(f"with the key: dumps {got}: {out.stderr.strip()[-300:]}")
+    for d in dumps:
+        if d["log_len"] < 1000 or d.get("log_missing"):
+            problems.append(f"dump {d['seq']}: log {d['log_len']} bytes, missing {d.get('log_missing')}")
+    plain = subprocess.run([str(wire.NETOOPSD), "decode", "--json", str(run.pcap)],
+                           capture_output=True, text=True)
+    if json.loads(plain.stdout)["dumps"]:
+        problems.append("without the key netoopsd decoded sealed packets")
+    if "sealed packet (key id 7) but no key file given" not in plain.stderr:
+        problems.append(f"without the key: {plain.stderr.strip()[-200:]}")
+    lines = re.findall(r"netoops: dump \d+: version 2: log (\d+) bytes compressed to (\d+) in "
+                       r"\d+ us, (\d+) data \+ (\d+) parity packets \(\d+ us\), sealed", run.serial)
+    if len(lines) != 2:
+        problems.append(f"{len(lines)} version-2 report lines, expected 2")
+    for log, z, k, m in lines:
+        if not int(z) < int(log):
+            problems.append(f"log {log} bytes compressed to {z}")
+        if int(m) != -(-int(k) * 50 // 100):
+            problems.append(f"{k} data packets with {m} parity packets at fec_percent 50")
+    return problems
+
+
 def check_golden_wire(run):
     """The UDP payloads on the wire are exactly the golden packet files, in send order."""
     golden = wire.ROOT / "codec" / "golden"
-    want = [p for name in ("soft-1460", "oops-1460", "oops-512")
-            for p in send_order([f.read_bytes() for f in sorted((golden / name).glob("packet-*.bin"))])]
+    files = lambda name: [f.read_bytes() for f in sorted((golden / name).glob("packet-*.bin"))]
+    # Version 1 in the module's send order; version 2's files are numbered in send order.
+    want = [p for name in ("soft-1460", "oops-1460", "oops-512") for p in send_order(files(name))]
+    want += [p for name in ("oops-v2-1460", "oops-v2-sealed-512") for p in files(name)]
     got = wire.udp_payloads(run, 6667)
     if got == want:
         return wire.header_problems(wire.tshark_udp(run.pcap, 6667), src_ip="10.0.2.15",
@@ -297,11 +337,22 @@ SCENARIOS += [
     ),
     Scenario(
         name="golden-wire",
-        description="the module sends the codec's golden dumps: wire bytes == golden files",
+        description="the module sends the codec's golden dumps, versions 1 and 2 (compressed, "
+                    "parity, sealed): wire bytes == golden files",
         guest="golden_wire",
         nics=1,
         reject=KERNEL_TROUBLE,
         check=check_golden_wire,
+    ),
+    Scenario(
+        name="sealed-v2",
+        description="seal_key (write-only, 0200; malformed keys refused) and wire version 2: a "
+                    "sealed, compressed oops and soft dump with parity open under the key only",
+        guest="sealed_v2",
+        nics=1,
+        expect=[r"seal_key: invalid value \(\d+ bytes, not shown\)",
+                r"seal_key: key id 7 installed", r"SEAL_KEY_MODE --w-------"],
+        check=check_sealed_v2,
     ),
     Scenario(
         name="boot-targets",

@@ -289,3 +289,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn parity_from_written_slots_equals_computed_parity() {
+    use netoops_codec::sender::compress;
+    use netoops_codec::wire::{CompressedLog, Packetizer, V2};
+    for len in [100usize, 5000, 40_000, 70_000] {
+        let log = log_of(len, 3);
+        let d = dump(&log);
+        let (pieces, z) = compress(&log).unwrap();
+        let v2 = V2 {
+            log: CompressedLog {
+                pieces: &pieces,
+                z: &z,
+            },
+            sealed: false,
+            parity_percent: 60,
+        };
+        let plan = Packetizer::new_v2(&d, v2, 1000).unwrap();
+        let stride = plan.max_packet_size();
+        let mut slots = vec![0u8; stride * usize::from(plan.packet_count())];
+        for i in 0..plan.packet_count() {
+            let at = usize::from(i) * stride;
+            plan.write_packet(i, &mut slots[at..at + stride]).unwrap();
+        }
+        let before = slots.clone();
+        let mut a = vec![0u8; 64 * 1460];
+        let mut b = vec![0u8; 64 * 1460];
+        let mut tmp = vec![0u8; 1460];
+        let na = plan.compute_parity(&mut tmp, &mut a).unwrap();
+        let nb = plan.parity_from_slots(&mut slots, stride, &mut b).unwrap();
+        assert_eq!(na, nb);
+        assert!(a[..na] == b[..nb], "len {len}: parity differs");
+        assert!(slots == before, "len {len}: the slots were not put back");
+    }
+}

@@ -11,6 +11,9 @@ echo 1 > $CFG/t/enabled
 echo soft-1460 > $CFG/test_vector
 echo oops-1460 > $CFG/test_vector
 echo oops-512 > $CFG/test_vector
+# Version 2: compressed, with parity; the second sealed under the published test key.
+echo oops-v2-1460 > $CFG/test_vector
+echo oops-v2-sealed-512 > $CFG/test_vector
 expect_errno "Invalid argument" $CFG/test_vector nosuch
 rmdir $CFG/t
 rmmod netoops

@@ -72,12 +72,26 @@ fn state_word(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN], i: usi
 /// initial state (recomputed word by word rather than kept: one 64-byte array on the stack,
 /// which the kernel's crash path, where packets are sealed, is short of).
 fn block_words(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN]) -> [u32; 16] {
-    let mut w = initial_state(key, counter, nonce);
-    rounds(&mut w);
+    let mut w = [0u32; 16];
+    block_words_into(key, counter, nonce, &mut w);
+    w
+}
+
+/// [`block_words`] into `w`.
+#[inline(never)]
+pub fn block_words_into(
+    key: &[u8; KEY_LEN],
+    counter: u32,
+    nonce: &[u8; NONCE_LEN],
+    w: &mut [u32; 16],
+) {
+    for (i, x) in w.iter_mut().enumerate() {
+        *x = state_word(key, counter, nonce, i);
+    }
+    rounds(w);
     for (i, x) in w.iter_mut().enumerate() {
         *x = x.wrapping_add(state_word(key, counter, nonce, i));
     }
-    w
 }
 
 /// The ChaCha20 block function (RFC 8439 section 2.3): the serialized 64-byte keystream
@@ -169,8 +183,21 @@ pub(crate) fn fits_counter(counter: u32, len: usize) -> bool {
 ///
 /// Fails with [`SealError::TooLong`], leaving `buf` untouched, when `buf` would need a block
 /// counter past `u32::MAX`.
-#[inline(never)]
 pub fn apply_keystream(
+    key: &[u8; KEY_LEN],
+    counter: u32,
+    nonce: &[u8; NONCE_LEN],
+    buf: &mut [u8],
+) -> Result<(), SealError> {
+    let mut w = [0u32; 16];
+    apply_keystream_with(&mut w, key, counter, nonce, buf)
+}
+
+/// [`apply_keystream`] with the keystream block in `w` (working memory the caller provides,
+/// e.g. off a short stack); `w` is wiped afterwards.
+#[inline(never)]
+pub fn apply_keystream_with(
+    w: &mut [u32; 16],
     key: &[u8; KEY_LEN],
     counter: u32,
     nonce: &[u8; NONCE_LEN],
@@ -181,14 +208,14 @@ pub fn apply_keystream(
     }
     let mut ctr = counter;
     for chunk in buf.chunks_mut(BLOCK_LEN) {
-        let mut ks = block_words(key, ctr, nonce);
+        block_words_into(key, ctr, nonce, w);
         for (j, b) in chunk.iter_mut().enumerate() {
-            let word = ks.get(j / 4).copied().unwrap_or(0);
+            let word = w.get(j / 4).copied().unwrap_or(0);
             *b ^= word.to_le_bytes().get(j % 4).copied().unwrap_or(0);
         }
-        ks.fill(0);
         // Cannot wrap past the checked range; wrapping only keeps the last block panic-free.
         ctr = ctr.wrapping_add(1);
     }
+    w.fill(0);
     Ok(())
 }

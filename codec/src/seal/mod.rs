@@ -142,6 +142,71 @@ fn check_len(len: usize) -> Result<(), SealError> {
     }
 }
 
+/// Working memory for [`seal_in_place_with`] and [`open_in_place_with`]: a keystream block,
+/// the one-time key and the Poly1305 state. A caller short of stack (the kernel's crash path)
+/// keeps it in memory set aside beforehand; it holds nothing between calls (it is wiped).
+#[derive(Clone)]
+pub struct SealScratch {
+    w: [u32; 16],
+    otk: [u8; poly1305::KEY_LEN],
+    mac: Poly1305,
+}
+
+impl core::fmt::Debug for SealScratch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("SealScratch { .. }")
+    }
+}
+
+impl SealScratch {
+    /// Zeroed working memory.
+    pub const ZERO: SealScratch = SealScratch {
+        w: [0; 16],
+        otk: [0; poly1305::KEY_LEN],
+        mac: Poly1305::ZERO,
+    };
+}
+
+/// [`seal_in_place`] with its working memory in `s`.
+pub fn seal_in_place_with(
+    s: &mut SealScratch,
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    buf: &mut [u8],
+) -> Result<[u8; TAG_LEN], SealError> {
+    check_len(buf.len())?;
+    chacha20::apply_keystream_with(&mut s.w, key, 1, nonce, buf)?;
+    Ok(compute_tag_with(s, key, nonce, aad, buf))
+}
+
+/// The tag of `aad` and `ciphertext` (as [`compute_tag`]) with working memory `s`.
+#[inline(never)]
+fn compute_tag_with(
+    s: &mut SealScratch,
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    ciphertext: &[u8],
+) -> [u8; TAG_LEN] {
+    chacha20::block_words_into(key, 0, nonce, &mut s.w);
+    for (i, o) in s.otk.iter_mut().enumerate() {
+        let word = s.w.get(i / 4).copied().unwrap_or(0);
+        *o = word.to_le_bytes().get(i % 4).copied().unwrap_or(0);
+    }
+    s.w.fill(0);
+    s.mac.reset(&s.otk);
+    s.otk.fill(0);
+    let mac = &mut s.mac;
+    mac.update(aad);
+    mac.pad16();
+    mac.update(ciphertext);
+    mac.pad16();
+    mac.update(&(aad.len() as u64).to_le_bytes());
+    mac.update(&(ciphertext.len() as u64).to_le_bytes());
+    mac.finish()
+}
+
 /// Encrypts `buf` in place under `key` and `nonce`, authenticating it together with the
 /// associated data `aad` (which is not encrypted), and returns the 16-byte tag
 /// (RFC 8439 section 2.8).

@@ -49,20 +49,35 @@ impl Poly1305 {
     /// Starts a computation under the one-time `key` (`r` = bytes 0..16, clamped; `s` =
     /// bytes 16..32).
     pub fn new(key: &[u8; KEY_LEN]) -> Self {
+        let mut p = Self::ZERO;
+        p.reset(key);
+        p
+    }
+
+    /// A computation under the all-zero key (to be [`reset`](Self::reset)).
+    pub const ZERO: Poly1305 = Poly1305 {
+        r: [0; 5],
+        h: [0; 5],
+        pad: [0; 4],
+        buf: [0; BLOCK_LEN],
+        buf_len: 0,
+    };
+
+    /// Starts a new computation under `key` in place (no copy of the state on the stack).
+    #[inline(never)]
+    pub fn reset(&mut self, key: &[u8; KEY_LEN]) {
         let k = &key[..];
-        Poly1305 {
-            r: [
-                le32(k, 0) & 0x03ff_ffff,
-                (le32(k, 3) >> 2) & 0x03ff_ff03,
-                (le32(k, 6) >> 4) & 0x03ff_c0ff,
-                (le32(k, 9) >> 6) & 0x03f0_3fff,
-                (le32(k, 12) >> 8) & 0x000f_ffff,
-            ],
-            h: [0; 5],
-            pad: [le32(k, 16), le32(k, 20), le32(k, 24), le32(k, 28)],
-            buf: [0; BLOCK_LEN],
-            buf_len: 0,
-        }
+        self.r = [
+            le32(k, 0) & 0x03ff_ffff,
+            (le32(k, 3) >> 2) & 0x03ff_ff03,
+            (le32(k, 6) >> 4) & 0x03ff_c0ff,
+            (le32(k, 9) >> 6) & 0x03f0_3fff,
+            (le32(k, 12) >> 8) & 0x000f_ffff,
+        ];
+        self.h = [0; 5];
+        self.pad = [le32(k, 16), le32(k, 20), le32(k, 24), le32(k, 28)];
+        self.buf = [0; BLOCK_LEN];
+        self.buf_len = 0;
     }
 
     /// Adds one 16-byte block `m` to the accumulator, with `hibit` = 2^128 as limb bit 24
@@ -156,8 +171,13 @@ impl Poly1305 {
     }
 
     /// Finishes the computation and returns the 16-byte tag.
-    #[inline(never)]
     pub fn finalize(mut self) -> [u8; TAG_LEN] {
+        self.finish()
+    }
+
+    /// [`finalize`](Self::finalize) in place: the tag, and the state wiped.
+    #[inline(never)]
+    pub fn finish(&mut self) -> [u8; TAG_LEN] {
         if self.buf_len > 0 {
             // The final partial block: its bytes, a 0x01, zeros, and no 2^128 bit.
             let mut b = [0u8; BLOCK_LEN];

@@ -44,7 +44,8 @@ pub use self::header::Header;
 pub use self::parity::{rebuild_data_packet, shard_area};
 #[allow(unused_imports)]
 pub use self::sealing::{
-    open_packet, seal_packet, sealed_key_id, SealPacketError, SealingKey, SALT_LEN,
+    open_packet, seal_packet, seal_packet_with, sealed_key_id, SealPacketError, SealingKey,
+    SALT_LEN,
 };
 #[allow(unused_imports)]
 pub use self::types::{

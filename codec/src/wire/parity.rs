@@ -73,6 +73,55 @@ impl Packetizer<'_> {
         Ok(used)
     }
 
+    /// Like [`compute_parity`](Self::compute_parity), from the data packets already written
+    /// (unsealed) into `slots`, packet `i` at `i · stride`: no packet is written twice. The
+    /// two bytes before each record area are borrowed for the shard's length prefix and put
+    /// back.
+    pub fn parity_from_slots(
+        &self,
+        slots: &mut [u8],
+        stride: usize,
+        parity: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let shard_len = self.shard_len()?;
+        let used = shard_len
+            .checked_mul(usize::from(self.parity_count()))
+            .ok_or(EncodeError::Internal)?;
+        if used == 0 {
+            return Ok(0);
+        }
+        let have = parity.len();
+        let parity = parity
+            .get_mut(..used)
+            .ok_or(EncodeError::BufferTooSmall { need: used, have })?;
+        let k = usize::from(self.protected_count());
+        let mut acc = ParityAccumulator::new_flat(k, parity, shard_len).map_err(fec_error)?;
+        let prefix = HEADER_LEN - SHARD_PREFIX_LEN;
+        for i in 0..self.protected_count() {
+            let len = self.packet_len(i)?;
+            let start = usize::from(i)
+                .checked_mul(stride)
+                .ok_or(EncodeError::Internal)?;
+            let slot = slots
+                .get_mut(start..start.saturating_add(len))
+                .ok_or(EncodeError::Internal)?;
+            let area_len =
+                u16::try_from(len.saturating_sub(HEADER_LEN)).map_err(|_| EncodeError::Internal)?;
+            let field = slot
+                .get_mut(prefix..HEADER_LEN)
+                .ok_or(EncodeError::Internal)?;
+            let saved = [field[0], field[1]];
+            field.copy_from_slice(&area_len.to_le_bytes());
+            let added = acc.add(usize::from(i), slot.get(prefix..).unwrap_or_default());
+            if let Some(field) = slot.get_mut(prefix..HEADER_LEN) {
+                field.copy_from_slice(&saved);
+            }
+            added.map_err(fec_error)?;
+        }
+        acc.finish().map_err(fec_error)?;
+        Ok(used)
+    }
+
     /// Writes parity packet `j` (unsealed) with parity shard `shard` into `buf` and returns
     /// its length.
     pub fn write_parity_packet(

@@ -15,7 +15,7 @@
 //! grows by one for every packet sealed. The associated data are the 72 bytes before the
 //! body (header and nonce): nothing in a sealed packet can change unnoticed.
 
-use super::super::seal::{self, chacha20::hchacha20, KEY_LEN, NONCE_LEN, TAG_LEN};
+use super::super::seal::{self, chacha20::hchacha20, SealScratch, KEY_LEN, NONCE_LEN, TAG_LEN};
 use super::bytes::{array, u16_at, u8_at};
 use super::crc32c::crc32c;
 use super::{
@@ -110,6 +110,19 @@ pub fn seal_packet(
     key: &SealingKey,
     counter: u64,
 ) -> Result<usize, SealPacketError> {
+    let mut scratch = SealScratch::ZERO;
+    seal_packet_with(&mut scratch, buf, len, key, counter)
+}
+
+/// [`seal_packet`] with the AEAD's working memory in `scratch` (kept off a short stack).
+#[inline(never)]
+pub fn seal_packet_with(
+    scratch: &mut SealScratch,
+    buf: &mut [u8],
+    len: usize,
+    key: &SealingKey,
+    counter: u64,
+) -> Result<usize, SealPacketError> {
     let bad = SealPacketError::NotAPacket;
     let head = buf.get(..HEADER_LEN).ok_or(bad)?;
     if array::<4>(head, 0) != Some(MAGIC)
@@ -141,7 +154,7 @@ pub fn seal_packet(
     let body_end = sealed_len.checked_sub(TAG_LEN).ok_or(bad)?;
     let (aad_body, tag_out) = out.split_at_mut(body_end);
     let (aad, body) = aad_body.split_at_mut(SEALED_HEADER_LEN);
-    let tag = seal::seal_in_place(&key.subkey, &n12, aad, body).map_err(|_| bad)?;
+    let tag = seal::seal_in_place_with(scratch, &key.subkey, &n12, aad, body).map_err(|_| bad)?;
     tag_out.copy_from_slice(&tag);
     Ok(sealed_len)
 }
