@@ -232,7 +232,9 @@ impl Core {
             log_bytes: self.log_bytes,
             copies: settings.copies,
             plan_payload: self.registry.plan_payload(&rcu::read_lock()),
-            fec_percent: settings.fec_percent,
+            v2_fec_percent: (settings.wire_version >= wire::VERSION_2
+                || self.seal_key.read(&rcu::read_lock()).is_some())
+            .then_some(settings.fec_percent),
         }
     }
 

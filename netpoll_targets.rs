@@ -106,19 +106,22 @@ pub(crate) struct PoolSizing {
     pub(crate) copies: u32,
     /// The packet size of the plan now: the smallest any enabled target allows.
     pub(crate) plan_payload: usize,
-    /// Parity packets per 100 data packets now (version 2).
-    pub(crate) fec_percent: u32,
+    /// Parity packets per 100 data packets now, if dumps are version 2 now (`None`: version 1).
+    pub(crate) v2_fec_percent: Option<u32>,
 }
 
 impl PoolSizing {
     /// Dumps a pool serves without a refill: an oops and its panic.
     pub(crate) const DUMPS: usize = 2;
 
-    /// The most datagrams one copy of a dump takes: version 1, or version 2 sealed (the
-    /// larger) with an incompressible log and `fec_percent` parity.
-    fn packets(log_bytes: usize, payload: usize, fec_percent: u32) -> usize {
+    /// The most datagrams one copy of a dump takes: in version 1, or (with `v2_fec_percent`)
+    /// the larger of that and version 2 sealed with an incompressible log and that parity.
+    fn packets(log_bytes: usize, payload: usize, v2_fec_percent: Option<u32>) -> usize {
         let v1 = wire::Packetizer::max_packet_count(log_bytes, payload)
             .map_or(usize::from(u16::MAX), usize::from);
+        let Some(fec_percent) = v2_fec_percent else {
+            return v1;
+        };
         let v2 = wire::Packetizer::max_packet_count_v2(
             log_bytes,
             payload,
@@ -137,7 +140,7 @@ impl PoolSizing {
             * Self::packets(
                 self.log_bytes,
                 wire::MIN_PACKET_SIZE,
-                crate::settings::MAX_FEC_PERCENT,
+                Some(crate::settings::MAX_FEC_PERCENT),
             )
     }
 
@@ -148,7 +151,7 @@ impl PoolSizing {
             * Self::packets(
                 self.log_bytes,
                 self.plan_payload.min(max_payload),
-                self.fec_percent,
+                self.v2_fec_percent,
             )
     }
 }

@@ -122,16 +122,8 @@ fn compute_tag(
     aad: &[u8],
     ciphertext: &[u8],
 ) -> [u8; TAG_LEN] {
-    let mut otk = poly1305_key_gen(key, nonce);
-    let mut mac = Poly1305::new(&otk);
-    otk.fill(0);
-    mac.update(aad);
-    mac.pad16();
-    mac.update(ciphertext);
-    mac.pad16();
-    mac.update(&(aad.len() as u64).to_le_bytes());
-    mac.update(&(ciphertext.len() as u64).to_le_bytes());
-    mac.finalize()
+    let mut s = SealScratch::ZERO;
+    compute_tag_with(&mut s, key, nonce, aad, ciphertext)
 }
 
 fn check_len(len: usize) -> Result<(), SealError> {

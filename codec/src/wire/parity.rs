@@ -43,19 +43,9 @@ impl Packetizer<'_> {
     /// alone), writing each protected data packet into `tmp` (at least the maximum packet
     /// size) on the way. Returns the bytes of `parity` used.
     pub fn compute_parity(&self, tmp: &mut [u8], parity: &mut [u8]) -> Result<usize, EncodeError> {
-        let shard_len = self.shard_len()?;
-        let used = shard_len
-            .checked_mul(usize::from(self.parity_count()))
-            .ok_or(EncodeError::Internal)?;
-        if used == 0 {
+        let Some((mut acc, used)) = self.accumulator(parity)? else {
             return Ok(0);
-        }
-        let have = parity.len();
-        let parity = parity
-            .get_mut(..used)
-            .ok_or(EncodeError::BufferTooSmall { need: used, have })?;
-        let k = usize::from(self.protected_count());
-        let mut acc = ParityAccumulator::new_flat(k, parity, shard_len).map_err(fec_error)?;
+        };
         for i in 0..self.protected_count() {
             let len = self.write_packet(i, tmp)?;
             let area_len =
@@ -83,19 +73,9 @@ impl Packetizer<'_> {
         stride: usize,
         parity: &mut [u8],
     ) -> Result<usize, EncodeError> {
-        let shard_len = self.shard_len()?;
-        let used = shard_len
-            .checked_mul(usize::from(self.parity_count()))
-            .ok_or(EncodeError::Internal)?;
-        if used == 0 {
+        let Some((mut acc, used)) = self.accumulator(parity)? else {
             return Ok(0);
-        }
-        let have = parity.len();
-        let parity = parity
-            .get_mut(..used)
-            .ok_or(EncodeError::BufferTooSmall { need: used, have })?;
-        let k = usize::from(self.protected_count());
-        let mut acc = ParityAccumulator::new_flat(k, parity, shard_len).map_err(fec_error)?;
+        };
         let prefix = HEADER_LEN - SHARD_PREFIX_LEN;
         for i in 0..self.protected_count() {
             let len = self.packet_len(i)?;
@@ -120,6 +100,28 @@ impl Packetizer<'_> {
         }
         acc.finish().map_err(fec_error)?;
         Ok(used)
+    }
+
+    /// The accumulator of this plan's parity over the first `parity_count() · shard_len()`
+    /// bytes of `parity`, and that length; `None` when the plan has no parity.
+    fn accumulator<'p>(
+        &self,
+        parity: &'p mut [u8],
+    ) -> Result<Option<(ParityAccumulator<'p, 'p>, usize)>, EncodeError> {
+        let shard_len = self.shard_len()?;
+        let used = shard_len
+            .checked_mul(usize::from(self.parity_count()))
+            .ok_or(EncodeError::Internal)?;
+        if used == 0 {
+            return Ok(None);
+        }
+        let have = parity.len();
+        let parity = parity
+            .get_mut(..used)
+            .ok_or(EncodeError::BufferTooSmall { need: used, have })?;
+        let k = usize::from(self.protected_count());
+        let acc = ParityAccumulator::new_flat(k, parity, shard_len).map_err(fec_error)?;
+        Ok(Some((acc, used)))
     }
 
     /// Writes parity packet `j` (unsealed) with parity shard `shard` into `buf` and returns
