@@ -13,11 +13,10 @@ use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{rcu, Mutex};
 
-/// Copies of each packet sent by default.
-pub(crate) const DEFAULT_COPIES: u32 = 2;
-/// Wire format version sent by default (version 2 is chosen with `wire_version` or by
-/// installing a sealing key).
-pub(crate) const DEFAULT_WIRE_VERSION: u8 = 1;
+/// Copies of each packet sent by default: one, since version 2's parity covers losses.
+pub(crate) const DEFAULT_COPIES: u32 = 1;
+/// Wire format version sent by default (`wire_version=1` sends version 1).
+pub(crate) const DEFAULT_WIRE_VERSION: u8 = 2;
 /// Parity packets per 100 data packets by default (version 2), see README "Loss".
 pub(crate) const DEFAULT_FEC_PERCENT: u32 = 50;
 /// Largest `fec_percent`: beyond it the 64 parity packets a dump may have are reached anyway.

@@ -7,6 +7,8 @@ ip -6 route add 2001:db8:77::/64 via fd00::4
 # Let the neighbour tables learn the host side's answers (the pings get no echo reply).
 for ip in 10.0.2.3 10.0.2.4 fd00::2 fd00::4; do echo "resolving $ip"; timeout 1 ping -c 1 $ip >/dev/null 2>&1 || true; done
 insmod /netoops.ko
+# Two copies of every packet: the check counts them.
+echo 2 > $CFG/copies
 mk_target t1 10.0.2.2 6667
 mk_target t2 10.0.2.3 6668
 mk_target t3 10.0.2.2 6669
