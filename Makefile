@@ -12,7 +12,8 @@
 #   make lint              the kernel's Rust checks on the module: rustfmt with the kernel tree's
 #                          .rustfmt.toml, clippy (make CLIPPY=1) without a warning
 #   make demo              boot a VM, load netoops, crash it, show what netoops saw
-#   make bench-loss        benchmark: dumps arriving complete under frame loss
+#   make bench-loss        benchmark: full-log dumps arriving complete under random and bursty
+#                          frame loss, version 1 (copies) against version 2 (parity)
 #   make bench-dump        benchmark: a 64 KiB log out of a panic, netoops against netconsole
 #   make fleet-check       build (and boot, where it can) netoops on a matrix of kernels and configs
 #                          (7.3, 7.2, config variants, Debian's cloud kernel, dkms); long
@@ -135,7 +136,8 @@ fleet-check: setup
 	@scripts/setup-host.sh --fleet | grep -v 'already' || true
 	@tests/fleet_check.py $(FLEET)
 
-# Benchmark (figures, not a test): complete dumps under 1 % and 10 % frame loss, 2 and 3 copies.
+# Benchmark (figures, not a test): 64 KiB-log dumps complete under 1/10/30 % random and bursty frame
+# loss; version 1 with 2 and 3 copies against version 2 with 50 % and 150 % parity.
 bench-loss: module
 	@tests/bench_loss.py
 

@@ -62,9 +62,9 @@ def header_problems(frames, *, src_ip, dst_ip, src_port, dst_port, src_mac=None,
     return problems[:10]
 
 
-def decode(pcap):
+def decode(pcap, netoopsd=NETOOPSD):
     """`netoopsd decode --json` of a capture: the list of dumps."""
-    out = subprocess.run([str(NETOOPSD), "decode", "--json", str(pcap)], check=True,
+    out = subprocess.run([str(netoopsd), "decode", "--json", str(pcap)], check=True,
                          capture_output=True, text=True).stdout
     return json.loads(out)["dumps"]
 
