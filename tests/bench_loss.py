@@ -3,7 +3,7 @@
 when the network drops frames, version 1 (whole copies) against version 2 (compressed log,
 parity packets), side by side.
 
-Configurations: version 1 with copies=2 (the default) and copies=3; version 2 with
+Configurations: version 1 with copies=2 (the default before version 2) and copies=3; version 2 with
 fec_percent=50 and copies=1 or 2, and with fec_percent=150 and copies=1. For each, one VM
 sends N SysRq soft dumps (default 50; module defaults otherwise, log_kib=64, MTU 1500). Before
 every dump the guest (tests/guest/bench_loss.sh) writes about 80 KiB of fresh text into the
