@@ -211,9 +211,8 @@ pub fn seal_in_place(
     aad: &[u8],
     buf: &mut [u8],
 ) -> Result<[u8; TAG_LEN], SealError> {
-    check_len(buf.len())?;
-    chacha20::apply_keystream(key, 1, nonce, buf)?;
-    Ok(compute_tag(key, nonce, aad, buf))
+    let mut s = SealScratch::ZERO;
+    seal_in_place_with(&mut s, key, nonce, aad, buf)
 }
 
 /// Verifies `tag` over `aad` and the ciphertext in `buf` under `key` and `nonce`, and only
