@@ -759,7 +759,7 @@ pub(crate) fn send_fixed(shared: &Shared, dump: &wire::Dump<'_>, max_packet: usi
 pub(crate) fn send_fixed_v2(shared: &Shared, v: &wire::golden::VectorV2) -> Result {
     let dump = &v.dump;
     let deflate = VBox::<crate::deflate::Workspace>::new_uninit(GFP_KERNEL | __GFP_ZERO)?;
-    // SAFETY: zeroed memory is a valid `Workspace` (see `V2Scratch::new`).
+    // SAFETY: zeroed memory is a valid `Workspace` (see `ZScratch::new`).
     let mut deflate = unsafe { deflate.assume_init() };
     let mut log = KVec::new();
     log.extend_from_slice(dump.log, GFP_KERNEL)?;
