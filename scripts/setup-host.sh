@@ -31,6 +31,7 @@ PKGS=(
     qemu-system-x86 busybox-static tshark iproute2
     rustfmt-web rust-web-clippy
     dkms mmdebstrap
+    chromium chromium-driver debuginfod
 )
 
 BINDGEN_VERSION=0.71.1
