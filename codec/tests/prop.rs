@@ -15,6 +15,7 @@ struct Gen {
     strings: [Option<Vec<u8>>; 11],
     cpu_id: Option<CpuId>,
     user_blob: Option<Vec<u8>>,
+    build_id: Option<Vec<u8>>,
     regs: Option<(RegsSource, GenRegs)>,
     taint: Option<u64>,
     time: Option<Time>,
@@ -52,6 +53,7 @@ impl Gen {
             facts: DumpFacts {
                 kernel_release: st(0),
                 kernel_version: st(1),
+                build_id: self.build_id.as_deref(),
                 hostname: st(2),
                 arch: st(3),
                 cpu_vendor: st(4),
@@ -152,12 +154,16 @@ fn gen() -> impl Strategy<Value = Gen> {
         proptest::option::of((source(), regs())),
         proptest::option::of(any::<u64>()),
         proptest::option::of(time()),
+        proptest::option::of(proptest::collection::vec(
+            any::<u8>(),
+            0..=MAX_BUILD_ID_LEN,
+        )),
     );
     (ids, strings, facts, log(), any::<bool>()).prop_map(
         |(
             (boot_id, seq, reason),
             strings,
-            (cpu_id, user_blob, regs, taint, time),
+            (cpu_id, user_blob, regs, taint, time, build_id),
             log,
             log_truncated,
         )| Gen {
@@ -167,6 +173,7 @@ fn gen() -> impl Strategy<Value = Gen> {
             strings,
             cpu_id,
             user_blob,
+            build_id,
             regs,
             taint,
             time,

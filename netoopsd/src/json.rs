@@ -34,6 +34,9 @@ fn facts(d: &DumpState) -> Value {
             json!({"family": c.family, "model": c.model, "stepping": c.stepping, "microcode": c.microcode}),
         );
     }
+    if let Some(b) = &f.build_id {
+        m.insert("build_id".into(), Value::String(hex(b)));
+    }
     if let Some(b) = &f.user_blob {
         m.insert("user_blob".into(), Value::String(hex(b)));
     }

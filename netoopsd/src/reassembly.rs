@@ -112,6 +112,8 @@ pub struct Facts {
     pub kernel_release: Option<Vec<u8>>,
     /// `KERNEL_VERSION`.
     pub kernel_version: Option<Vec<u8>>,
+    /// `BUILD_ID`: the kernel's build id (raw bytes).
+    pub build_id: Option<Vec<u8>>,
     /// `HOSTNAME`.
     pub hostname: Option<Vec<u8>>,
     /// `ARCH`.
@@ -358,6 +360,7 @@ impl DumpState {
                     ))
                 }
                 Record::UserBlob(b) => f.user_blob = owned(b),
+                Record::BuildId(b) => f.build_id = owned(b),
                 Record::KernelRelease(v) => f.kernel_release = owned(v),
                 Record::KernelVersion(v) => f.kernel_version = owned(v),
                 Record::Hostname(v) => f.hostname = owned(v),

@@ -119,6 +119,9 @@ pub fn render_dump(d: &DumpState, out: &mut String) {
             line(out, "taint", format!("{t:#x} ({})", taint_letters(t)));
         }
     }
+    if let Some(b) = &f.build_id {
+        line(out, "build id", hex(b));
+    }
     if let Some(b) = &f.user_blob {
         line(
             out,

@@ -9,7 +9,7 @@ use super::crc32c::crc32c_update;
 use super::header::Header;
 use super::types::{ArchRegs, CpuId, DumpInfo, PacketType, Regs, RegsSource, RegsX86_64, Time};
 use super::{
-    rt, CRC_OFFSET, FLAG_SEALED, HEADER_LEN, MAGIC, MAX_REGS_PAYLOAD_LEN, MAX_USER_BLOB_LEN,
+    rt, CRC_OFFSET, FLAG_SEALED, HEADER_LEN, MAGIC, MAX_BUILD_ID_LEN, MAX_REGS_PAYLOAD_LEN, MAX_USER_BLOB_LEN,
     PIECE_LEN, RECORD_HEADER_LEN, SHARD_PREFIX_LEN, VERSION, VERSION_2,
 };
 
@@ -293,6 +293,8 @@ pub enum Record<'a> {
     Regs(Regs<'a>),
     /// `USER_BLOB`.
     UserBlob(&'a [u8]),
+    /// `BUILD_ID`.
+    BuildId(&'a [u8]),
     /// `KERNEL_RELEASE`.
     KernelRelease(&'a [u8]),
     /// `KERNEL_VERSION`.
@@ -357,6 +359,7 @@ impl Record<'_> {
             Record::Taint(_) => rt::TAINT,
             Record::Regs(_) => rt::REGS,
             Record::UserBlob(_) => rt::USER_BLOB,
+            Record::BuildId(_) => rt::BUILD_ID,
             Record::KernelRelease(_) => rt::KERNEL_RELEASE,
             Record::KernelVersion(_) => rt::KERNEL_VERSION,
             Record::Hostname(_) => rt::HOSTNAME,
@@ -484,6 +487,7 @@ fn decode_value(offset: usize, ty: u16, len: u16, v: &[u8]) -> Result<Record<'_>
         rt::REGS => 4,
         rt::LOG_CHUNK => 5,
         rt::LOG_ZCHUNK => 17,
+        rt::BUILD_ID => 1,
         _ => 0,
     };
     if v.len() < min_len {
@@ -492,6 +496,7 @@ fn decode_value(offset: usize, ty: u16, len: u16, v: &[u8]) -> Result<Record<'_>
     // Variable-length values have absolute limits (the growth rule does not apply).
     let max_len = match ty {
         rt::USER_BLOB => MAX_USER_BLOB_LEN,
+        rt::BUILD_ID => MAX_BUILD_ID_LEN,
         rt::REGS => 4 + MAX_REGS_PAYLOAD_LEN,
         _ => usize::MAX,
     };
@@ -537,6 +542,7 @@ fn decode_value(offset: usize, ty: u16, len: u16, v: &[u8]) -> Result<Record<'_>
             Record::Regs(Regs { source, regs })
         }
         rt::USER_BLOB => Record::UserBlob(v),
+        rt::BUILD_ID => Record::BuildId(v),
         rt::KERNEL_RELEASE => Record::KernelRelease(string(offset, ty, len, v)?),
         rt::KERNEL_VERSION => Record::KernelVersion(string(offset, ty, len, v)?),
         rt::HOSTNAME => Record::Hostname(string(offset, ty, len, v)?),

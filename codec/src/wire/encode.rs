@@ -21,7 +21,7 @@ use super::types::{
 };
 use super::zlog::{CompressedLog, Piece};
 use super::{
-    rt, CRC_OFFSET, HEADER_LEN, MAX_PACKET_SIZE, MAX_PIECES, MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN,
+    rt, CRC_OFFSET, HEADER_LEN, MAX_BUILD_ID_LEN, MAX_PACKET_SIZE, MAX_PIECES, MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN,
     MAX_USER_BLOB_LEN, MIN_PACKET_SIZE, RECORD_HEADER_LEN, SEAL_OVERHEAD, SHARD_PREFIX_LEN,
 };
 
@@ -34,6 +34,9 @@ pub struct DumpFacts<'a> {
     pub kernel_release: Option<&'a [u8]>,
     /// `KERNEL_VERSION`: `uname -v`, e.g. `#1 SMP PREEMPT_DYNAMIC ...`.
     pub kernel_version: Option<&'a [u8]>,
+    /// `BUILD_ID`: the running kernel's build id (vmlinux's GNU build-id note), 1 to 64 bytes;
+    /// `Some(&[])` counts as absent.
+    pub build_id: Option<&'a [u8]>,
     /// `HOSTNAME`: `uname -n`.
     pub hostname: Option<&'a [u8]>,
     /// `ARCH`: `uname -m`, e.g. `x86_64`.
@@ -71,6 +74,7 @@ impl DumpFacts<'_> {
         DumpFacts {
             kernel_release: None,
             kernel_version: None,
+            build_id: None,
             hostname: None,
             arch: None,
             cpu_vendor: None,
@@ -113,6 +117,11 @@ pub enum EncodeError {
     PacketSizeTooSmall {
         /// The size asked for.
         max: usize,
+    },
+    /// The build id is longer than 64 bytes.
+    BuildIdTooLong {
+        /// Its length.
+        len: usize,
     },
     /// The user blob is longer than 128 bytes.
     UserBlobTooLong {
@@ -171,6 +180,9 @@ impl fmt::Display for EncodeError {
                     max, MIN_PACKET_SIZE
                 )
             }
+            EncodeError::BuildIdTooLong { len } => {
+                write!(f, "build id of {} bytes is longer than {}", len, MAX_BUILD_ID_LEN)
+            }
             EncodeError::UserBlobTooLong { len } => {
                 write!(
                     f,
@@ -216,6 +228,7 @@ pub const FACT_ORDER: [u16; FACT_SLOTS] = [
     rt::TAINT,
     rt::KERNEL_RELEASE,
     rt::KERNEL_VERSION,
+    rt::BUILD_ID,
     rt::HOSTNAME,
     rt::ARCH,
     rt::CPU_VENDOR,
@@ -231,7 +244,7 @@ pub const FACT_ORDER: [u16; FACT_SLOTS] = [
 ];
 
 /// Number of fact record types.
-pub const FACT_SLOTS: usize = 17;
+pub const FACT_SLOTS: usize = 18;
 /// Record-area bytes of the `DUMP_INFO` record.
 const DUMP_INFO_REC: usize = RECORD_HEADER_LEN + DumpInfo::WIRE_LEN;
 /// `LOG_CHUNK` bytes before the data: record header plus the u32 offset.
@@ -336,18 +349,19 @@ impl<'a> Dump<'a> {
             2 => f.taint.map(Fact::Taint),
             3 => string_fact(rt::KERNEL_RELEASE, f.kernel_release),
             4 => string_fact(rt::KERNEL_VERSION, f.kernel_version),
-            5 => string_fact(rt::HOSTNAME, f.hostname),
-            6 => string_fact(rt::ARCH, f.arch),
-            7 => string_fact(rt::CPU_VENDOR, f.cpu_vendor),
-            8 => f.cpu_id.map(Fact::CpuId),
-            9 => string_fact(rt::DMI_BIOS_VENDOR, f.dmi_bios_vendor),
-            10 => string_fact(rt::DMI_BIOS_VERSION, f.dmi_bios_version),
-            11 => string_fact(rt::DMI_BIOS_DATE, f.dmi_bios_date),
-            12 => string_fact(rt::DMI_BOARD_VENDOR, f.dmi_board_vendor),
-            13 => string_fact(rt::DMI_BOARD_NAME, f.dmi_board_name),
-            14 => string_fact(rt::DMI_PRODUCT_NAME, f.dmi_product_name),
-            15 => f.user_blob.map(Fact::UserBlob),
-            16 => f.regs.map(Fact::Regs),
+            5 => f.build_id.filter(|b| !b.is_empty()).map(|b| Fact::Str(rt::BUILD_ID, b)),
+            6 => string_fact(rt::HOSTNAME, f.hostname),
+            7 => string_fact(rt::ARCH, f.arch),
+            8 => string_fact(rt::CPU_VENDOR, f.cpu_vendor),
+            9 => f.cpu_id.map(Fact::CpuId),
+            10 => string_fact(rt::DMI_BIOS_VENDOR, f.dmi_bios_vendor),
+            11 => string_fact(rt::DMI_BIOS_VERSION, f.dmi_bios_version),
+            12 => string_fact(rt::DMI_BIOS_DATE, f.dmi_bios_date),
+            13 => string_fact(rt::DMI_BOARD_VENDOR, f.dmi_board_vendor),
+            14 => string_fact(rt::DMI_BOARD_NAME, f.dmi_board_name),
+            15 => string_fact(rt::DMI_PRODUCT_NAME, f.dmi_product_name),
+            16 => f.user_blob.map(Fact::UserBlob),
+            17 => f.regs.map(Fact::Regs),
             _ => None,
         }
     }
@@ -369,6 +383,11 @@ impl<'a> Dump<'a> {
     }
 
     fn validate(&self) -> Result<(), EncodeError> {
+        if let Some(b) = self.facts.build_id {
+            if b.len() > MAX_BUILD_ID_LEN {
+                return Err(EncodeError::BuildIdTooLong { len: b.len() });
+            }
+        }
         if let Some(b) = self.facts.user_blob {
             if b.len() > MAX_USER_BLOB_LEN {
                 return Err(EncodeError::UserBlobTooLong { len: b.len() });
@@ -601,6 +620,7 @@ impl<'a> Packetizer<'a> {
             facts: DumpFacts {
                 kernel_release: text,
                 kernel_version: text,
+                build_id: Some(&TEXT[..MAX_BUILD_ID_LEN]),
                 hostname: text,
                 arch: text,
                 cpu_vendor: text,

@@ -75,6 +75,7 @@ pub const OOPS: Dump<'static> = Dump {
     facts: DumpFacts {
         kernel_release: Some(b"6.12.0-netoops"),
         kernel_version: Some(b"#1 SMP PREEMPT_DYNAMIC Thu Jan  1 00:00:00 UTC 2026"),
+        build_id: None,
         hostname: Some(b"qemu-test"),
         arch: Some(b"x86_64"),
         cpu_vendor: Some(b"GenuineIntel"),

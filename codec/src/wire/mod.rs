@@ -76,6 +76,8 @@ pub const RECORD_HEADER_LEN: usize = 4;
 pub const MAX_STRING_LEN: usize = 128;
 /// Longest user blob. A longer one is an encoding error.
 pub const MAX_USER_BLOB_LEN: usize = 128;
+/// Longest build id. A longer one is an encoding error; an empty one is not sent.
+pub const MAX_BUILD_ID_LEN: usize = 64;
 /// Longest register payload (after the 4-byte arch/source prefix) the encoder accepts.
 pub const MAX_REGS_PAYLOAD_LEN: usize = 384;
 /// Byte offset of the CRC32C field within the header.
@@ -132,6 +134,9 @@ pub mod rt {
     pub const CPU_VENDOR: u16 = 0x0014;
     /// CPU family, model, stepping and microcode revision.
     pub const CPU_ID: u16 = 0x0015;
+    /// The running kernel's build id: the bytes of vmlinux's GNU build-id note (1 to 64;
+    /// 20 for the kernel's SHA-1 build id), which names its debug info.
+    pub const BUILD_ID: u16 = 0x0016;
     /// DMI BIOS vendor.
     pub const DMI_BIOS_VENDOR: u16 = 0x0020;
     /// DMI BIOS version.
