@@ -25,5 +25,6 @@ pub mod reassembly;
 pub mod receive;
 pub mod signature;
 pub mod store;
+pub mod symbolize;
 pub mod text;
 pub mod zpiece;
