@@ -7,6 +7,7 @@
 //! group by.
 
 pub mod sqlite;
+pub mod stats;
 
 use std::net::IpAddr;
 
@@ -27,6 +28,8 @@ pub struct NewReport {
     pub fields: Fields,
     /// The packets of the dump, in index order.
     pub packets: Vec<Vec<u8>>,
+    /// The received log as text (received parts joined by newlines), for free-text search.
+    pub log: String,
 }
 
 /// The indexed and listed fields of a report.
@@ -62,6 +65,8 @@ pub struct Fields {
     pub cpu_family: Option<u32>,
     /// CPU model.
     pub cpu_model: Option<u32>,
+    /// CPU microcode revision.
+    pub microcode: Option<u32>,
     /// DMI BIOS vendor.
     pub bios_vendor: Option<String>,
     /// DMI BIOS version.
@@ -141,6 +146,7 @@ impl NewReport {
                 cpu_vendor: s(&fa.cpu_vendor),
                 cpu_family: fa.cpu_id.map(|c| c.family),
                 cpu_model: fa.cpu_id.map(|c| c.model),
+                microcode: fa.cpu_id.map(|c| c.microcode),
                 bios_vendor: s(&fa.dmi_bios_vendor),
                 bios_version: s(&fa.dmi_bios_version),
                 board_vendor: s(&fa.dmi_board_vendor),
@@ -153,6 +159,7 @@ impl NewReport {
                 frames: sig.frames,
             },
             packets: d.raw_packets().map(<[u8]>::to_vec).collect(),
+            log: log_text.unwrap_or_default(),
         }
     }
 }

@@ -10,7 +10,7 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtensio
 use super::{Bucket, Fields, Filter, Full, NewReport, Store, Stored};
 
 /// Schema version kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS reports (
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS reports (
     cpu_vendor       TEXT,
     cpu_family       INTEGER,
     cpu_model        INTEGER,
+    microcode        INTEGER,
     bios_vendor      TEXT,
     bios_version     TEXT,
     board_vendor     TEXT,
@@ -43,7 +44,8 @@ CREATE TABLE IF NOT EXISTS reports (
     title            TEXT NOT NULL,
     bucket           TEXT NOT NULL,
     frames           TEXT NOT NULL,
-    packets          BLOB NOT NULL
+    packets          BLOB NOT NULL,
+    log              TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS reports_kernel ON reports(kernel_release);
 CREATE INDEX IF NOT EXISTS reports_cpu ON reports(cpu_vendor, cpu_family, cpu_model);
@@ -54,12 +56,17 @@ CREATE INDEX IF NOT EXISTS reports_bucket ON reports(bucket, received_ms);
 CREATE INDEX IF NOT EXISTS reports_time ON reports(received_ms);
 CREATE INDEX IF NOT EXISTS reports_host ON reports(hostname);
 CREATE INDEX IF NOT EXISTS reports_dump ON reports(boot_id, seq);
+CREATE INDEX IF NOT EXISTS reports_machine ON reports(machine, boot_id);
+CREATE INDEX IF NOT EXISTS reports_microcode ON reports(microcode);
+CREATE INDEX IF NOT EXISTS reports_product ON reports(product_name);
 ";
 
-const COLUMNS: &str = "id, received_ms, first_packet_ms, sender, boot_id, seq, reason, complete,
+pub(crate) const COLUMNS: &str =
+    "id, received_ms, first_packet_ms, sender, boot_id, seq, reason, complete,
     packets_received, packet_count, log_len, missing_log, kernel_release, kernel_version,
     hostname, arch, cpu_vendor, cpu_family, cpu_model, bios_vendor, bios_version,
-    board_vendor, board_name, product_name, dump_time, machine, title, bucket, frames";
+    board_vendor, board_name, product_name, dump_time, machine, title, bucket, frames,
+    microcode";
 
 /// A SQLite database of reports.
 pub struct SqliteStore {
@@ -113,6 +120,9 @@ impl SqliteStore {
             .map_err(err)?;
         conn.execute_batch("PRAGMA synchronous=NORMAL;")
             .map_err(err)?;
+        if version == 1 {
+            migrate_v1(&conn).map_err(err)?;
+        }
         if version < SCHEMA_VERSION {
             conn.execute_batch(SCHEMA).map_err(err)?;
             conn.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION};"))
@@ -121,10 +131,51 @@ impl SqliteStore {
         Ok(SqliteStore { conn, name })
     }
 
+    /// The connection (for the query functions of [`super::stats`]).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     fn err(&self, what: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
         let what = what.to_string();
         move |e| format!("{}: {what}: {e}", self.name)
     }
+}
+
+/// Version 1 to 2: the `microcode` and `log` columns, filled from each report's stored
+/// packets (its `CPU_ID` fact and received log).
+fn migrate_v1(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "BEGIN;
+         ALTER TABLE reports ADD COLUMN microcode INTEGER;
+         ALTER TABLE reports ADD COLUMN log TEXT NOT NULL DEFAULT '';",
+    )?;
+    let rows: Vec<(i64, String, Vec<u8>)> = {
+        let mut st = conn.prepare("SELECT id, sender, packets FROM reports")?;
+        let it = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        it.collect::<Result<_, _>>()?
+    };
+    {
+        let mut up = conn.prepare("UPDATE reports SET microcode = ?1, log = ?2 WHERE id = ?3")?;
+        for (id, sender, blob) in rows {
+            let Some(d) = unpack(&blob).and_then(|p| {
+                crate::reassembly::DumpState::from_packets(p.iter().map(Vec::as_slice), &sender)
+            }) else {
+                continue;
+            };
+            let log: Vec<String> = d
+                .log_segments()
+                .iter()
+                .map(|s| crate::display::lossy(&s.bytes))
+                .collect();
+            up.execute(params![
+                d.facts.cpu_id.map(|c| c.microcode),
+                log.join("\n"),
+                id
+            ])?;
+        }
+    }
+    conn.execute_batch("PRAGMA user_version=2; COMMIT;")
 }
 
 /// Packets as one blob: for each, a little-endian u32 length, then the bytes.
@@ -152,7 +203,7 @@ fn json_ranges(r: &[(u64, u64)]) -> String {
     serde_json::to_string(r).expect("ranges serialize")
 }
 
-fn row_to_stored(r: &Row<'_>) -> rusqlite::Result<Stored> {
+pub(crate) fn row_to_stored(r: &Row<'_>) -> rusqlite::Result<Stored> {
     let missing: String = r.get(11)?;
     let frames: String = r.get(28)?;
     Ok(Stored {
@@ -186,12 +237,13 @@ fn row_to_stored(r: &Row<'_>) -> rusqlite::Result<Stored> {
             title: r.get(26)?,
             bucket: r.get(27)?,
             frames: serde_json::from_str(&frames).unwrap_or_default(),
+            microcode: r.get(29)?,
         },
     })
 }
 
 /// `WHERE ...` and its parameters for a filter.
-fn where_clause(f: &Filter) -> (String, Vec<SqlValue>) {
+pub(crate) fn where_clause(f: &Filter) -> (String, Vec<SqlValue>) {
     let mut conds: Vec<&str> = Vec::new();
     let mut params: Vec<SqlValue> = Vec::new();
     let mut eq = |col: &'static str, v: &Option<String>| {
@@ -258,9 +310,11 @@ impl Store for SqliteStore {
                      reason, complete, packets_received, packet_count, log_len, missing_log,
                      kernel_release, kernel_version, hostname, arch, cpu_vendor, cpu_family,
                      cpu_model, bios_vendor, bios_version, board_vendor, board_name,
-                     product_name, dump_time, machine, title, bucket, frames, packets)
+                     product_name, dump_time, machine, title, bucket, frames, packets, microcode,
+                     log)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30,
+                     ?31)",
                 )
                 .map_err(err)?;
             let mut same = tx
@@ -317,6 +371,8 @@ impl Store for SqliteStore {
                     f.bucket,
                     serde_json::to_string(&f.frames).expect("frames serialize"),
                     pack(&r.packets),
+                    f.microcode,
+                    r.log,
                 ])
                 .map_err(err)?;
                 match held {
@@ -361,7 +417,7 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         let report = row_to_stored(row).map_err(self.err("reading a report"))?;
-        let blob: Vec<u8> = row.get(29).map_err(self.err("reading a report"))?;
+        let blob: Vec<u8> = row.get(30).map_err(self.err("reading a report"))?;
         let packets = unpack(&blob)
             .ok_or_else(|| format!("{}: report {id}: stored packets are damaged", self.name))?;
         Ok(Some(Full { report, packets }))
@@ -434,6 +490,7 @@ mod tests {
                 ..Fields::default()
             },
             packets: vec![vec![1, 2, 3], vec![], vec![9; 1460]],
+            log: format!("log of {bucket}"),
         }
     }
 
@@ -575,6 +632,71 @@ mod tests {
             top74.iter().map(|b| b.count).collect::<Vec<_>>(),
             vec![1, 1]
         );
+    }
+
+    #[test]
+    fn version_1_databases_gain_microcode_and_log() {
+        use netoops_codec::wire::{CpuId, Dump, DumpFacts, Reason};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.db");
+        let v1 = SCHEMA
+            .replace("    microcode        INTEGER,\n", "")
+            .replace(",\n    log              TEXT NOT NULL DEFAULT ''", "")
+            .replace(
+                "CREATE INDEX IF NOT EXISTS reports_microcode ON reports(microcode);\n",
+                "",
+            );
+        assert!(!v1.contains("microcode") && !v1.contains(" log "));
+        let packets = crate::encode::encode_dump(
+            Dump {
+                boot_id: [7; 16],
+                seq: 0,
+                reason: Reason::Oops,
+                facts: DumpFacts {
+                    cpu_id: Some(CpuId {
+                        family: 6,
+                        model: 85,
+                        stepping: 4,
+                        microcode: 0x0200_0065,
+                    }),
+                    ..DumpFacts::empty()
+                },
+                log: b"BUG: kernel NULL pointer dereference, address: 0000000000000008\n",
+                log_truncated: false,
+            },
+            1460,
+        )
+        .unwrap();
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(&v1).unwrap();
+            c.execute_batch("PRAGMA user_version=1;").unwrap();
+            c.execute(
+                "INSERT INTO reports (received_ms, first_packet_ms, sender, boot_id, seq, reason,
+                 complete, packets_received, packet_count, log_len, missing_log, machine, title,
+                 bucket, frames, packets) VALUES (1, 1, '10.0.0.1', 'b', 0, 'oops', 1, 1, 1, 10,
+                 '[]', 'm', 't', 'x', '[]', ?1)",
+                [pack(&packets)],
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open_existing(&path).unwrap();
+        let v: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+        let r = &s.list(&Filter::default()).unwrap()[0];
+        assert_eq!(r.fields.microcode, Some(0x0200_0065));
+        let log: String = s
+            .conn
+            .query_row("SELECT log FROM reports", [], |r| r.get(0))
+            .unwrap();
+        assert!(log.starts_with("BUG: kernel NULL pointer"), "{log}");
+        drop(s);
+        // Opening again changes nothing.
+        let s = SqliteStore::open_existing(&path).unwrap();
+        assert_eq!(s.list(&Filter::default()).unwrap().len(), 1);
     }
 
     #[test]
