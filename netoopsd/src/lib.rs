@@ -27,4 +27,5 @@ pub mod signature;
 pub mod store;
 pub mod symbolize;
 pub mod text;
+pub mod web;
 pub mod zpiece;

@@ -86,6 +86,49 @@ enum Command {
     /// rising rates; prints the packets/s and dumps/s it sustains without loss, and its
     /// memory.
     Bench(netoopsd::bench::BenchArgs),
+    /// Serve a web view of the stored crashes (buckets, reports, machines) and its JSON API
+    /// over HTTP; prints `serving http://ADDR/` when ready.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to serve on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    http: SocketAddr,
+    /// "Now" for time windows and sparklines, Unix seconds (default: the clock).
+    #[arg(long, value_name = "UNIX")]
+    now: Option<i64>,
+    /// Directory of debug info by build id (repeatable).
+    #[arg(long, value_name = "DIR")]
+    debug_dir: Vec<PathBuf>,
+    /// debuginfod server URL (repeatable).
+    #[arg(long, value_name = "URL")]
+    debuginfod: Vec<String>,
+}
+
+fn serve(db: PathBuf, a: ServeArgs) -> ExitCode {
+    use netoopsd::symbolize::{SymbolizeConfig, Symbolizer};
+    let config = SymbolizeConfig {
+        debug_dirs: a.debug_dir,
+        debuginfod_urls: a.debuginfod,
+        fetch_timeout: Duration::from_secs(60),
+        ..SymbolizeConfig::default()
+    };
+    let opts = netoopsd::web::ServeOptions {
+        db,
+        addr: a.http,
+        now: a.now,
+        symbolizer: Symbolizer::new(config),
+    };
+    let ready = |addr: SocketAddr| {
+        println!("serving http://{addr}/");
+        let _ = std::io::stdout().flush();
+    };
+    match netoopsd::web::serve(opts, ready) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
 }
 
 #[derive(Args)]
@@ -375,6 +418,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        Command::Serve(a) => serve(cli.db.clone(), a),
         Command::Bench(a) => match netoopsd::bench::run(&a, &cli.db) {
             Ok(s) => print(&s),
             Err(e) => fail(&e),
