@@ -444,8 +444,9 @@ fn main() {
     // Oldest first, so boots and sequence numbers follow time.
     events.sort_by(|a, b| b.0.total_cmp(&a.0));
 
-    // Per machine: boot number and next sequence number in that boot.
+    // Per machine: boot number, next sequence number in that boot, and its kernel.
     let mut boots = vec![(0u64, 0u32); FLEET.len()];
+    let mut running: Vec<Option<&str>> = vec![None; FLEET.len()];
     let mut reports = Vec::new();
     let mut dropped = 0;
     for (n, &(ago, mi, kind)) in events.iter().enumerate() {
@@ -459,6 +460,11 @@ fn main() {
         };
         let bios = if updated { m.bios.1 } else { m.bios.0 };
         let when_ms = now * 1000 - (ago * 86_400_000.0) as i64;
+        // A new kernel means a new boot.
+        if running[mi].is_some_and(|r| r != rel) {
+            boots[mi] = (boots[mi].0 + 1, 0);
+        }
+        running[mi] = Some(rel);
         let (boot_no, seq) = boots[mi];
         let mut boot_id = [0u8; 16];
         boot_id[..8].copy_from_slice(&(seed ^ (mi as u64) << 32 ^ boot_no).to_le_bytes());

@@ -203,6 +203,7 @@ pub fn buckets(
 fn report_row(r: &crate::store::Stored) -> Value {
     let mut v = stored_json(r);
     v["machine_url"] = json!(format!("/machine/{}", pct(&r.fields.machine)));
+    v["microcode"] = json!(r.fields.microcode);
     v["microcode_hex"] = json!(r.fields.microcode.map(|m| format!("{m:#x}")));
     v
 }
@@ -338,7 +339,11 @@ pub fn log_frames(log: &str) -> Vec<String> {
         {
             break;
         }
+        let end = t == "</TASK>";
         out.push(t);
+        if end {
+            break;
+        }
     }
     out
 }
@@ -608,5 +613,124 @@ mod tests {
                 "</TASK>"
             ]
         );
+    }
+
+    fn store_with_dumps() -> SqliteStore {
+        use crate::live::Finished;
+        use crate::store::NewReport;
+        use netoops_codec::wire::{CpuId, Dump, DumpFacts, Reason};
+        use std::time::{Duration, UNIX_EPOCH};
+        let mut s = SqliteStore::in_memory().unwrap();
+        let mut reports = Vec::new();
+        for i in 0..3u8 {
+            let log = format!(
+                "[ 1.0] boot line\n[ 2.0] BUG: kernel NULL pointer dereference, address: 0000000000000008\n\
+                 [ 2.0] RIP: 0010:foo_{i}+0x1/0x2\n[ 2.0] Call Trace:\n[ 2.0]  <TASK>\n\
+                 [ 2.0]  bar+0x5/0x10\n[ 2.0]  </TASK>\n{}",
+                "x".repeat(3000)
+            );
+            let mut packets = crate::encode::encode_dump(
+                Dump {
+                    boot_id: [i; 16],
+                    seq: 0,
+                    reason: Reason::Oops,
+                    facts: DumpFacts {
+                        kernel_release: Some(b"6.12.0"),
+                        hostname: Some(b"host a"),
+                        cpu_id: Some(CpuId {
+                            family: 6,
+                            model: 85,
+                            stepping: 4,
+                            microcode: 0x42,
+                        }),
+                        build_id: Some(&[0xab; 20]),
+                        ..DumpFacts::empty()
+                    },
+                    log: log.as_bytes(),
+                    log_truncated: false,
+                },
+                1200,
+            )
+            .unwrap();
+            if i == 2 {
+                packets.remove(2);
+            }
+            let t = UNIX_EPOCH + Duration::from_secs(1_767_225_600 - u64::from(i) * 86_400);
+            let f = Finished {
+                sender: "10.0.0.1".parse().unwrap(),
+                dump: DumpState::from_packets(packets.iter().map(Vec::as_slice), "t").unwrap(),
+                first_seen: t,
+                last_seen: t,
+            };
+            reports.push(NewReport::from_finished(&f, t));
+        }
+        s.put(&reports).unwrap();
+        s
+    }
+
+    #[test]
+    fn pages_from_a_store_of_real_dumps() {
+        let s = store_with_dumps();
+        let now = 1_767_225_600_000 + 3_600_000;
+        let b = buckets(&s, &[], now).unwrap();
+        assert_eq!(b["reports"], 3);
+        assert_eq!(b["machines"], 1);
+        assert_eq!(b["newest_release"], "6.12.0");
+        let first = &b["buckets"][0];
+        assert!(first["new"].as_bool().unwrap());
+        let id = first["bucket"].as_str().unwrap().to_string();
+        let one = bucket(&s, &id, &[], now).unwrap();
+        assert_eq!(one["bucket"]["count"], first["count"]);
+        assert_eq!(one["breakdowns"][2]["rows"][0]["value"], "0x42");
+        assert!(matches!(
+            bucket(&s, "nope", &[], now),
+            Err(WebError::NotFound(_))
+        ));
+        assert!(matches!(
+            bucket(&s, &id, &p(&[("model", "x")]), now),
+            Err(WebError::BadParam { .. })
+        ));
+        let sym = Symbolizer::default();
+        // Report 3 lost a packet: its log has a hole, marked.
+        let r = report(&s, &sym, "3").unwrap();
+        assert_eq!(
+            (r["microcode"].as_u64(), r["microcode_hex"].as_str()),
+            (Some(0x42), Some("0x42"))
+        );
+        assert_eq!(r["build_id"], "ab".repeat(20));
+        assert_eq!(r["symbolized"]["status"], "not-configured");
+        let parts = r["log_parts"].as_array().unwrap();
+        assert!(
+            parts.iter().any(|p| p.get("missing").is_some()),
+            "{parts:?}"
+        );
+        let r1 = report(&s, &sym, "1").unwrap();
+        assert_eq!(
+            r1["symbolized"]["log_frames"],
+            json!(["RIP: foo_0+0x1/0x2", "<TASK>", "bar+0x5/0x10", "</TASK>"])
+        );
+        let (_, log) = raw_log(&s, "3").unwrap();
+        assert!(log.contains("[netoops: log bytes "), "{log}");
+        assert!(matches!(report(&s, &sym, "99"), Err(WebError::NotFound(_))));
+        assert!(matches!(report(&s, &sym, "-x"), Err(WebError::NotFound(_))));
+        let m = machine(&s, "host a").unwrap();
+        assert_eq!(
+            (m["reports"].as_u64(), m["boot_count"].as_u64()),
+            (Some(3), Some(3))
+        );
+        assert_eq!(m["microcode"], "0x42");
+        assert!(matches!(machine(&s, "host b"), Err(WebError::NotFound(_))));
+        // Every page renders through its template.
+        let env = super::super::templates::environment();
+        for (t, v) in [
+            ("buckets.html", b),
+            ("bucket.html", one),
+            ("report.html", r),
+            ("machine.html", m),
+        ] {
+            let html = super::super::templates::render(&env, t, &super::super::svg::decorate(t, v))
+                .unwrap();
+            assert!(html.contains("</html>"), "{t}");
+        }
     }
 }
