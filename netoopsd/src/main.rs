@@ -120,6 +120,7 @@ fn serve(db: PathBuf, a: ServeArgs) -> ExitCode {
         addr: a.http,
         now: a.now,
         symbolizer: Symbolizer::new(config),
+        create: false,
     };
     let ready = |addr: SocketAddr| {
         println!("serving http://{addr}/");
@@ -165,6 +166,10 @@ struct ListenArgs {
     /// taken (unsealed, unknown-key and forged packets are counted and dropped).
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
+    /// Also serve the web view on this address (as `serve --http`; the address is printed
+    /// on standard error).
+    #[arg(long, value_name = "ADDR:PORT")]
+    http: Option<SocketAddr>,
 }
 
 #[derive(Args)]
@@ -303,6 +308,21 @@ fn seconds(v: f64, opt: &str) -> Result<Duration, String> {
 }
 
 fn listen(db: PathBuf, a: ListenArgs) -> ExitCode {
+    if let Some(addr) = a.http {
+        let opts = netoopsd::web::ServeOptions {
+            db: db.clone(),
+            addr,
+            now: None,
+            symbolizer: netoopsd::symbolize::Symbolizer::default(),
+            create: true,
+        };
+        std::thread::spawn(move || {
+            let ready = |a: SocketAddr| eprintln!("netoopsd: serving http://{a}/");
+            if let Err(e) = netoopsd::web::serve(opts, ready) {
+                eprintln!("netoopsd: web view: {e}");
+            }
+        });
+    }
     let limits = Limits {
         partial_timeout: match seconds(a.partial_timeout, "--partial-timeout") {
             Ok(d) => d,

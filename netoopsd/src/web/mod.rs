@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub now: Option<i64>,
     /// Symbolizer for report pages.
     pub symbolizer: Symbolizer,
+    /// Create the database if there is none (when serving beside `listen`).
+    pub create: bool,
 }
 
 /// What the handlers share.
@@ -284,7 +286,11 @@ pub fn router(app: Arc<App>) -> Router {
 /// Serves until killed; `ready` is called with the bound address once connections are
 /// accepted.
 pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
-    let store = SqliteStore::open_existing(&opts.db)?;
+    let store = if opts.create {
+        SqliteStore::open(&opts.db)?
+    } else {
+        SqliteStore::open_existing(&opts.db)?
+    };
     let app = Arc::new(App::new(store, opts.symbolizer, opts.now));
     let listener = std::net::TcpListener::bind(opts.addr)
         .map_err(|e| format!("--http {}: cannot listen: {e}", opts.addr))?;
