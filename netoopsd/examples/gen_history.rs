@@ -42,6 +42,14 @@ impl Rng {
     }
 }
 
+/// SplitMix64's finalizer: a bijection of u64 that mixes every bit.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 struct Machine {
     host: &'static str,
     ip: [u8; 4],
@@ -466,9 +474,11 @@ fn main() {
         }
         running[mi] = Some(rel);
         let (boot_no, seq) = boots[mi];
+        // Distinct for each (seed, machine, boot): a mix, not a plain XOR of the three.
+        let a = splitmix64(splitmix64(seed) ^ ((mi as u64) << 40) ^ boot_no);
         let mut boot_id = [0u8; 16];
-        boot_id[..8].copy_from_slice(&(seed ^ (mi as u64) << 32 ^ boot_no).to_le_bytes());
-        boot_id[8..].copy_from_slice(&0x6669_7374_6f72_7921u64.to_le_bytes());
+        boot_id[..8].copy_from_slice(&a.to_le_bytes());
+        boot_id[8..].copy_from_slice(&splitmix64(a).to_le_bytes());
         // A warning leaves the machine up (next dump: same boot); anything else reboots.
         boots[mi] = if kind == Kind::NapiWarn || kind == Kind::SysrqSoft {
             (boot_no, seq + 1)
@@ -581,11 +591,14 @@ fn main() {
             first + Duration::from_millis(40),
         ));
     }
+    let held = |s: &SqliteStore| s.list(&Default::default()).map_or(0, |v| v.len());
+    let before = held(&store);
     match store.put(&reports) {
-        Ok(ids) => println!(
-            "gen_history: {} reports stored ({} with a packet lost) in {}",
-            ids.len(),
+        Ok(_) => println!(
+            "gen_history: {} reports generated ({} with a packet lost), {} new in {}",
+            reports.len(),
             dropped,
+            held(&store) - before,
             db.display()
         ),
         Err(e) => {
