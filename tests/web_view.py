@@ -458,7 +458,9 @@ def main():
             check(wd.js("return !!document.querySelector('svg.chart');"), f"bucket {b}: has a chart of counts over time")
             st, jb = api(f"{base}/api/bucket/{b}")
             eq((st, jb["bucket"]["count"], jb["bucket"]["machines"], jb["bucket"]["kernels"]), (200, len(rows), int(wd.text("#bucket-machines")), int(wd.text("#bucket-kernels"))), f"bucket {b}: JSON equals the page")
-            eq(sum(jb["series"]["daily"]), sum(1 for r in rows if r["received_ms"] >= (now * 1000 // DAY_MS - len(jb["series"]["daily"]) + 1) * DAY_MS), f"bucket {b}: daily series total")
+            today = now * 1000 // DAY_MS
+            lo, hi = (today - len(jb["series"]["daily"]) + 1) * DAY_MS, (today + 1) * DAY_MS
+            eq(sum(jb["series"]["daily"]), sum(1 for r in rows if lo <= r["received_ms"] < hi), f"bucket {b}: daily series total")
             if i == 0:
                 wd.screenshot(os.path.join(a.out, "bucket.png"))
         # A filtered bucket page.

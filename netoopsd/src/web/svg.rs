@@ -111,9 +111,75 @@ pub fn decorate(template: &str, mut v: Value) -> Value {
             let spark = sparkline(&counts(&v["bucket"]["daily_30d"]));
             v["bucket"]["spark_svg"] = json!(spark);
         }
+        "report.html" => {
+            let html = log_html(&v["log_parts"]);
+            v["log_html"] = json!(html);
+        }
         _ => {}
     }
     v
+}
+
+/// Text escaped for HTML.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Lines that start a crash report in a kernel log.
+const CRASH_MARKERS: [&str; 9] = [
+    "BUG:",
+    "Oops:",
+    "WARNING:",
+    "kernel BUG at",
+    "general protection fault",
+    "Kernel panic - not syncing",
+    "INFO: task ",
+    "watchdog: BUG",
+    "Unable to handle kernel",
+];
+
+/// A report's log parts as HTML: missing ranges as marked blocks, crash lines highlighted
+/// (the first with `id="crash"`).
+pub fn log_html(parts: &Value) -> String {
+    let mut out = String::new();
+    let mut first = true;
+    for p in parts.as_array().map(Vec::as_slice).unwrap_or_default() {
+        if let Some(m) = p.get("missing") {
+            let _ = write!(
+                out,
+                "<span class=\"hole\">[log bytes {}..{} missing: {} bytes]</span>",
+                m[0], m[1], p["bytes"]
+            );
+            continue;
+        }
+        let text = p["text"].as_str().unwrap_or("");
+        for line in text.split_inclusive('\n') {
+            if CRASH_MARKERS.iter().any(|m| line.contains(m)) {
+                let id = if first { " id=\"crash\"" } else { "" };
+                first = false;
+                let _ = write!(
+                    out,
+                    "<span class=\"hl\"{id}>{}</span>{}",
+                    escape(line.trim_end_matches('\n')),
+                    if line.ends_with('\n') { "\n" } else { "" }
+                );
+            } else {
+                out.push_str(&escape(line));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -128,5 +194,13 @@ mod tests {
         let c = day_chart(&[3, 0, 1], "2026-01-01", "2026-01-03");
         assert_eq!(c.matches("<rect").count(), 2);
         assert!(c.contains(">2026-01-03</text>"));
+        let parts =
+            json!([{"text": "a <b>\nOops: x\nBUG: y\n"}, {"missing": [10, 20], "bytes": 10}]);
+        assert_eq!(
+            log_html(&parts),
+            "a &lt;b&gt;\n<span class=\"hl\" id=\"crash\">Oops: x</span>\n\
+             <span class=\"hl\">BUG: y</span>\n\
+             <span class=\"hole\">[log bytes 10..20 missing: 10 bytes]</span>"
+        );
     }
 }
