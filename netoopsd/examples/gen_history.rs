@@ -504,8 +504,21 @@ fn main() {
                 ][(i % 6) as usize]
             ));
         }
+        // Frames of a call trace are indented by one space (the string continuations above
+        // drop it at the start of a source line).
+        let mut in_trace = false;
         for l in crash.lines() {
-            log.push_str(&format!("[{:12.6}] {l}\n", uptime_s as f64 + 0.25));
+            let indent = if in_trace && !l.starts_with(' ') {
+                " "
+            } else {
+                ""
+            };
+            log.push_str(&format!("[{:12.6}] {indent}{l}\n", uptime_s as f64 + 0.25));
+            if l == "Call Trace:" {
+                in_trace = true;
+            } else if l.trim() == "</TASK>" {
+                in_trace = false;
+            }
         }
         let bid = build_id(rel);
         let regs = Regs {
