@@ -219,6 +219,11 @@ class WebDriver:
             css,
         )
 
+    def click(self, css):
+        el = self.call("POST", self.s("/element"), {"using": "css selector", "value": css})
+        eid = el["element-6066-11e4-a52e-4f735466cecf"]
+        self.call("POST", self.s(f"/element/{eid}/click"), {})
+
     def logs(self):
         return self.call("POST", self.s("/se/log"), {"type": "browser"}) or []
 
@@ -463,8 +468,18 @@ def main():
             eq(sum(jb["series"]["daily"]), sum(1 for r in rows if lo <= r["received_ms"] < hi), f"bucket {b}: daily series total")
             if i == 0:
                 wd.screenshot(os.path.join(a.out, "bucket.png"))
-        # A filtered bucket page.
+        # A breakdown value is a link to the bucket's reports with that value.
         b = picks[0]
+        wd.get(f"{base}/bucket/{b}")
+        value = wd.text("#breakdown-microcode tbody a")
+        wd.click("#breakdown-microcode tbody a")
+        time.sleep(0.3)
+        eq(
+            int(wd.text("#bucket-reports")),
+            len(exp.select(bucket=b, microcode=value)),
+            f"bucket {b}: clicking microcode {value} shows its reports only",
+        )
+        # A filtered bucket page.
         wd.get(f"{base}/bucket/{b}?days=14")
         eq(int(wd.text("#bucket-reports")), len(exp.select(bucket=b, days="14")), f"bucket {b}?days=14: reports")
 

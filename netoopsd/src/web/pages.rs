@@ -208,12 +208,18 @@ fn report_row(r: &crate::store::Stored) -> Value {
     v
 }
 
-fn shares(rows: &[Share], total: u64) -> Value {
+fn shares(rows: &[Share], total: u64, param: Option<&str>) -> Value {
     Value::Array(
         rows.iter()
             .map(|s| {
+                // The filter showing only these reports, where one parameter says it.
+                let filter = match (param, &s.value) {
+                    (Some(p), Some(v)) => Some(format!("{p}={}", pct(v))),
+                    _ => None,
+                };
                 json!({
                     "value": s.value,
+                    "filter": filter,
                     "count": s.count,
                     "share": if total == 0 { 0.0 } else {
                         (1000.0 * s.count as f64 / total as f64).round() / 10.0
@@ -257,15 +263,15 @@ pub fn bucket(
         .remove(id)
         .unwrap_or_else(|| vec![0; (today - first_day + 1) as usize]);
     let mut breakdowns = Vec::new();
-    for (name, label) in [
-        ("kernel", "kernel release"),
-        ("cpu", "CPU model"),
-        ("microcode", "microcode"),
-        ("bios", "BIOS version"),
-        ("board", "board / product"),
+    for (name, label, param) in [
+        ("kernel", "kernel release", Some("kernel")),
+        ("cpu", "CPU model", None),
+        ("microcode", "microcode", Some("microcode")),
+        ("bios", "BIOS version", Some("bios")),
+        ("board", "board / product", None),
     ] {
         let rows = store.breakdown(&q, name)?;
-        breakdowns.push(json!({"name": name, "label": label, "rows": shares(&rows, count)}));
+        breakdowns.push(json!({"name": name, "label": label, "rows": shares(&rows, count, param)}));
     }
     let reports = store.reports(&q, BUCKET_REPORTS)?;
     Ok(json!({
@@ -531,6 +537,7 @@ pub fn machine(store: &SqliteStore, name: &str) -> Result<Value, WebError> {
     Ok(json!({
         "machine": name,
         "api_url": format!("/api/machine/{}", pct(name)),
+        "buckets_url": latest.hostname.as_deref().map(|h| format!("/?host={}", pct(h))),
         "reports": count,
         "buckets": buckets,
         "boot_count": boots.len(),
