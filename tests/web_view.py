@@ -293,7 +293,8 @@ def page_buckets(wd):
              kernels: +r.querySelector('.c-kernels').textContent,
              new: !!r.querySelector('.badge.new'),
              rising: !!r.querySelector('.badge.rising'),
-             spark: !!r.querySelector('svg.spark')}));"""
+             spark: !!r.querySelector('svg.spark'),
+             spark_total: r.querySelector('svg.spark') ? parseInt(r.querySelector('svg.spark').getAttribute('aria-label')) : null}));"""
     )
 
 
@@ -410,6 +411,7 @@ def main():
         eq({b["bucket"] for b in pb if b["rising"]}, exp.rising_buckets(), "'rising' marks: >= 3 this week and >= 2x the weekly average of the 4 weeks before")
         check(len(exp.new_buckets()) >= 1 and len(exp.rising_buckets()) >= 1, "the generated history has new and rising buckets")
         check(all(b["spark"] for b in pb), "every bucket row has a sparkline")
+        eq({b["bucket"]: b["spark_total"] for b in pb}, {b["bucket"]: exp.spark_total(b["bucket"]) for b in pb}, "sparklines on the page show the store's last 30 days")
         sparks = {b["bucket"]: sum(b["daily_30d"]) for b in j["buckets"]}
         eq(sparks, {b: exp.spark_total(b) for b in sparks}, "sparkline totals equal the store's last 30 days")
         wd.screenshot(os.path.join(a.out, "buckets.png"))
@@ -524,6 +526,13 @@ def main():
         st, jm = api(f"{base}/api/machine/{urllib.parse.quote(mach, safe='')}")
         eq((st, jm["reports"], jm["boot_count"]), (200, len(rows), len({r['boot_id'] for r in rows})), f"machine {mach}: JSON equals the page")
         wd.screenshot(os.path.join(a.out, "machine.png"))
+
+        # ---- the store grows while served (a collector writing beside it: WAL)
+        out = subprocess.run(cmd[:-4] + ["--seed", str(a.seed + 1000), "--now", str(now)], capture_output=True, text=True)
+        check(out.returncode == 0, "a second writer adds reports while the server runs", out.stderr[-300:])
+        exp = Expected(db, now * 1000)
+        wd.get(base + "/")
+        eq(int(wd.text("#total-reports")), len(exp.rows), "the buckets page shows reports stored after the server started")
 
         # ---- no console errors on the pages above
         severe = [e for e in wd.logs() if e.get("level") == "SEVERE"]
