@@ -44,16 +44,17 @@ pub fn url(base: &str, id: &[u8]) -> String {
 /// `timeout` if shorter), the whole request `timeout`. Err: what went wrong, naming the URL.
 pub fn fetch(base: &str, id: &[u8], cache: &Path, timeout: Duration) -> Result<PathBuf, String> {
     let u = url(base, id);
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(timeout.min(Duration::from_secs(10)))
-        .timeout(timeout)
-        .redirects(5)
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+        .timeout_global(Some(timeout))
+        .max_redirects(5)
         .user_agent(concat!("netoopsd/", env!("CARGO_PKG_VERSION")))
-        .build();
+        .build()
+        .into();
     let resp = match agent.get(&u).call() {
         Ok(r) => r,
-        Err(ureq::Error::Status(code, _)) => return Err(format!("{u}: HTTP {code}")),
-        Err(ureq::Error::Transport(t)) => return Err(format!("{u}: {t}")),
+        Err(ureq::Error::StatusCode(code)) => return Err(format!("{u}: HTTP {code}")),
+        Err(e) => return Err(format!("{u}: {e}")),
     };
     let dest = cache_path(cache, id);
     let dir = dest.parent().unwrap_or(cache);
@@ -62,7 +63,7 @@ pub fn fetch(base: &str, id: &[u8], cache: &Path, timeout: Duration) -> Result<P
         .prefix(".debuginfo.")
         .tempfile_in(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut body = resp.into_reader();
+    let mut body = resp.into_body().into_reader();
     std::io::copy(&mut body, tmp.as_file_mut())
         .and_then(|_| tmp.as_file_mut().flush())
         .map_err(|e| format!("{u}: {e}"))?;

@@ -221,7 +221,7 @@ fn relative(path: &str, comp_dir: Option<&str>) -> String {
     if let Some(d) = comp_dir {
         let d = d.trim_end_matches('/');
         if let Some(rest) = path.strip_prefix(d).and_then(|r| r.strip_prefix('/')) {
-            return rest.to_string();
+            return rest.strip_prefix("./").unwrap_or(rest).to_string();
         }
     }
     path.strip_prefix("./").unwrap_or(path).to_string()
@@ -242,5 +242,6 @@ mod tests {
             "/src/linux-2/x.c"
         );
         assert_eq!(relative("./include/y.h", None), "include/y.h");
+        assert_eq!(relative("/k/./include/y.h", Some("/k")), "include/y.h");
     }
 }
