@@ -8,11 +8,14 @@ use std::time::SystemTime;
 
 use super::resolve::{hex, read_build_id};
 
-/// What one directory holds: build id -> ELF file directly in it (or one level down).
+/// Build id -> ELF file, of one directory.
+type ById = Arc<HashMap<Vec<u8>, PathBuf>>;
+
+/// What directories hold: build id -> ELF file directly in them (or one level down).
 #[derive(Debug, Default)]
 pub struct DirIndex {
     /// Per directory: its modification time when scanned, and the map.
-    dirs: Mutex<HashMap<PathBuf, (Option<SystemTime>, Arc<HashMap<Vec<u8>, PathBuf>>)>>,
+    dirs: Mutex<HashMap<PathBuf, (Option<SystemTime>, ById)>>,
 }
 
 /// What looking in the local places gave.
@@ -47,7 +50,7 @@ pub fn cache_path(cache: &Path, id: &[u8]) -> PathBuf {
 impl DirIndex {
     /// The ELF files directly in `dir` and in its subdirectories (one level, hidden ones
     /// skipped) by build id; scanned again only when the directory changed.
-    fn index(&self, dir: &Path) -> Arc<HashMap<Vec<u8>, PathBuf>> {
+    fn index(&self, dir: &Path) -> ById {
         let mtime = std::fs::metadata(dir).and_then(|m| m.modified()).ok();
         if let Ok(d) = self.dirs.lock() {
             if let Some((t, map)) = d.get(dir) {

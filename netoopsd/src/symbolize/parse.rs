@@ -87,7 +87,7 @@ fn frame(rest: &str, rip: bool) -> Option<LogFrame> {
 
 /// Lowercase or uppercase hex digits as bytes (an even number of them).
 pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len())
@@ -172,7 +172,7 @@ pub fn parse_stack(log: &str) -> Vec<LogFrame> {
         }
     }
     if call.is_none() {
-        call = lines.iter().position(|l| is_trace(&l));
+        call = lines.iter().position(is_trace);
     }
     if let Some(j) = call {
         out.extend(trace(&lines, j));
