@@ -625,3 +625,90 @@ fn elfutils_debuginfod() {
         }
     }
 }
+
+/// `netoopsd show` of a stored report whose dump carries the program's build id.
+#[test]
+fn show_prints_the_symbolized_stack() {
+    use netoops_codec::wire::{Dump, DumpFacts, Reason};
+    use netoopsd::live::Finished;
+    use netoopsd::reassembly::DumpState;
+    use netoopsd::store::{sqlite::SqliteStore, NewReport, Store};
+
+    let bin = compile(1);
+    let log = bin.oops();
+    let store_dir = tempfile::tempdir().unwrap();
+    let db = store_dir.path().join("db.sqlite");
+    let mut store = SqliteStore::open(&db).unwrap();
+    for id in [Some(bin.build_id.as_slice()), None] {
+        let d = Dump {
+            boot_id: [7; 16],
+            seq: u32::from(id.is_none()),
+            reason: Reason::Oops,
+            facts: DumpFacts {
+                build_id: id,
+                ..DumpFacts::empty()
+            },
+            log: log.as_bytes(),
+            log_truncated: false,
+        };
+        let packets = netoopsd::encode::encode_dump(d, 1400).unwrap();
+        let dump = DumpState::from_packets(packets.iter().map(Vec::as_slice), "t").unwrap();
+        let f = Finished {
+            sender: "127.0.0.1".parse().unwrap(),
+            dump,
+            first_seen: std::time::SystemTime::now(),
+            last_seen: std::time::SystemTime::now(),
+        };
+        store
+            .put(&[NewReport::from_finished(&f, std::time::SystemTime::now())])
+            .unwrap();
+    }
+    drop(store);
+    let show = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_netoopsd"))
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .env_remove("DEBUGINFOD_URLS")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let dir = bin.dir.path().to_str().unwrap();
+    let text = show(&["show", "1", "--debug-dir", dir]);
+    let section = text
+        .split_once("----- symbolized stack -----\n")
+        .unwrap_or_else(|| panic!("{text}"))
+        .1;
+    assert!(
+        section.starts_with(&format!(
+            "debug info: {}\n RIP: helper (t.c:",
+            bin.path.display()
+        )),
+        "{section}"
+    );
+    assert!(
+        section.contains(" [inlined]\n RIP: outer (t.c:"),
+        "{section}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&show(&["show", "1", "--json", "--debug-dir", dir])).unwrap();
+    assert_eq!(json["symbolized"]["status"], "found");
+    assert_eq!(
+        json["symbolized"]["frames"][0]["locations"][1]["function"],
+        "outer"
+    );
+    // No source configured; no build id.
+    let text = show(&["show", "1"]);
+    assert!(
+        text.contains("not symbolized: no debug info source"),
+        "{text}"
+    );
+    assert!(text.contains(" RIP: outer+0x"), "{text}");
+    let text = show(&["show", "2", "--debug-dir", dir]);
+    assert!(
+        text.contains("not symbolized: the report carries no build id"),
+        "{text}"
+    );
+}
