@@ -712,3 +712,32 @@ fn show_prints_the_symbolized_stack() {
         "{text}"
     );
 }
+
+/// A module frame printed with its build id (`[mod HEX]`) resolves with that module's
+/// debug file; one without stays as printed.
+#[test]
+fn module_frames_with_a_build_id() {
+    let kernel = compile(1);
+    let module = compile(2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&kernel.path, dir.path().join("vmlinux")).unwrap();
+    std::fs::copy(&module.path, dir.path().join("mod.ko.debug")).unwrap();
+    let (_, csize) = module.sym("caller");
+    let log = format!(
+        "RIP: 0010:outer+{:#x}/{:#x}\nCall Trace:\n caller+{:#x}/{csize:#x} [mod {}]\n caller+0x1/{csize:#x} [other]\n",
+        kernel.inlined_offset(),
+        kernel.sym("outer").1,
+        csize / 2,
+        hex(&module.build_id)
+    );
+    let s = Symbolizer::new(dirs(&[dir.path()]));
+    let r = s.symbolize_wait(Some(&kernel.build_id), &log, WAIT);
+    assert_eq!(r.status, DebugStatus::Found(dir.path().join("vmlinux")));
+    assert_eq!(r.frames[0].locations.len(), 2);
+    let (c, _) = module.sym("caller");
+    assert_eq!(
+        triples(&r.frames[1].locations),
+        module.addr2line(&[c + csize / 2 - 1])[0]
+    );
+    assert!(r.frames[2].locations.is_empty());
+}

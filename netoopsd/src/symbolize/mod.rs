@@ -161,6 +161,13 @@ impl Symbolizer {
     /// info not loaded yet is looked for (and fetched) on a background thread, and the
     /// result says [`DebugStatus::Pending`] meanwhile.
     pub fn symbolize(&self, build_id: Option<&[u8]>, log: &str) -> Symbolized {
+        self.symbolize_inner(build_id, log).0
+    }
+
+    /// [`symbolize`](Self::symbolize), and whether the debug info of a module frame (one
+    /// printed with its build id) is still being looked for.
+    fn symbolize_inner(&self, build_id: Option<&[u8]>, log: &str) -> (Symbolized, bool) {
+        let mut modules_pending = false;
         let parsed = parse::parse_stack(log);
         let (status, file) = match build_id {
             None => (DebugStatus::NoBuildId, None),
@@ -179,11 +186,11 @@ impl Symbolizer {
                         .as_ref()
                         .map(|f| f.locate_frame(s, p.rip))
                         .unwrap_or_default(),
-                    (Some(s), Some(_), Some(mid)) if status != DebugStatus::NotConfigured => self
-                        .debug_file(mid)
-                        .1
-                        .map(|f| f.locate_frame(s, p.rip))
-                        .unwrap_or_default(),
+                    (Some(s), Some(_), Some(mid)) if status != DebugStatus::NotConfigured => {
+                        let (st, f) = self.debug_file(mid);
+                        modules_pending |= st == DebugStatus::Pending;
+                        f.map(|f| f.locate_frame(s, p.rip)).unwrap_or_default()
+                    }
                     _ => Vec::new(),
                 };
                 SymFrame {
@@ -194,17 +201,17 @@ impl Symbolizer {
                 }
             })
             .collect();
-        Symbolized { status, frames }
+        (Symbolized { status, frames }, modules_pending)
     }
 
     /// As [`symbolize`](Self::symbolize), waiting up to `wait` for debug info being fetched
-    /// (for the command line).
+    /// (the kernel's, and that of modules printed with their build id), for the command line.
     pub fn symbolize_wait(&self, build_id: Option<&[u8]>, log: &str, wait: Duration) -> Symbolized {
         let start = Instant::now();
         loop {
-            let s = self.symbolize(build_id, log);
+            let (s, modules_pending) = self.symbolize_inner(build_id, log);
             let left = wait.saturating_sub(start.elapsed());
-            if s.status != DebugStatus::Pending || left.is_zero() {
+            if (s.status != DebugStatus::Pending && !modules_pending) || left.is_zero() {
                 return s;
             }
             std::thread::sleep(left.min(Duration::from_millis(20)));
