@@ -246,14 +246,7 @@ fn show_inner(
     let r = &full.report;
     let dump = DumpState::from_packets(full.packets.iter().map(Vec::as_slice), &r.sender)
         .ok_or_else(|| format!("report {id}: stored packets do not decode"))?;
-    let symbolized = sym.map(|(s, wait)| {
-        let log: Vec<String> = dump
-            .log_segments()
-            .iter()
-            .map(|s| String::from_utf8_lossy(&s.bytes).into_owned())
-            .collect();
-        s.symbolize_wait(dump.facts.build_id.as_deref(), &log.join("\n"), wait)
-    });
+    let symbolized = sym.map(|(s, wait)| s.symbolize_dump_wait(&dump, wait));
     if as_json {
         let mut v = stored_json(r);
         v["dump"] = dump_json::dump(&dump);

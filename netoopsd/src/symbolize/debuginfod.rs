@@ -1,12 +1,15 @@
 //! Fetching debug info from debuginfod servers (elfutils' protocol:
 //! `GET URL/buildid/HEX/debuginfo`) into a local cache.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::find::cache_path;
 use super::resolve::hex;
+
+/// The largest debug file fetched (a vmlinux with full DWARF is some hundreds of MB).
+pub const MAX_SIZE: u64 = 8 << 30;
 
 /// The default cache directory: `$XDG_CACHE_HOME/netoopsd/debuginfod`, else
 /// `~/.cache/netoopsd/debuginfod`, else one under the temporary directory.
@@ -63,10 +66,13 @@ pub fn fetch(base: &str, id: &[u8], cache: &Path, timeout: Duration) -> Result<P
         .prefix(".debuginfo.")
         .tempfile_in(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut body = resp.into_body().into_reader();
-    std::io::copy(&mut body, tmp.as_file_mut())
-        .and_then(|_| tmp.as_file_mut().flush())
+    let mut body = resp.into_body().into_reader().take(MAX_SIZE + 1);
+    let n = std::io::copy(&mut body, tmp.as_file_mut())
+        .and_then(|n| tmp.as_file_mut().flush().map(|()| n))
         .map_err(|e| format!("{u}: {e}"))?;
+    if n > MAX_SIZE {
+        return Err(format!("{u}: larger than {MAX_SIZE} bytes"));
+    }
     tmp.persist(&dest)
         .map_err(|e| format!("{}: {e}", dest.display()))?;
     Ok(dest)

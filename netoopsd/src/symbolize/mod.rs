@@ -26,6 +26,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::reassembly::DumpState;
 use resolve::DebugFile;
 
 use std::path::PathBuf;
@@ -204,6 +205,17 @@ impl Symbolizer {
         (Symbolized { status, frames }, modules_pending)
     }
 
+    /// [`symbolize`](Self::symbolize) for a reassembled dump: its build id and the part of
+    /// its log received (segments joined by line breaks).
+    pub fn symbolize_dump(&self, dump: &DumpState) -> Symbolized {
+        self.symbolize(dump.facts.build_id.as_deref(), &dump_log(dump))
+    }
+
+    /// [`symbolize_wait`](Self::symbolize_wait) for a reassembled dump.
+    pub fn symbolize_dump_wait(&self, dump: &DumpState, wait: Duration) -> Symbolized {
+        self.symbolize_wait(dump.facts.build_id.as_deref(), &dump_log(dump), wait)
+    }
+
     /// As [`symbolize`](Self::symbolize), waiting up to `wait` for debug info being fetched
     /// (the kernel's, and that of modules printed with their build id), for the command line.
     pub fn symbolize_wait(&self, build_id: Option<&[u8]>, log: &str, wait: Duration) -> Symbolized {
@@ -262,6 +274,15 @@ impl Symbolizer {
         }
         (DebugStatus::Pending, None)
     }
+}
+
+/// The received part of a dump's log as text, segments joined by line breaks.
+pub fn dump_log(dump: &DumpState) -> String {
+    dump.log_segments()
+        .iter()
+        .map(|s| String::from_utf8_lossy(&s.bytes))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Finds and loads `id`'s debug file: the local directories, then the debuginfod cache,

@@ -274,6 +274,8 @@ mod tests {
             ]
         );
         assert!(parse_stack("RIP: 0033:0x7f3a5e8b1c27\n").is_empty());
+        assert_eq!(strip_prefix("[    1.234567] [    C0] RIP: x"), " RIP: x");
+        assert_eq!(strip_prefix("<4>[ 1.2][T12] a\r\n"), " a");
         assert!(parse_stack("").is_empty());
     }
 }

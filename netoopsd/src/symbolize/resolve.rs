@@ -107,11 +107,14 @@ impl DebugFile {
                 continue;
             }
             if let Ok(n) = s.name() {
-                if !n.is_empty() {
-                    symbols
-                        .entry(n.to_string())
-                        .or_default()
-                        .push((s.address(), s.size()));
+                if n.is_empty() {
+                    continue;
+                }
+                let at = (s.address(), s.size());
+                symbols.entry(n.to_string()).or_default().push(at);
+                // Clang LTO's `foo.llvm.123`: kallsyms prints it as `foo`.
+                if let Some((short, _)) = n.split_once(".llvm.") {
+                    symbols.entry(short.to_string()).or_default().push(at);
                 }
             }
         }
@@ -143,7 +146,7 @@ impl DebugFile {
     }
 
     /// The address of `func+offset/size`: the symbol named `func` (of several, the one
-    /// whose size is `size`) plus `offset`.
+    /// whose size is `size`, else the first; `func.llvm.N` counts as `func`) plus `offset`.
     pub fn address(&self, s: &SymOffset) -> Option<u64> {
         let c = self.symbols.get(&s.func)?;
         let base = c
