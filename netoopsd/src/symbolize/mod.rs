@@ -23,19 +23,18 @@ pub mod render;
 pub mod resolve;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::reassembly::DumpState;
 use resolve::DebugFile;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 /// Where debug info is looked for.
 #[derive(Debug, Clone, Default)]
 pub struct SymbolizeConfig {
-    /// Local directories: `DIR/.build-id/xx/rest.debug` (and `DIR/xx/rest.debug`).
+    /// Local directories: `DIR/.build-id/xx/rest.debug` (and `DIR/xx/rest.debug`), and any
+    /// ELF file in `DIR` or one level down whose build-id note matches.
     pub debug_dirs: Vec<PathBuf>,
     /// debuginfod servers (elfutils' protocol: `URL/buildid/HEX/debuginfo`).
     pub debuginfod_urls: Vec<String>,
@@ -153,6 +152,11 @@ impl Symbolizer {
         }
     }
 
+    /// Whether there is anywhere to look.
+    fn configured(&self) -> bool {
+        !self.config.debug_dirs.is_empty() || !self.config.debuginfod_urls.is_empty()
+    }
+
     /// Where this symbolizer looks.
     pub fn config(&self) -> &SymbolizeConfig {
         &self.config
@@ -172,11 +176,7 @@ impl Symbolizer {
         let parsed = parse::parse_stack(log);
         let (status, file) = match build_id {
             None => (DebugStatus::NoBuildId, None),
-            Some(_)
-                if self.config.debug_dirs.is_empty() && self.config.debuginfod_urls.is_empty() =>
-            {
-                (DebugStatus::NotConfigured, None)
-            }
+            Some(_) if !self.configured() => (DebugStatus::NotConfigured, None),
             Some(id) => self.debug_file(id),
         };
         let frames = parsed
@@ -187,7 +187,7 @@ impl Symbolizer {
                         .as_ref()
                         .map(|f| f.locate_frame(s, p.rip))
                         .unwrap_or_default(),
-                    (Some(s), Some(_), Some(mid)) if status != DebugStatus::NotConfigured => {
+                    (Some(s), Some(_), Some(mid)) if self.configured() => {
                         let (st, f) = self.debug_file(mid);
                         modules_pending |= st == DebugStatus::Pending;
                         f.map(|f| f.locate_frame(s, p.rip)).unwrap_or_default()
