@@ -465,7 +465,7 @@ fn debuginfod_404_refused_and_negative_cache() {
         cache.path(),
         Duration::from_secs(10),
     );
-    cfg.negative_ttl = Some(Duration::from_millis(300));
+    cfg.negative_ttl = Some(Duration::from_secs(2));
     let s = Symbolizer::new(cfg);
     let t = Instant::now();
     let r = s.symbolize_wait(Some(&bin.build_id), &log, WAIT);
@@ -489,7 +489,7 @@ fn debuginfod_404_refused_and_negative_cache() {
     }
     assert_eq!(server.hits.load(Ordering::SeqCst), 1);
     // Until the negative cache entry expires.
-    std::thread::sleep(Duration::from_millis(400));
+    std::thread::sleep(Duration::from_millis(2200));
     assert_eq!(
         s.symbolize(Some(&bin.build_id), &log).status,
         DebugStatus::Pending
@@ -513,7 +513,7 @@ fn debuginfod_hanging_never_blocks() {
     let t = Instant::now();
     let r = s.symbolize(Some(&bin.build_id), &log);
     assert!(
-        t.elapsed() < Duration::from_millis(200),
+        t.elapsed() < Duration::from_millis(500),
         "{:?}",
         t.elapsed()
     );
@@ -523,7 +523,7 @@ fn debuginfod_hanging_never_blocks() {
     let t = Instant::now();
     let r = s.symbolize_wait(Some(&bin.build_id), &log, Duration::from_millis(300));
     assert_eq!(r.status, DebugStatus::Pending);
-    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_millis(1500), "{:?}", t.elapsed());
     // The fetch gives up after its timeout.
     let r = s.symbolize_wait(Some(&bin.build_id), &log, Duration::from_secs(10));
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
