@@ -523,7 +523,11 @@ fn debuginfod_hanging_never_blocks() {
     let t = Instant::now();
     let r = s.symbolize_wait(Some(&bin.build_id), &log, Duration::from_millis(300));
     assert_eq!(r.status, DebugStatus::Pending);
-    assert!(t.elapsed() < Duration::from_millis(1500), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        t.elapsed()
+    );
     // The fetch gives up after its timeout.
     let r = s.symbolize_wait(Some(&bin.build_id), &log, Duration::from_secs(10));
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());

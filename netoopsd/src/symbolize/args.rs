@@ -55,3 +55,41 @@ impl SymbolizeArgs {
         c.fetch_timeout() * (c.debuginfod_urls.len().max(1) as u32) + Duration::from_secs(15)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sym: SymbolizeArgs,
+    }
+
+    #[test]
+    fn flags() {
+        let c = Cli::parse_from([
+            "x",
+            "--debug-dir",
+            "/a",
+            "--debug-dir",
+            "/b",
+            "--debuginfod",
+            "http://h:8002/",
+            "--debuginfod-cache",
+            "/c",
+            "--debuginfod-timeout",
+            "2.5",
+        ]);
+        let cfg = c.sym.config();
+        assert_eq!(cfg.debug_dirs, [PathBuf::from("/a"), PathBuf::from("/b")]);
+        assert_eq!(cfg.debuginfod_urls, ["http://h:8002/"]);
+        assert_eq!(cfg.cache_dir, Some(PathBuf::from("/c")));
+        assert_eq!(cfg.fetch_timeout, Duration::from_millis(2500));
+        assert_eq!(c.sym.wait(), Duration::from_millis(17500));
+        let c = Cli::parse_from(["x", "--debuginfod-timeout=-1"]);
+        assert_eq!(c.sym.config().fetch_timeout, Duration::from_secs(30));
+        assert!(c.sym.config().cache_dir.is_some());
+    }
+}
