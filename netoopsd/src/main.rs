@@ -41,7 +41,9 @@ enum Command {
         #[command(flatten)]
         out: OutArgs,
     },
-    /// Show one stored report: signature, machine facts, registers, log, missing ranges.
+    /// Show one stored report: signature, machine facts, registers, log, missing ranges,
+    /// and its stack resolved to source lines with the kernel's debug info, found by build
+    /// id (--debug-dir, --debuginfod).
     Show {
         /// Report id (first column of `ls`).
         id: i64,
