@@ -23,8 +23,16 @@ pub struct SymbolizeArgs {
     #[arg(long, value_name = "DIR")]
     pub debuginfod_cache: Option<PathBuf>,
     /// Longest time one debuginfod fetch may take.
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS", value_parser = seconds)]
     pub debuginfod_timeout: f64,
+}
+
+/// A positive number of seconds, at most a day.
+fn seconds(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!("{v:?} is not a number of seconds in (0, 86400]")),
+    }
 }
 
 impl SymbolizeArgs {
@@ -88,8 +96,15 @@ mod tests {
         assert_eq!(cfg.cache_dir, Some(PathBuf::from("/c")));
         assert_eq!(cfg.fetch_timeout, Duration::from_millis(2500));
         assert_eq!(c.sym.wait(), Duration::from_millis(17500));
-        let c = Cli::parse_from(["x", "--debuginfod-timeout=-1"]);
+        let c = Cli::parse_from(["x"]);
         assert_eq!(c.sym.config().fetch_timeout, Duration::from_secs(30));
         assert!(c.sym.config().cache_dir.is_some());
+        for bad in ["-1", "0", "abc", "1e9"] {
+            let e = Cli::try_parse_from(["x", "--debuginfod-timeout", bad])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(e.contains(bad), "{e}");
+        }
     }
 }
