@@ -420,6 +420,7 @@ class Run:
     monitor: list = field(default_factory=list)  # (host time, command, reply) the guest asked for
     lines: list = field(default_factory=list)  # (host time, serial line) as the host saw them
     kdir: object = None  # the kernel tree the VM booted (its vmlinux, System.map, sources)
+    db: object = None  # the collector's database, for scenarios with a collector
 
 
 def start_collector(db, port, dumps):
@@ -511,6 +512,7 @@ def run_vm(kdir, initrd, sc, logpath):
               kdir=kdir)
     if listener:
         run.stored, run.collector_status = finish_collector(listener)
+        run.db = db
     if captures:
         run.pcap = logpath.with_name(f"{sc.name}.pcap")
         wire.write_pcap(run.pcap, sorted((f for c in captures for f in c.frames), key=lambda f: f[0]))

@@ -671,3 +671,8 @@ import crash_path  # noqa: E402
 SCENARIOS += crash_path.crash_path_scenarios()
 SCENARIOS += [on_debug(sc) for sc in SCENARIOS if sc.name in crash_path.ON_DEBUG]
 SCENARIOS += crash_path.debug_only_scenarios()
+
+# The operator's view of real crashes: symbolized stacks and the web view (tests/operator_view.py).
+import operator_view  # noqa: E402
+
+SCENARIOS += operator_view.operator_scenarios()
