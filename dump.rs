@@ -257,6 +257,8 @@ pub(crate) struct Dumper {
     faults: crate::fault_regs::FaultRegs,
     /// The CPU's identity, read at load time.
     cpu: Option<facts::Cpu>,
+    /// The kernel's build id, read at load time.
+    build_id: Option<crate::build_id::BuildId>,
     /// Milliseconds a dump may take.
     budget_ms: u32,
     shared: Arc<Shared>,
@@ -277,6 +279,7 @@ impl Dumper {
             #[cfg(CONFIG_X86_64)]
             faults: crate::fault_regs::FaultRegs::new()?,
             cpu: facts::Cpu::probe(),
+            build_id: kernel_build_id(),
             budget_ms,
             shared,
         })
@@ -491,12 +494,33 @@ impl Dumper {
             facts::collect(
                 &mut d.facts,
                 self.cpu.as_ref(),
+                self.build_id
+                    .as_ref()
+                    .map(crate::build_id::BuildId::as_bytes),
                 settings.user_blob(),
                 hostname,
             );
             d.facts.regs = regs.as_ref();
         };
         Rooms::place_dump_in(room, fill)
+    }
+}
+
+/// The running kernel's build id, said in the log once; none if it cannot be read (dumps then
+/// carry none, and the collector shows frames unsymbolized).
+fn kernel_build_id() -> Option<crate::build_id::BuildId> {
+    match crate::build_id::BuildId::read() {
+        Ok(id) => {
+            pr_info!("kernel build id {id}\n");
+            Some(id)
+        }
+        Err(e) => {
+            pr_warn!(
+                "kernel build id not found in /sys/kernel/notes (error {}): dumps carry none\n",
+                e.to_errno()
+            );
+            None
+        }
     }
 }
 

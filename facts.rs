@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Machine facts read at dump time: kernel release and version, hostname, architecture, CPU,
-//! DMI firmware and board identity, taint flags, uptime and wall clock.
+//! Machine facts read at dump time: kernel release, version and build id (read at load time by
+//! `build_id.rs`), hostname, architecture, CPU, DMI firmware and board identity, taint flags,
+//! uptime and wall clock.
 //!
 //! Everything here reads memory the kernel keeps for the life of the system (utsname, DMI
 //! strings, boot CPU data) or NMI-safe clocks, so it is safe on the dump path: no locks, no
@@ -113,6 +114,7 @@ fn copy_str(p: *const kernel::ffi::c_char, buf: &mut [u8; HOSTNAME_LEN]) -> Opti
 pub(crate) fn collect<'a>(
     facts: &mut DumpFacts<'a>,
     cpu: Option<&'a Cpu>,
+    build_id: Option<&'a [u8]>,
     user_blob: &'a [u8],
     hostname: &'a mut [u8; HOSTNAME_LEN],
 ) {
@@ -129,6 +131,7 @@ pub(crate) fn collect<'a>(
     // Field by field, in place: no copy of the facts on the crash path's stack.
     facts.kernel_release = static_str(release);
     facts.kernel_version = static_str(version);
+    facts.build_id = build_id;
     facts.hostname = copy_str(nodename, hostname);
     facts.arch = static_str(machine);
     facts.cpu_vendor = cpu.map(Cpu::vendor);

@@ -19,6 +19,7 @@
 #[cfg(CONFIG_X86_64)]
 mod arch_x86;
 mod bindings;
+mod build_id;
 mod configfs;
 mod deferred_work;
 mod die_notifier;

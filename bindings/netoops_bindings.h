@@ -127,6 +127,7 @@ static inline void netoops_init_work(struct work_struct *work, work_func_t func)
 #include <linux/kdebug.h>
 #include <linux/dmi.h>
 #include <linux/utsname.h>
+#include <linux/kernel_read_file.h>
 #include <linux/timekeeping.h>
 #include <linux/panic.h>
 #include <linux/smp.h>
@@ -173,6 +174,20 @@ static inline const char *netoops_uts_release(void) { return init_uts_ns.name.re
 static inline const char *netoops_uts_version(void) { return init_uts_ns.name.version; }
 static inline const char *netoops_uts_nodename(void) { return init_uts_ns.name.nodename; }
 static inline const char *netoops_uts_machine(void) { return init_uts_ns.name.machine; }
+
+/*
+ * The running kernel's ELF notes, where its GNU build-id note is: /sys/kernel/notes gives
+ * vmlinux's .notes section as the kernel has it in memory (kernel/ksysfs.c). The kernel's own
+ * copy of the build id, vmlinux_build_id, is not exported to modules. Reads at most `size`
+ * bytes into `buf` (no allocation); process context only. Returns the bytes read or -errno.
+ */
+static inline ssize_t netoops_read_kernel_notes(void *buf, size_t size)
+{
+	size_t file_size;
+
+	return kernel_read_file_from_path("/sys/kernel/notes", 0, &buf, size, &file_size,
+					  READING_UNKNOWN);
+}
 
 /*
  * Whether a frame handed to netpoll now would go out at once: the checks netpoll's

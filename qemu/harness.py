@@ -419,6 +419,8 @@ class Run:
     collector_status: object = None
     monitor: list = field(default_factory=list)  # (host time, command, reply) the guest asked for
     lines: list = field(default_factory=list)  # (host time, serial line) as the host saw them
+    kdir: object = None  # the kernel tree the VM booted (its vmlinux, System.map, sources)
+    db: object = None  # the collector's database, for scenarios with a collector
 
 
 def start_collector(db, port, dumps):
@@ -506,9 +508,11 @@ def run_vm(kdir, initrd, sc, logpath):
         c.finish()
     serial = logpath.read_text(errors="replace") if logpath.exists() else ""
     run = Run(sc, status, serial, out.decode(errors="replace").strip(), elapsed,
-              [c.frames for c in captures], monitor=monitor.done, lines=monitor.lines)
+              [c.frames for c in captures], monitor=monitor.done, lines=monitor.lines,
+              kdir=kdir)
     if listener:
         run.stored, run.collector_status = finish_collector(listener)
+        run.db = db
     if captures:
         run.pcap = logpath.with_name(f"{sc.name}.pcap")
         wire.write_pcap(run.pcap, sorted((f for c in captures for f in c.frames), key=lambda f: f[0]))

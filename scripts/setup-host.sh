@@ -7,7 +7,8 @@
 #     tshark; rustfmt-web and rust-web-clippy (the kernel's `make rustfmtcheck` and CLIPPY=1 with
 #     the same compiler); dkms; mmdebstrap (Debian's own toolchain for Debian's own kernel);
 #     clang-19, lld-19 and llvm-19 for the debug test kernel (KASAN with Rust needs a
-#     clang-built kernel; version 19, the libclang bindgen uses)
+#     clang-built kernel; version 19, the libclang bindgen uses); chromium and chromium-driver
+#     (the web view's browser test), debuginfod (the symbolization test's server)
 #   - the trixie-backports suite (and nothing else from trixie), for linux-source-7.N
 #   - bindgen-cli 0.71.1 (the kernel needs >= 0.71.1; bookworm ships 0.60)
 #   - cargo-fuzz, for the bounded fuzz run of the packet decoder

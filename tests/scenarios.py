@@ -391,6 +391,13 @@ SCENARIOS += [
 RIP_RE = re.compile(r"RIP: \d+:(\w+)\+0x([0-9a-f]+)/0x([0-9a-f]+)")
 
 
+def vmlinux_build_id(kdir):
+    """The GNU build id of the kernel tree's vmlinux, as `readelf -n` prints it."""
+    out = subprocess.run(["readelf", "-n", str(kdir / "vmlinux")], capture_output=True,
+                         text=True, check=True).stdout
+    return re.search(r"Build ID: ([0-9a-f]+)", out).group(1)
+
+
 def check_crash(kind, reason, count, regs_source, rip_func=None):
     """A check for the crash scenarios: `count` complete dumps of `reason` on the wire, with
     consecutive sequence numbers, the machine's facts, registers from `regs_source`, and for
@@ -410,6 +417,7 @@ def check_crash(kind, reason, count, regs_source, rip_func=None):
         cpuinfo = dict(f[0].split("=", 1) for f in guest_lines(run.serial, "CPUINFO"))
         kallsyms = {f[2]: int(f[0], 16) for f in guest_lines(run.serial, "KALLSYMS")}
         rips = RIP_RE.findall(run.serial)
+        build_id = vmlinux_build_id(run.kdir)
         for i, d in enumerate(dumps):
             where = f"dump {i}"
             if d["seq"] != i or d["reason"] != reasons[i] or not d["complete"]:
@@ -426,6 +434,9 @@ def check_crash(kind, reason, count, regs_source, rip_func=None):
             for k, ck in (("family", "cpu_family"), ("model", "model"), ("stepping", "stepping")):
                 if str(cid.get(k)) != cpuinfo.get(ck):
                     problems.append(f"{where}: cpu {k} {cid.get(k)}, /proc/cpuinfo {cpuinfo.get(ck)}")
+            if f.get("build_id") != build_id:
+                problems.append(f"{where}: build id {f.get('build_id')}, the booted vmlinux's "
+                                f"is {build_id}")
             if not f.get("kernel_release") or "time" not in f or "taint" not in f:
                 problems.append(f"{where}: facts missing: {sorted(f)}")
             regs = d.get("regs")
@@ -660,3 +671,8 @@ import crash_path  # noqa: E402
 SCENARIOS += crash_path.crash_path_scenarios()
 SCENARIOS += [on_debug(sc) for sc in SCENARIOS if sc.name in crash_path.ON_DEBUG]
 SCENARIOS += crash_path.debug_only_scenarios()
+
+# The operator's view of real crashes: symbolized stacks and the web view (tests/operator_view.py).
+import operator_view  # noqa: E402
+
+SCENARIOS += operator_view.operator_scenarios()

@@ -154,10 +154,7 @@ fn gen() -> impl Strategy<Value = Gen> {
         proptest::option::of((source(), regs())),
         proptest::option::of(any::<u64>()),
         proptest::option::of(time()),
-        proptest::option::of(proptest::collection::vec(
-            any::<u8>(),
-            0..=MAX_BUILD_ID_LEN,
-        )),
+        proptest::option::of(proptest::collection::vec(any::<u8>(), 0..=MAX_BUILD_ID_LEN)),
     );
     (ids, strings, facts, log(), any::<bool>()).prop_map(
         |(

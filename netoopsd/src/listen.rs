@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use crate::display::dump_name;
 use crate::live::{Collector, Counters, Finished, Limits, Received};
+use crate::reassembly::{parse_incoming, Origin};
 use crate::receive::{bind, Receiver};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewReport, Store};
@@ -90,6 +91,7 @@ impl Summary {
             "refused_by_kind": c.refused,
             "recovered": c.recovered,
             "late": c.late,
+            "reopened": c.reopened,
             "dumps_complete": c.complete,
             "dumps_partial": c.partial,
             "dumps_evicted": c.evicted,
@@ -110,7 +112,7 @@ impl Summary {
             .collect();
         let refused: Vec<String> = c.refused.iter().map(|(k, n)| format!("{k} {n}")).collect();
         format!(
-            "netoopsd: {} packets ({} bytes): {} added, {} rebuilt from parity, {} duplicate, {} inconsistent, {} malformed{}, {} refused{}, {} late; {} reports stored ({} complete, {} partial); {} dropped at the socket",
+            "netoopsd: {} packets ({} bytes): {} added, {} rebuilt from parity, {} duplicate, {} inconsistent, {} malformed{}, {} refused{}, {} late, {} partial dumps reopened; {} reports stored ({} complete, {} partial); {} dropped at the socket",
             c.packets,
             c.bytes,
             c.added,
@@ -122,6 +124,7 @@ impl Summary {
             c.refused.values().sum::<u64>(),
             if refused.is_empty() { String::new() } else { format!(" ({})", refused.join(", ")) },
             c.late,
+            c.reopened,
             self.stored,
             c.complete,
             c.partial,
@@ -152,6 +155,41 @@ pub fn stored_line(id: i64, r: &NewReport) -> String {
     )
 }
 
+/// The report of a finished dump. A partial dump first takes the packets of the report stored
+/// for the same dump, if that one is partial too: packets that come after a partial report was
+/// stored complete it (by replacing it, under its id), even across a restart of the collector.
+fn report_of(store: &SqliteStore, f: &mut Finished, now: SystemTime) -> Result<NewReport, String> {
+    let r = NewReport::from_finished(f, now);
+    if r.fields.complete {
+        return Ok(r);
+    }
+    let Some(held) = store.same_dump(&r)? else {
+        return Ok(r);
+    };
+    if held.report.fields.complete {
+        return Ok(r);
+    }
+    let held_since = held.report.first_packet_ms;
+    let before = f.dump.packets.len() + f.dump.parity.len();
+    for (i, bytes) in held.packets.iter().enumerate() {
+        if let Ok(p) = parse_incoming(bytes) {
+            if p.key() == f.dump.key {
+                let origin = Origin {
+                    source: format!("report {}", held.report.id),
+                    offset: i as u64,
+                };
+                f.dump.offer_incoming(&p, origin);
+            }
+        }
+    }
+    if f.dump.packets.len() + f.dump.parity.len() == before {
+        return Ok(r);
+    }
+    let mut merged = NewReport::from_finished(f, now);
+    merged.first_packet_ms = merged.first_packet_ms.min(held_since);
+    Ok(merged)
+}
+
 fn store_loop(
     mut store: SqliteStore,
     rx: ChanRx<Finished>,
@@ -169,10 +207,10 @@ fn store_loop(
             }
         }
         let now = SystemTime::now();
-        let reports: Vec<NewReport> = batch
-            .iter()
-            .map(|f| NewReport::from_finished(f, now))
-            .collect();
+        let reports = batch
+            .iter_mut()
+            .map(|f| report_of(&store, f, now))
+            .collect::<Result<Vec<NewReport>, String>>()?;
         let ids = store.put(&reports)?;
         let mut text = String::new();
         for (id, r) in ids.iter().zip(&reports) {

@@ -27,6 +27,11 @@ pub struct Limits {
     pub finished_ttl: Duration,
     /// How many handed-out dumps are remembered for that.
     pub max_finished: usize,
+    /// At most this many bytes of partial dumps handed out are kept, so that packets
+    /// arriving after one was handed out reopen it with what it had (see
+    /// [`Collector::push`]); beyond, the oldest are forgotten (their late packets then
+    /// reopen them empty, and the store merges them with the stored report).
+    pub max_kept_partial_bytes: usize,
 }
 
 impl Default for Limits {
@@ -37,6 +42,7 @@ impl Default for Limits {
             max_pending_bytes: 512 << 20,
             finished_ttl: Duration::from_secs(600),
             max_finished: 100_000,
+            max_kept_partial_bytes: 64 << 20,
         }
     }
 }
@@ -60,8 +66,10 @@ pub struct Counters {
     pub refused: BTreeMap<&'static str, u64>,
     /// Data packets rebuilt from parity.
     pub recovered: u64,
-    /// Packets of dumps already handed out, dropped.
+    /// Packets of dumps already handed out complete, dropped.
     pub late: u64,
+    /// Partial dumps already handed out that a later packet reopened.
+    pub reopened: u64,
     /// Dumps handed out complete.
     pub complete: u64,
     /// Dumps handed out partial (timeout, limits, shutdown).
@@ -140,7 +148,7 @@ pub enum Received {
     Inconsistent(String),
     /// Invalid, dropped.
     Malformed(String),
-    /// Its dump was already handed out, dropped.
+    /// Its dump was already handed out complete, dropped.
     Late,
 }
 
@@ -151,6 +159,10 @@ pub struct Collector {
     pending_bytes: usize,
     finished: HashMap<Key, Instant>,
     finished_order: VecDeque<(Instant, Key)>,
+    /// Partial dumps handed out, kept to be reopened by late packets (bounded).
+    kept: HashMap<Key, Pending>,
+    kept_order: VecDeque<Key>,
+    kept_bytes: usize,
     /// Sealing keys: when set, only sealed packets that open under one of them are taken.
     pub keys: Option<Keys>,
     /// Counters.
@@ -166,6 +178,9 @@ impl Collector {
             pending_bytes: 0,
             finished: HashMap::new(),
             finished_order: VecDeque::new(),
+            kept: HashMap::new(),
+            kept_order: VecDeque::new(),
+            kept_bytes: 0,
             keys: None,
             counters: Counters::default(),
         }
@@ -205,9 +220,25 @@ impl Collector {
         };
         let key = (sender, p.key());
         if self.finished.contains_key(&key) {
-            c.late += 1;
-            return Received::Late;
+            // A partial dump handed out is reopened by a packet it lacks (the store then
+            // completes the stored report); a complete one takes nothing more.
+            match self.reopen(&key, now) {
+                Some(pending) if pending.dump.lacks(&p) => {
+                    self.counters.reopened += 1;
+                    self.finished.remove(&key);
+                    self.pending_bytes += pending.bytes;
+                    self.pending.insert(key, pending);
+                }
+                kept => {
+                    if let Some(kept) = kept {
+                        self.keep(key, kept);
+                    }
+                    self.counters.late += 1;
+                    return Received::Late;
+                }
+            }
         }
+        let c = &mut self.counters;
         let pending = self.pending.entry(key).or_insert_with(|| Pending {
             dump: DumpState::new_incoming(&p),
             first_seen: wall,
@@ -270,12 +301,62 @@ impl Collector {
         }
         self.finished.insert(key, now);
         self.finished_order.push_back((now, key));
+        if !p.dump.is_complete() {
+            self.keep(
+                key,
+                Pending {
+                    dump: p.dump.clone(),
+                    first_seen: p.first_seen,
+                    last_seen: p.last_seen,
+                    last_instant: p.last_instant,
+                    bytes: p.bytes,
+                },
+            );
+        }
         Finished {
             sender: key.0,
             dump: p.dump,
             first_seen: p.first_seen,
             last_seen: p.last_seen,
         }
+    }
+
+    /// Keeps a partial dump handed out, forgetting the oldest kept beyond the limit.
+    fn keep(&mut self, key: Key, p: Pending) {
+        if p.bytes > self.limits.max_kept_partial_bytes {
+            self.finished.remove(&key);
+            return;
+        }
+        self.kept_bytes += p.bytes;
+        if let Some(old) = self.kept.insert(key, p) {
+            self.kept_bytes -= old.bytes;
+        } else {
+            self.kept_order.push_back(key);
+        }
+        while self.kept_bytes > self.limits.max_kept_partial_bytes {
+            let Some(k) = self.kept_order.pop_front() else {
+                break;
+            };
+            if let Some(old) = self.kept.remove(&k) {
+                self.kept_bytes -= old.bytes;
+                // Forgotten as finished too: its late packets start it again, empty.
+                self.finished.remove(&k);
+            }
+        }
+    }
+
+    /// The partial dump handed out under `key`, to be pending again; `None` if the dump was
+    /// handed out complete. (A partial dump no longer kept is no longer remembered as
+    /// finished either: its late packets start it again, and the store merges it with the
+    /// stored report.)
+    fn reopen(&mut self, key: &Key, now: Instant) -> Option<Pending> {
+        if let Some(mut p) = self.kept.remove(key) {
+            self.kept_bytes -= p.bytes;
+            self.kept_order.retain(|k| k != key);
+            p.last_instant = now;
+            return Some(p);
+        }
+        None
     }
 
     fn enforce_limits(&mut self, now: Instant, keep: &Key, out: &mut Vec<Finished>) {
@@ -302,6 +383,10 @@ impl Collector {
         if let Some((t, k)) = self.finished_order.pop_front() {
             if self.finished.get(&k) == Some(&t) {
                 self.finished.remove(&k);
+                if let Some(old) = self.kept.remove(&k) {
+                    self.kept_bytes -= old.bytes;
+                    self.kept_order.retain(|o| *o != k);
+                }
             }
         }
     }
@@ -391,6 +476,65 @@ mod tests {
         assert_eq!(c.counters.late, 1);
         assert_eq!(c.counters.duplicates, 1);
         assert_eq!(c.counters.added, 14);
+    }
+
+    #[test]
+    fn packets_after_a_partial_dump_was_handed_out_reopen_and_complete_it() {
+        let mut c = Collector::new(Limits::default());
+        let t0 = Instant::now();
+        let w = SystemTime::now();
+        let mut out = Vec::new();
+        let pk = packets(OOPS, 512);
+        for p in &pk[..5] {
+            c.push(p, A, t0, w, &mut out);
+        }
+        c.expire(t0 + Duration::from_secs(60), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].dump.missing_packets(), vec![(5, 8)]);
+        // A copy of a packet it has changes nothing.
+        let t1 = t0 + Duration::from_secs(61);
+        assert_eq!(c.push(&pk[1], A, t1, w, &mut out), Received::Late);
+        assert_eq!(c.pending(), 0);
+        // The packets it lacks reopen it with what it had, and complete it at once.
+        for p in &pk[5..] {
+            assert_eq!(c.push(p, A, t1, w, &mut out), Received::Added);
+        }
+        assert_eq!(out.len(), 2);
+        assert!(out[1].dump.is_complete());
+        assert_eq!(out[1].dump.packets.len(), pk.len());
+        assert_eq!(c.counters.reopened, 1);
+        assert_eq!(c.counters.late, 1);
+        assert_eq!((c.counters.partial, c.counters.complete), (1, 1));
+        // Complete now: a later copy is late.
+        assert_eq!(c.push(&pk[6], A, t1, w, &mut out), Received::Late);
+        assert_eq!(c.pending(), 0);
+    }
+
+    #[test]
+    fn a_partial_dump_not_kept_is_started_again_by_its_late_packets() {
+        let limits = Limits {
+            max_kept_partial_bytes: 1,
+            ..Limits::default()
+        };
+        let mut c = Collector::new(limits);
+        let t0 = Instant::now();
+        let w = SystemTime::now();
+        let mut out = Vec::new();
+        let pk = packets(OOPS, 512);
+        for p in &pk[..5] {
+            c.push(p, A, t0, w, &mut out);
+        }
+        c.expire(t0 + Duration::from_secs(60), &mut out);
+        assert_eq!(out.len(), 1);
+        // Not kept (over the limit) and not remembered: the rest is a dump of its own, for the
+        // store to merge with the stored report.
+        for p in &pk[5..] {
+            assert_eq!(c.push(p, A, t0, w, &mut out), Received::Added);
+        }
+        assert_eq!(c.pending(), 1);
+        c.drain(t0, &mut out);
+        assert_eq!(out[1].dump.missing_packets(), vec![(0, 4)]);
+        assert_eq!(c.counters.late, 0);
     }
 
     #[test]

@@ -41,13 +41,17 @@ enum Command {
         #[command(flatten)]
         out: OutArgs,
     },
-    /// Show one stored report: signature, machine facts, registers, log, missing ranges.
+    /// Show one stored report: signature, machine facts, registers, log, missing ranges,
+    /// and its stack resolved to source lines with the kernel's debug info, found by build
+    /// id (--debug-dir, --debuginfod).
     Show {
         /// Report id (first column of `ls`).
         id: i64,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        sym: netoopsd::symbolize::args::SymbolizeArgs,
     },
     /// Crash buckets ranked by number of reports, with first and last seen and the number
     /// of distinct machines: big bugs first, rare bugs last.
@@ -404,8 +408,14 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
-        Command::Show { id, json } => match open() {
-            Ok(store) => match query::show(&store, id, json) {
+        Command::Show { id, json, sym } => match open() {
+            Ok(store) => match query::show_symbolized(
+                &store,
+                id,
+                json,
+                &netoopsd::symbolize::Symbolizer::new(sym.config()),
+                sym.wait(),
+            ) {
                 Ok(s) => print(&s),
                 Err(e) => fail(&format!("{}: {e}", cli.db.display())),
             },

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::reassembly::DumpState;
 use crate::store::{Bucket, Filter, Store, Stored};
+use crate::symbolize::{self, Symbolizer};
 use crate::{json as dump_json, text};
 
 /// How lists are printed.
@@ -218,15 +219,40 @@ pub fn top(store: &dyn Store, filter: &Filter, format: Format) -> Result<String,
 /// `netoopsd show ID`: the report's signature and origin, then the dump as `decode` shows
 /// it (facts, registers, log with missing ranges).
 pub fn show(store: &dyn Store, id: i64, as_json: bool) -> Result<String, String> {
+    show_inner(store, id, as_json, None)
+}
+
+/// [`show`], then the stack symbolized with `symbolizer` (waiting up to `wait` for debug
+/// info being fetched): a section after the log, or `"symbolized"` in JSON.
+pub fn show_symbolized(
+    store: &dyn Store,
+    id: i64,
+    as_json: bool,
+    symbolizer: &Symbolizer,
+    wait: std::time::Duration,
+) -> Result<String, String> {
+    show_inner(store, id, as_json, Some((symbolizer, wait)))
+}
+
+fn show_inner(
+    store: &dyn Store,
+    id: i64,
+    as_json: bool,
+    sym: Option<(&Symbolizer, std::time::Duration)>,
+) -> Result<String, String> {
     let full = store
         .get(id)?
         .ok_or_else(|| format!("report {id}: no such report"))?;
     let r = &full.report;
     let dump = DumpState::from_packets(full.packets.iter().map(Vec::as_slice), &r.sender)
         .ok_or_else(|| format!("report {id}: stored packets do not decode"))?;
+    let symbolized = sym.map(|(s, wait)| s.symbolize_dump_wait(&dump, wait));
     if as_json {
         let mut v = stored_json(r);
         v["dump"] = dump_json::dump(&dump);
+        if let Some(s) = &symbolized {
+            v["symbolized"] = symbolize::render::to_json(s);
+        }
         return Ok(format!("{v:#}\n"));
     }
     let f = &r.fields;
@@ -245,6 +271,9 @@ pub fn show(store: &dyn Store, id: i64, as_json: bool) -> Result<String, String>
     line("machine", f.machine.clone());
     out.push('\n');
     text::render_dump(&dump, &mut out);
+    if let Some(s) = &symbolized {
+        symbolize::render::render_text(s, &mut out);
+    }
     Ok(out)
 }
 

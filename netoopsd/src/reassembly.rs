@@ -412,6 +412,15 @@ impl DumpState {
         );
     }
 
+    /// Whether `p` (of this dump) is a packet it does not hold yet: a data packet at an index
+    /// or a parity row not held. Copies are not; whether it agrees is for the offer to say.
+    pub fn lacks(&self, p: &Incoming<'_>) -> bool {
+        match p {
+            Incoming::Data(p) => !self.packets.contains_key(&p.header.index),
+            Incoming::Parity(p) => !self.parity.contains_key(&(p.row() as u16)),
+        }
+    }
+
     /// Offers a validated packet of this dump (same key), data or parity: adds it, or drops
     /// it as a copy or as inconsistent with the packets held, counting either; then rebuilds
     /// what parity can rebuild.

@@ -327,7 +327,7 @@ fn bad_container_files_are_fatal_with_file_and_offset() {
     let second = 24 + 16 + frames[0].len();
     let path = tmp("truncated.pcap");
     fs::write(&path, &pcap[..second + 7]).unwrap();
-    let o = netoopsd(&["decode"], &[path.clone()]);
+    let o = netoopsd(&["decode"], std::slice::from_ref(&path));
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),
@@ -340,7 +340,7 @@ fn bad_container_files_are_fatal_with_file_and_offset() {
 
     let path = tmp("notes.txt");
     fs::write(&path, "hello, world\n").unwrap();
-    let o = netoopsd(&["decode"], &[path.clone()]);
+    let o = netoopsd(&["decode"], std::slice::from_ref(&path));
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
         stderr(&o),

@@ -78,6 +78,10 @@ impl Listener {
             .recv_timeout(Duration::from_secs(20))
             .expect("a stored line")
     }
+    fn child_kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
     fn finish(mut self) -> (i32, Value) {
         let status = self.child.wait().unwrap();
         let mut rest = String::new();
@@ -315,4 +319,76 @@ fn errors_name_what_is_at_fault() {
     let o = run(&db2, &["listen", "--listen", "localhost"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8(o.stderr).unwrap().contains("localhost"));
+}
+
+#[test]
+fn packets_after_a_partial_report_was_stored_complete_it_even_after_a_restart() {
+    let (_d, db) = tmpdb("late.db");
+    let args = [
+        "--exit-after-dumps",
+        "2",
+        "--partial-timeout",
+        "1",
+        "--timeout",
+        "30",
+    ];
+    let pk = packets(OOPS, 512);
+    assert_eq!(pk.len(), 9);
+    // One collector: stored partial, then completed by the rest, under the same id.
+    let l = start(&db, "127.0.0.1:0", &args);
+    for p in &pk[..4] {
+        l.send(p);
+    }
+    let first = l.stored_line();
+    assert!(
+        first.contains("stored id=1 ") && first.contains("state=partial(4/9)"),
+        "{first}"
+    );
+    for p in &pk[4..] {
+        l.send(p);
+    }
+    let second = l.stored_line();
+    assert!(
+        second.contains("stored id=1 ") && second.contains("state=complete"),
+        "{second}"
+    );
+    let (code, stats) = l.finish();
+    assert_eq!(code, 0);
+    assert_eq!(
+        (stats["reopened"].as_u64(), stats["late"].as_u64()),
+        (Some(1), Some(0))
+    );
+
+    // Across a restart: the new collector knows nothing of the dump; the store merges.
+    let mut seq9 = OOPS;
+    seq9.seq = 9;
+    let pk = packets(seq9, 512);
+    let l = start(&db, "127.0.0.1:0", &args[2..]);
+    for p in &pk[..3] {
+        l.send(p);
+    }
+    let partial = l.stored_line();
+    assert!(
+        partial.contains("stored id=2 ") && partial.contains("state=partial(3/9)"),
+        "{partial}"
+    );
+    l.child_kill();
+    let l = start(&db, "127.0.0.1:0", &args[2..]);
+    for p in &pk[3..] {
+        l.send(p);
+    }
+    let merged = l.stored_line();
+    assert!(
+        merged.contains("stored id=2 ") && merged.contains("state=complete"),
+        "{merged}"
+    );
+    l.child_kill();
+
+    let ls = json(&db, &["ls", "--json"]);
+    let ls = ls.as_array().unwrap();
+    assert_eq!(ls.len(), 2, "{ls:?}");
+    assert!(ls.iter().all(|r| r["complete"] == true), "{ls:?}");
+    let shown = run(&db, &["show", "2"]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("netoops_test_write"), "{shown}");
 }

@@ -130,6 +130,7 @@ local F = {
     wall_time = ProtoField.absolute_time("netoops.wall_time", "Wall clock", base.UTC),
     taint = ProtoField.uint64("netoops.taint", "Taint", base.HEX),
     user_blob = ProtoField.bytes("netoops.user_blob", "User blob"),
+    build_id = ProtoField.bytes("netoops.build_id", "Kernel build id"),
     kernel_release = ProtoField.string("netoops.kernel_release", "Kernel release"),
     kernel_version = ProtoField.string("netoops.kernel_version", "Kernel version"),
     hostname = ProtoField.string("netoops.hostname", "Hostname"),
@@ -336,6 +337,10 @@ local function decode_taint(tvb, off, _, tree)
     end
 end
 
+local function decode_build_id(tvb, off, len, tree)
+    tree:add(F.build_id, tvb(off, len))
+end
+
 local function decode_user_blob(tvb, off, len, tree)
     tree:add(F.user_blob, tvb(off, len))
 end
@@ -459,6 +464,7 @@ local RECORD_TYPES = {
     [0x0013] = { name = "ARCH", min = 1, decode = string_decoder(F.arch) },
     [0x0014] = { name = "CPU_VENDOR", min = 1, decode = string_decoder(F.cpu_vendor) },
     [0x0015] = { name = "CPU_ID", min = 16, size = 16, decode = decode_cpu_id },
+    [0x0016] = { name = "BUILD_ID", min = 1, decode = decode_build_id },
     [0x0020] = { name = "DMI_BIOS_VENDOR", min = 1, decode = string_decoder(F.dmi_bios_vendor) },
     [0x0021] = { name = "DMI_BIOS_VERSION", min = 1, decode = string_decoder(F.dmi_bios_version) },
     [0x0022] = { name = "DMI_BIOS_DATE", min = 1, decode = string_decoder(F.dmi_bios_date) },

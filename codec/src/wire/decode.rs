@@ -9,8 +9,8 @@ use super::crc32c::crc32c_update;
 use super::header::Header;
 use super::types::{ArchRegs, CpuId, DumpInfo, PacketType, Regs, RegsSource, RegsX86_64, Time};
 use super::{
-    rt, CRC_OFFSET, FLAG_SEALED, HEADER_LEN, MAGIC, MAX_BUILD_ID_LEN, MAX_REGS_PAYLOAD_LEN, MAX_USER_BLOB_LEN,
-    PIECE_LEN, RECORD_HEADER_LEN, SHARD_PREFIX_LEN, VERSION, VERSION_2,
+    rt, CRC_OFFSET, FLAG_SEALED, HEADER_LEN, MAGIC, MAX_BUILD_ID_LEN, MAX_REGS_PAYLOAD_LEN,
+    MAX_USER_BLOB_LEN, PIECE_LEN, RECORD_HEADER_LEN, SHARD_PREFIX_LEN, VERSION, VERSION_2,
 };
 
 /// Why a byte string is not a valid netoops packet. Offsets are byte offsets from the start

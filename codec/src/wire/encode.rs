@@ -21,8 +21,9 @@ use super::types::{
 };
 use super::zlog::{CompressedLog, Piece};
 use super::{
-    rt, CRC_OFFSET, HEADER_LEN, MAX_BUILD_ID_LEN, MAX_PACKET_SIZE, MAX_PIECES, MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN,
-    MAX_USER_BLOB_LEN, MIN_PACKET_SIZE, RECORD_HEADER_LEN, SEAL_OVERHEAD, SHARD_PREFIX_LEN,
+    rt, CRC_OFFSET, HEADER_LEN, MAX_BUILD_ID_LEN, MAX_PACKET_SIZE, MAX_PIECES,
+    MAX_REGS_PAYLOAD_LEN, MAX_STRING_LEN, MAX_USER_BLOB_LEN, MIN_PACKET_SIZE, RECORD_HEADER_LEN,
+    SEAL_OVERHEAD, SHARD_PREFIX_LEN,
 };
 
 /// Machine facts of a dump. Every field is optional: an absent fact is simply not sent.
@@ -181,7 +182,11 @@ impl fmt::Display for EncodeError {
                 )
             }
             EncodeError::BuildIdTooLong { len } => {
-                write!(f, "build id of {} bytes is longer than {}", len, MAX_BUILD_ID_LEN)
+                write!(
+                    f,
+                    "build id of {} bytes is longer than {}",
+                    len, MAX_BUILD_ID_LEN
+                )
             }
             EncodeError::UserBlobTooLong { len } => {
                 write!(
@@ -349,7 +354,10 @@ impl<'a> Dump<'a> {
             2 => f.taint.map(Fact::Taint),
             3 => string_fact(rt::KERNEL_RELEASE, f.kernel_release),
             4 => string_fact(rt::KERNEL_VERSION, f.kernel_version),
-            5 => f.build_id.filter(|b| !b.is_empty()).map(|b| Fact::Str(rt::BUILD_ID, b)),
+            5 => f
+                .build_id
+                .filter(|b| !b.is_empty())
+                .map(|b| Fact::Str(rt::BUILD_ID, b)),
             6 => string_fact(rt::HOSTNAME, f.hostname),
             7 => string_fact(rt::ARCH, f.arch),
             8 => string_fact(rt::CPU_VENDOR, f.cpu_vendor),

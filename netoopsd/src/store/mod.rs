@@ -262,13 +262,18 @@ pub trait Store {
     /// Stores reports in one transaction; returns their ids. When this returns, the reports
     /// survive a crash of the collector. A report of a dump already stored (same boot id,
     /// sequence number, reason and machine: a replay, or copies that came after the
-    /// collector forgot the dump) is not stored twice: the stored one keeps its id, and is
-    /// replaced only by a report holding more packets of the dump.
+    /// collector forgot the dump) is not stored twice: the stored one keeps its id and the
+    /// time it was first stored, and is replaced only by a report holding more packets of
+    /// the dump.
     fn put(&mut self, reports: &[NewReport]) -> Result<Vec<i64>, String>;
     /// Reports matching `f`, newest first.
     fn list(&self, f: &Filter) -> Result<Vec<Stored>, String>;
     /// One report with its packets.
     fn get(&self, id: i64) -> Result<Option<Full>, String>;
+    /// The stored report of the same dump as `r`, with its packets, if there is one: same
+    /// boot id, sequence number and reason, and the same machine or, since a part of a dump
+    /// may lack the facts that name the machine, the same sender.
+    fn same_dump(&self, r: &NewReport) -> Result<Option<Full>, String>;
     /// Buckets of the reports matching `f`, largest first.
     fn top(&self, f: &Filter) -> Result<Vec<Bucket>, String>;
 }

@@ -319,20 +319,20 @@ impl Store for SqliteStore {
                 .map_err(err)?;
             let mut same = tx
                 .prepare_cached(
-                    "SELECT id, complete, packets_received FROM reports
+                    "SELECT id, complete, packets_received, received_ms FROM reports
                      WHERE boot_id = ?1 AND seq = ?2 AND reason = ?3 AND machine = ?4
                      ORDER BY id LIMIT 1",
                 )
                 .map_err(err)?;
             for r in reports {
                 let f = &r.fields;
-                let held: Option<(i64, bool, i64)> = same
+                let held: Option<(i64, bool, i64, i64)> = same
                     .query_row(params![f.boot_id, f.seq, f.reason, f.machine], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
                     })
                     .optional()
                     .map_err(err)?;
-                if let Some((id, complete, received)) = held {
+                if let Some((id, complete, received, _)) = held {
                     ids.push(id);
                     if complete || i64::from(f.packets_received) <= received {
                         continue;
@@ -376,10 +376,10 @@ impl Store for SqliteStore {
                 ])
                 .map_err(err)?;
                 match held {
-                    Some((id, ..)) => {
+                    Some((id, _, _, first_stored_ms)) => {
                         tx.execute(
-                            "UPDATE reports SET id = ?1 WHERE id = ?2",
-                            params![id, tx.last_insert_rowid()],
+                            "UPDATE reports SET id = ?1, received_ms = ?2 WHERE id = ?3",
+                            params![id, first_stored_ms, tx.last_insert_rowid()],
                         )
                         .map_err(err)?;
                     }
@@ -421,6 +421,29 @@ impl Store for SqliteStore {
         let packets = unpack(&blob)
             .ok_or_else(|| format!("{}: report {id}: stored packets are damaged", self.name))?;
         Ok(Some(Full { report, packets }))
+    }
+
+    fn same_dump(&self, r: &NewReport) -> Result<Option<Full>, String> {
+        let f = &r.fields;
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM reports
+                 WHERE boot_id = ?1 AND seq = ?2 AND reason = ?3 AND (machine = ?4 OR sender = ?5)
+                 ORDER BY machine = ?4 DESC, id LIMIT 1",
+            )
+            .map_err(self.err("looking up a dump"))?;
+        let id: Option<i64> = st
+            .query_row(
+                params![f.boot_id, f.seq, f.reason, f.machine, r.sender],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(self.err("looking up a dump"))?;
+        match id {
+            Some(id) => self.get(id),
+            None => Ok(None),
+        }
     }
 
     fn top(&self, f: &Filter) -> Result<Vec<Bucket>, String> {
