@@ -251,6 +251,12 @@ class WebDriver:
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
 
+    def viewport_screenshot(self, path, css=None):
+        if css:
+            self.js("const e = document.querySelector(arguments[0]); if (e) e.scrollIntoView();", css)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(self.call("GET", self.s("/screenshot"))))
+
     def quit(self):
         if self.sid:
             try:
@@ -338,6 +344,12 @@ def main():
     ap.add_argument("--now", type=int, help="Unix seconds (default: the clock)")
     ap.add_argument("--debug-dir", action="append", default=[])
     ap.add_argument("--debuginfod", action="append", default=[])
+    ap.add_argument("--expect-location", metavar="REGEX",
+                    help="a report of the given database must show a symbolized frame location "
+                         "matching REGEX (e.g. 'lkdtm_BUG at drivers/misc/lkdtm/bugs.c:132'); "
+                         "with --debug-dir/--debuginfod")
+    ap.add_argument("--symbolize-timeout", type=float, default=300,
+                    help="seconds to wait for debug info being fetched")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     ap.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     a = ap.parse_args()
@@ -357,9 +369,10 @@ def main():
             src.backup(dst)
             src.close()
             dst.close()
-        had = 0
+        had, had_max = 0, 0
         if os.path.exists(db):
-            had = sqlite3.connect(db).execute("SELECT count(*) FROM reports").fetchone()[0]
+            had, had_max = sqlite3.connect(db).execute(
+                "SELECT count(*), coalesce(max(id), 0) FROM reports").fetchone()
         gen = a.gen or os.path.join(os.path.dirname(netoopsd), "examples", "gen_history")
         args = ["--db", db, "--days", str(a.days), "--seed", str(a.seed), "--now", str(now)]
         if os.path.exists(gen):
@@ -526,6 +539,30 @@ def main():
         st, jm = api(f"{base}/api/machine/{urllib.parse.quote(mach, safe='')}")
         eq((st, jm["reports"], jm["boot_count"]), (200, len(rows), len({r['boot_id'] for r in rows})), f"machine {mach}: JSON equals the page")
         wd.screenshot(os.path.join(a.out, "machine.png"))
+
+        # ---- symbolized stacks of the given database's reports (debug info by build id)
+        if a.debug_dir or a.debuginfod or a.expect_location:
+            originals = sorted((r for r in exp.rows if r["id"] <= had_max), key=lambda r: -r["id"])[:10]
+            seen, found_loc = {}, None
+            for r in originals:
+                wd.get(f"{base}/report/{r['id']}")
+                deadline = time.time() + a.symbolize_timeout
+                while True:
+                    status = wd.js("const e = document.getElementById('sym-status'); return e ? e.className : '';")
+                    if "pending" not in status or time.time() > deadline:
+                        break
+                    time.sleep(1)
+                    wd.get(f"{base}/report/{r['id']}")
+                seen[r["id"]] = wd.text("#sym-status")
+                locs = wd.js("return [...document.querySelectorAll('#frames .loc')].map(e => e.textContent.trim());") or []
+                print(f"# report {r['id']}: {seen[r['id']]}; {len(locs)} locations")
+                if a.expect_location and found_loc is None:
+                    found_loc = next((l for l in locs if re.search(a.expect_location, l)), None)
+                    if found_loc:
+                        wd.viewport_screenshot(os.path.join(a.out, "report-symbolized.png"), "#sym-status")
+            check(all("being fetched" not in v for v in seen.values()), "debug info lookups finish", json.dumps(seen)[:500])
+            if a.expect_location:
+                check(found_loc is not None, f"a report page shows a frame at /{a.expect_location}/", json.dumps(seen)[:500])
 
         # ---- the store grows while served (a collector writing beside it: WAL)
         out = subprocess.run(cmd[:-4] + ["--seed", str(a.seed + 1000), "--now", str(now)], capture_output=True, text=True)

@@ -103,27 +103,16 @@ struct ServeArgs {
     /// "Now" for time windows and sparklines, Unix seconds (default: the clock).
     #[arg(long, value_name = "UNIX")]
     now: Option<i64>,
-    /// Directory of debug info by build id (repeatable).
-    #[arg(long, value_name = "DIR")]
-    debug_dir: Vec<PathBuf>,
-    /// debuginfod server URL (repeatable).
-    #[arg(long, value_name = "URL")]
-    debuginfod: Vec<String>,
+    #[command(flatten)]
+    sym: netoopsd::symbolize::args::SymbolizeArgs,
 }
 
 fn serve(db: PathBuf, a: ServeArgs) -> ExitCode {
-    use netoopsd::symbolize::{SymbolizeConfig, Symbolizer};
-    let config = SymbolizeConfig {
-        debug_dirs: a.debug_dir,
-        debuginfod_urls: a.debuginfod,
-        fetch_timeout: Duration::from_secs(60),
-        ..SymbolizeConfig::default()
-    };
     let opts = netoopsd::web::ServeOptions {
         db,
         addr: a.http,
         now: a.now,
-        symbolizer: Symbolizer::new(config),
+        symbolizer: netoopsd::symbolize::Symbolizer::new(a.sym.config()),
         create: false,
     };
     let ready = |addr: SocketAddr| {

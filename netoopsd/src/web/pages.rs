@@ -404,7 +404,7 @@ pub fn report(store: &SqliteStore, sym: &Symbolizer, id: &str) -> Result<Value, 
     let (full, d) = load(store, id)?;
     let r = &full.report;
     let (parts, raw) = log_parts(&d);
-    let s = sym.symbolize(d.facts.build_id.as_deref(), &raw);
+    let s = sym.symbolize_dump(&d);
     let (status, status_text) = status_text(&s.status);
     let frames: Vec<Value> = s
         .frames
