@@ -145,9 +145,14 @@ impl SqliteStore {
 /// Version 1 to 2: the `microcode` and `log` columns, filled from each report's stored
 /// packets (its `CPU_ID` fact and received log).
 fn migrate_v1(conn: &Connection) -> rusqlite::Result<()> {
+    // Another process may be migrating the same file: take the write lock, then look again.
+    conn.execute_batch("BEGIN IMMEDIATE;")?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version != 1 {
+        return conn.execute_batch("COMMIT;");
+    }
     conn.execute_batch(
-        "BEGIN;
-         ALTER TABLE reports ADD COLUMN microcode INTEGER;
+        "ALTER TABLE reports ADD COLUMN microcode INTEGER;
          ALTER TABLE reports ADD COLUMN log TEXT NOT NULL DEFAULT '';",
     )?;
     let rows: Vec<(i64, String, Vec<u8>)> = {

@@ -170,6 +170,8 @@ pub struct Overview {
     pub reports: u64,
     /// Distinct machines of them.
     pub machines: u64,
+    /// Distinct buckets of them (more than `buckets` holds when the query has a limit).
+    pub bucket_total: u64,
     /// The newest kernel release in the store.
     pub newest_release: Option<String>,
     /// First day of the sparklines (days since 1970-01-01).
@@ -310,7 +312,7 @@ impl SqliteStore {
     /// The buckets page: buckets of the reports matching `q`, largest first, with
     /// sparklines and marks as of `now_ms`.
     pub fn overview(&self, q: &Query, now_ms: i64) -> Result<Overview, String> {
-        let (reports, machines, _) = self.totals(q)?;
+        let (reports, machines, bucket_total) = self.totals(q)?;
         let newest_release = self.releases()?.into_iter().next();
         let (w, p) = q.sql(true);
         let limit = q
@@ -402,6 +404,7 @@ impl SqliteStore {
         Ok(Overview {
             reports,
             machines,
+            bucket_total,
             newest_release,
             first_day,
             buckets: rows,

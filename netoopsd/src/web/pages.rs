@@ -16,6 +16,8 @@ use crate::store::stats::{BucketRow, Query, Share, DAY_MS, RISING_FACTOR, RISING
 use crate::store::Store;
 use crate::symbolize::{DebugStatus, Symbolizer};
 
+/// Most buckets listed on the buckets page (the largest).
+pub const BUCKETS_SHOWN: u32 = 1000;
 /// Most reports listed on a bucket page.
 pub const BUCKET_REPORTS: u32 = 500;
 /// Most reports listed on a machine page.
@@ -181,7 +183,8 @@ pub fn buckets(
     params: &[(String, String)],
     now_ms: i64,
 ) -> Result<Value, WebError> {
-    let (q, taken) = parse_query(params, now_ms)?;
+    let (mut q, taken) = parse_query(params, now_ms)?;
+    q.filter.limit = Some(BUCKETS_SHOWN);
     let o = store.overview(&q, now_ms)?;
     Ok(json!({
         "now": utc(now_ms),
@@ -190,7 +193,8 @@ pub fn buckets(
         "query": query_string(&taken),
         "reports": o.reports,
         "machines": o.machines,
-        "bucket_count": o.buckets.len(),
+        "bucket_count": o.bucket_total,
+        "buckets_shown": o.buckets.len(),
         "newest_release": o.newest_release,
         "spark_first_day": day_name(o.first_day),
         "spark_last_day": day_name(o.first_day + SPARK_DAYS as i64 - 1),
