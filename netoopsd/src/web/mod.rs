@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query as QueryParams, State};
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -181,6 +182,12 @@ fn respond(app: &App, r: Result<Value, WebError>, template: &str, how: As) -> Re
 }
 
 type Params = QueryParams<Vec<(String, String)>>;
+/// A path segment; one that is not UTF-8 names nothing (404).
+type PathArg = Result<Path<String>, PathRejection>;
+
+fn seg(p: PathArg) -> String {
+    p.map(|Path(s)| s).unwrap_or_else(|_| "\u{fffd}".into())
+}
 type Shared = State<Arc<App>>;
 
 fn store(app: &App) -> std::sync::MutexGuard<'_, SqliteStore> {
@@ -198,36 +205,28 @@ async fn buckets_api(State(app): Shared, QueryParams(p): Params) -> Response {
     respond(&app, r, "buckets.html", As::Json)
 }
 
-async fn bucket_page(
-    State(app): Shared,
-    Path(id): Path<String>,
-    QueryParams(p): Params,
-) -> Response {
-    let r = pages::bucket(&store(&app), &id, &p, app.now_ms());
+async fn bucket_page(State(app): Shared, id: PathArg, QueryParams(p): Params) -> Response {
+    let r = pages::bucket(&store(&app), &seg(id), &p, app.now_ms());
     respond(&app, r, "bucket.html", As::Html)
 }
 
-async fn bucket_api(
-    State(app): Shared,
-    Path(id): Path<String>,
-    QueryParams(p): Params,
-) -> Response {
-    let r = pages::bucket(&store(&app), &id, &p, app.now_ms());
+async fn bucket_api(State(app): Shared, id: PathArg, QueryParams(p): Params) -> Response {
+    let r = pages::bucket(&store(&app), &seg(id), &p, app.now_ms());
     respond(&app, r, "bucket.html", As::Json)
 }
 
-async fn report_page(State(app): Shared, Path(id): Path<String>) -> Response {
-    let r = pages::report(&store(&app), &app.symbolizer, &id);
+async fn report_page(State(app): Shared, id: PathArg) -> Response {
+    let r = pages::report(&store(&app), &app.symbolizer, &seg(id));
     respond(&app, r, "report.html", As::Html)
 }
 
-async fn report_api(State(app): Shared, Path(id): Path<String>) -> Response {
-    let r = pages::report(&store(&app), &app.symbolizer, &id);
+async fn report_api(State(app): Shared, id: PathArg) -> Response {
+    let r = pages::report(&store(&app), &app.symbolizer, &seg(id));
     respond(&app, r, "report.html", As::Json)
 }
 
-async fn report_log(State(app): Shared, Path(id): Path<String>) -> Response {
-    match pages::raw_log(&store(&app), &id) {
+async fn report_log(State(app): Shared, id: PathArg) -> Response {
+    match pages::raw_log(&store(&app), &seg(id)) {
         Ok((n, text)) => (
             StatusCode::OK,
             [
@@ -247,13 +246,13 @@ async fn report_log(State(app): Shared, Path(id): Path<String>) -> Response {
     }
 }
 
-async fn machine_page(State(app): Shared, Path(name): Path<String>) -> Response {
-    let r = pages::machine(&store(&app), &name);
+async fn machine_page(State(app): Shared, name: PathArg) -> Response {
+    let r = pages::machine(&store(&app), &seg(name));
     respond(&app, r, "machine.html", As::Html)
 }
 
-async fn machine_api(State(app): Shared, Path(name): Path<String>) -> Response {
-    let r = pages::machine(&store(&app), &name);
+async fn machine_api(State(app): Shared, name: PathArg) -> Response {
+    let r = pages::machine(&store(&app), &seg(name));
     respond(&app, r, "machine.html", As::Json)
 }
 

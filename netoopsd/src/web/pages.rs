@@ -42,10 +42,15 @@ pub const FILTER_PARAMS: [(&str, &str); 14] = [
 ];
 
 fn bad(name: &str, value: &str, why: impl Into<String>) -> WebError {
+    let why = why.into();
+    // parse_time's errors start with the value; it is said once.
+    let quoted = format!("{value:?}: ");
     WebError::BadParam {
         name: name.into(),
         value: value.into(),
-        why: why.into(),
+        why: why
+            .strip_prefix(&quoted)
+            .map_or(why.clone(), str::to_string),
     }
 }
 
