@@ -7,7 +7,8 @@
 //! compressed log pieces, [`signature`] turns a log into a crash title,
 //! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
 //! collector, [`query`] prints `ls`/`show`/`top`, [`bench`] measures the collector under
-//! load, [`input`] reads capture files, [`text`] and [`json`] print dumps.
+//! load, [`input`] reads capture files, [`text`] and [`json`] print dumps, [`web`] serves
+//! the web view of the store (`serve`).
 // deny, not forbid: `symbolize::resolve::map` maps debug files read-only, the one allowed
 // unsafe call (its SAFETY comment says why that is sound).
 #![deny(unsafe_code)]
