@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import subprocess
 import tempfile
 import time
@@ -93,6 +94,33 @@ class Debuginfod:
         self.log.close()
 
 
+def web_view(run, debuginfod_url, where):
+    """tests/web_view.py on a copy of the collector's store plus generated history, with the
+    report pages symbolized through `debuginfod_url`; its own checks, one problem each."""
+    cache = tempfile.mkdtemp(prefix="netoopsd-web-debuginfod-")
+    env = dict(os.environ, XDG_CACHE_HOME=cache)
+    try:
+        r = subprocess.run(
+            [sys.executable, str(ROOT / "tests" / "web_view.py"), "--netoopsd",
+             str(wire.NETOOPSD), "--db", str(run.db), "--out", str(ROOT / "build" / "web"),
+             "--debuginfod", debuginfod_url, "--symbolize-timeout", "240",
+             "--expect-location", r"lkdtm_BUG at " + re.escape(where) + r"\b"],
+            capture_output=True, text=True, timeout=900, env=env)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    (run.db.parent / f"{run.sc.name}.web.txt").write_text(r.stdout + r.stderr)
+    failed = [line for line in r.stdout.splitlines() if line.startswith("FAIL")]
+    summary = re.search(r"^(\d+) passed, (\d+) failed$", r.stdout, re.M)
+    if not summary:
+        return [f"web view test ended without a summary (exit {r.returncode}): "
+                f"{(r.stdout + r.stderr).strip()[-400:]}"]
+    log_ok = f"web view (chromium): {summary.group(0)}"
+    print(f"[qemu]   {run.sc.name}: {log_ok}", flush=True)
+    if r.returncode != 0 or failed:
+        return [f"web view: {line}" for line in failed] or [f"web view exited {r.returncode}"]
+    return []
+
+
 def check_operator_view(run):
     problems = check_collector(run)
     if problems or run.db is None:
@@ -126,6 +154,7 @@ def check_operator_view(run):
         if not re.search(r"lkdtm_BUG.*" + re.escape(where) + r"\b", out):
             problems.append(f"netoopsd show {bug_id} does not place lkdtm_BUG at {where} "
                             f"(output in {run.sc.name}.show.txt)")
+        problems += web_view(run, server.url, where)
     finally:
         server.stop()
     return problems
