@@ -58,6 +58,7 @@ fuzz_target!(|data: &[u8]| {
         max_pending_bytes: 64 << 10,
         finished_ttl: Duration::from_secs(60),
         max_finished: 8,
+        max_kept_partial_bytes: 16 << 10,
     };
     let mut c = Collector::new(limits);
     let Some((&mode, data)) = data.split_first() else {
