@@ -27,7 +27,7 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
     static INLINE: OnceLock<Regex> = OnceLock::new();
     let off = re(
         &OFFSET,
-        r"^\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
+        r"^\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
     );
     if let Some(c) = off.captures(line) {
         return Some(Frame {
@@ -58,14 +58,49 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
 
 /// The function of an instruction-pointer line: `RIP: 0010:func+0x4/0x6`,
 /// `RIP: 0010:[<ffffffff82d4e304>]  [<ffffffff82d4e304>] func+0x24/0x30`, `IP: [<..>] func+..`,
-/// `EIP: func+..`, `pc : func+0x..` (arm64), `PC is at func+0x..` (arm).
+/// `EIP: func+..`, `pc : func+0x..` (arm64), `PC is at func+0x..` (arm), `NIP [c000..] .func+..`
+/// (powerpc).
 pub fn parse_ip(line: &str) -> Option<String> {
     static IP: OnceLock<Regex> = OnceLock::new();
     let ip = re(
         &IP,
-        r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|PC is at)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<[0-9a-fA-F]+>\])*\s*([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
+        r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|PC is at)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<?[0-9a-fA-F]+>?\])*\s*\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
     );
     ip.captures(line).map(|c| normalize_func(&c[1]))
+}
+
+/// The function of a link-register line, the faulting function's caller: `LR is at func+0x..`
+/// (arm), `lr : func+0x..` (arm64), `LR [c000..] .func+0x..` (powerpc). Used when the
+/// instruction pointer has no symbol (a jump to a bad address).
+pub fn parse_lr(line: &str) -> Option<String> {
+    static LR: OnceLock<Regex> = OnceLock::new();
+    let lr = re(
+        &LR,
+        r"^\s*(?:LR is at|lr\s*:|LR\s*(?:\[<?[0-9a-fA-F]+>?\])?)\s*\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
+    );
+    lr.captures(line).map(|c| normalize_func(&c[1]))
+}
+
+/// Demangles a C++ (`_Z...`) or Rust (legacy `_ZN...E`, v0 `_R...`) symbol; other names are
+/// returned as they are. Rust names lose their hash (`{:#}`).
+pub fn demangle(f: &str) -> String {
+    if f.starts_with("_R") || f.starts_with("_ZN") {
+        if let Ok(d) = rustc_demangle::try_demangle(f) {
+            let s = format!("{d:#}");
+            if s != f {
+                return s;
+            }
+        }
+    }
+    if f.starts_with("_Z") {
+        if let Ok(sym) = cpp_demangle::Symbol::new(f) {
+            let opts = cpp_demangle::DemangleOptions::new().no_params().no_return_type();
+            if let Ok(s) = sym.demangle(&opts) {
+                return s;
+            }
+        }
+    }
+    f.to_string()
 }
 
 /// The function of a lockdep `..., at: func+0x17/0x20` line (or `at: [<..>] func ...`).
@@ -88,10 +123,11 @@ pub fn normalize_func(f: &str) -> String {
         &SUFFIX,
         r"(?:\.(?:isra|constprop|part|cold|lto_priv|llvm|localalias|clone)(?:\.\d+)*)+$",
     );
-    let f = suffix.replace(f, "");
+    let demangled = demangle(f);
+    let f = suffix.replace(&demangled, "");
     let syscall = re(
         &SYSCALL,
-        r"^(?:__(?:x64|ia32|x32|arm64|riscv|s390x?)_|__se_|__do_|__)?(?:(?:compat_)?[Ss]y[Ss])_(\w+)$",
+        r"^(?:__(?:x64|ia32|x32|arm64|riscv|s390x?)_|__se_|__do_|__|\.)?(?:(?:compat_)?[Ss]y[Ss]|ksys)_(\w+)$",
     );
     if let Some(c) = syscall.captures(&f) {
         return format!("sys_{}", &c[1]);
@@ -158,6 +194,10 @@ const GENERIC: &[&str] = &[
     "hung_task*",
     // rust panics
     "rust_begin_unwind",
+    "*::rust_begin_unwind",
+    "*::panicking::*",
+    "core::result::unwrap_failed",
+    "core::option::*_failed",
     "rust_panic*",
     "rust_helper_BUG",
     "core::panicking::*",
@@ -276,6 +316,12 @@ const GENERIC: &[&str] = &[
     "list_add",
     "list_del*",
     "list_valid_*",
+    "list_add_valid_or_report",
+    "list_del_entry_valid_or_report",
+    "hlist_*",
+    "list_splice*",
+    "list_move*",
+    "list_replace*",
     "kobject_put",
     "kobject_release",
     // the driver core's teardown: the driver or subsystem that called it is the suspect
@@ -341,6 +387,14 @@ const GENERIC: &[&str] = &[
     "resched_curr",
     "preempt_count_*",
     "irq_exit*",
+    "irqentry_*",
+    "idtentry_*",
+    "exit_to_user_mode*",
+    "exit_to_usermode*",
+    "prepare_exit_to_usermode",
+    "rcu_gp_*",
+    "rcu_*_kthread",
+    "cancel_*work*",
     "irq_enter*",
     "do_softirq*",
     "handle_softirqs",
@@ -431,6 +485,140 @@ const GENERIC: &[&str] = &[
     "fortify_*",
     "bitmap_*",
     "find_next_bit",
+    // string formatting: the report is about whoever formats
+    "vsnprintf",
+    "vscnprintf",
+    "snprintf",
+    "scnprintf",
+    "sprintf",
+    "vsprintf",
+    "kvasprintf*",
+    "kasprintf*",
+    "devm_kasprintf",
+    "kstrndup",
+    "strndup_user",
+    "memdup_user*",
+    "vmemdup_user",
+    "pointer",
+    "string_nocheck",
+    "widen_string",
+    "format_decode",
+    "number",
+    "dev_vprintk_emit",
+    "dev_printk_emit",
+    "dev_printk",
+    "_dev_*",
+    "dev_err",
+    "dev_warn",
+    "dev_info",
+    "netdev_printk",
+    "netdev_err",
+    "netdev_warn",
+    "strlcat",
+    "strncat",
+    "strnchr",
+    "strchrnul",
+    "strsep",
+    "strim",
+    "skip_spaces",
+    "sized_strscpy",
+    "kmemdup_nul",
+    "match_string",
+    "sysfs_emit*",
+    "seq_printf",
+    "seq_vprintf",
+    "seq_puts",
+    // crypto and checksum helpers
+    "crypto_shash_*",
+    "crypto_ahash_*",
+    "shash_*",
+    "sha1_*",
+    "sha256_*",
+    "sha512_*",
+    "blake2s_*",
+    "chacha*_block*",
+    "crc32*",
+    "crc16",
+    "crc_ccitt",
+    "csum_partial*",
+    "csum_and_copy*",
+    "csum_block_add*",
+    "skb_checksum*",
+    "skb_copy_and_csum*",
+    "ip_compute_csum",
+    "ip_fast_csum",
+    "do_csum",
+    "csum_ipv6_magic",
+    // buffer helpers of the network stack: the caller overran the buffer
+    "skb_put",
+    "skb_push",
+    "skb_pull",
+    "skb_over_panic",
+    "skb_under_panic",
+    "skb_panic",
+    "skb_copy_bits",
+    "skb_store_bits",
+    "skb_put_data",
+    "skb_put_zero",
+    // bus submission helpers: the driver that submits is the suspect
+    "usb_submit_urb",
+    "usb_start_wait_urb",
+    "usb_control_msg*",
+    "usb_bulk_msg",
+    "usb_interrupt_msg",
+    "usb_internal_control_msg",
+    // I/O accessors
+    "raw_readb",
+    "raw_readw",
+    "raw_readl",
+    "raw_readq",
+    "raw_writeb",
+    "raw_writew",
+    "raw_writel",
+    "raw_writeq",
+    "readb",
+    "readw",
+    "readl",
+    "readq",
+    "writeb",
+    "writew",
+    "writel",
+    "writeq",
+    "ioread*",
+    "iowrite*",
+    "logic_in*",
+    "logic_out*",
+    "inb",
+    "inw",
+    "inl",
+    "outb",
+    "outw",
+    "outl",
+    // reference and debug helpers
+    "ref_tracker_*",
+    "percpu_ref_*",
+    "kref_*",
+    "walk_stackframe",
+    "return_address",
+    "free_large_kmalloc",
+    "kthread_stop*",
+    "flush_work*",
+    "flush_workqueue*",
+    "drain_workqueue",
+    "cancel_work_sync",
+    "cancel_delayed_work_sync",
+    "synchronize_srcu*",
+    "synchronize_rcu*",
+    "synchronize_sched*",
+    "synchronize_net",
+    "wait_rcu_gp",
+    "rcu_barrier*",
+    "srcu_barrier",
+    "read_once_*",
+    "write_once_*",
+    "bit_spin_lock",
+    "local_lock*",
+    "local_unlock*",
     // entry points
     "ret_from_fork*",
     "kthread",

@@ -174,6 +174,15 @@ struct Line<'a> {
 fn split_prefix(line: &str) -> Line<'_> {
     let re = rx!(r"^(?:<\d+>)?(?:\[\s*(\d+\.\d+)\])?(?:\[\s*([TC]\d+)\])?\s?");
     let mut line = line.trim_end_matches('\r');
+    // syslog's `Nov 30 15:04:05 host kernel: ` (or an ISO 8601 time) before the kernel's
+    // text, which may or may not carry its own `[timestamp]`.
+    if let Some(m) = rx!(
+        r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) \S+ kernel: "
+    )
+    .find(line)
+    {
+        line = &line[m.end()..];
+    }
     if !line.starts_with('[') && !line.starts_with('<') {
         if let Some(m) = rx!(r"\[\s*\d+\.\d{6}\]").find(line) {
             line = &line[m.start()..];
@@ -210,6 +219,11 @@ enum Guilty {
     Interrupted,
     /// The last (outermost) non-generic frame of the call trace.
     Outermost(&'static [&'static str]),
+    /// For stack overflows: the frame a recursion repeats, else the outermost frame (the
+    /// entry: system call, work item), never the arbitrary innermost one.
+    Overflow,
+    /// A function found in the report's text (e.g. SLUB's `Freed in FUNC`), else none.
+    Named(Option<String>),
 }
 
 const HUNG: &[&str] = &[
@@ -288,29 +302,125 @@ const PAGE_ALLOC: &[&str] = &[
 ];
 const RUST: &[&str] = &["core::*", "<core::*", "kernel::*", "<kernel::*"];
 const NONE: &[&str] = &[];
-/// For stalls, the frames that name the work that stalled (a system call, an ioctl, a
-/// message send or receive, a packet handler), preferred to the innermost frame.
-const STALL_ANCHORS: &[&str] = &[
-    "sys_*",
-    "*_ioctl",
-    "*_sendmsg",
-    "*_recvmsg",
-    "*_rcv",
-    "smp_call_function*",
-    "*_timer_handler",
-    "*_work",
-    "*_workfn",
-    "*_thread",
+/// For stalls (RCU stalls, soft lockups): frames that dispatch work to the function that
+/// loops (system calls that multiplex many drivers or protocols, the VFS's read/write/ioctl,
+/// socket calls, task work, timers, work queues, kthreads, softirqs). Where a stall loops
+/// within a call chain is chance; what was called through the first of these is not, so it
+/// titles the stall (as syzkaller's stall rule does).
+const STALL_DISPATCH: &[&str] = &[
+    "sys_ioctl",
+    "sys_compat_ioctl",
+    "compat_sys_ioctl",
+    "ksys_ioctl",
+    "vfs_ioctl",
+    "do_vfs_ioctl",
+    "sys_read",
+    "sys_write",
+    "sys_readv",
+    "sys_writev",
+    "sys_pread64",
+    "sys_pwrite64",
+    "sys_preadv*",
+    "sys_pwritev*",
+    "sys_sendfile*",
+    "sys_splice",
+    "do_splice*",
+    "vfs_read",
+    "vfs_write",
+    "vfs_readv",
+    "vfs_writev",
+    "new_sync_read",
+    "new_sync_write",
+    "do_iter_read*",
+    "do_iter_write*",
+    "do_iter_readv_writev",
+    "vfs_iter_read",
+    "vfs_iter_write",
+    "do_loop_readv_writev",
+    "call_read_iter",
+    "call_write_iter",
+    "do_readv",
+    "do_writev",
+    "sock_sendmsg*",
+    "sock_recvmsg*",
+    "sock_write_iter",
+    "sock_read_iter",
+    "sock_ioctl",
+    "sys_sendmsg",
+    "sys_sendto",
+    "sys_sendmmsg",
+    "sys_recvmsg",
+    "sys_recvfrom",
+    "___sys_sendmsg",
+    "____sys_sendmsg",
+    "___sys_recvmsg",
+    "____sys_recvmsg",
+    "sys_connect",
+    "sys_bind",
+    "sys_setsockopt",
+    "sys_getsockopt",
+    "do_sock_setsockopt",
+    "do_sock_getsockopt",
+    "task_work_run",
+    "call_timer_fn",
+    "expire_timers",
+    "run_timer_softirq",
+    "run_timer_base",
+    "__run_timers",
+    "process_one_work",
+    "process_scheduled_works",
+    "worker_thread",
+    "kthread",
+    "ret_from_fork*",
+    "rcu_do_batch",
+    "nfnetlink_rcv_msg",
+    "nfnetlink_rcv_batch",
+    "*_compat_ioctl",
+    "rcu_core",
+    "tasklet_action*",
+    "net_rx_action",
+    "napi_poll",
+    "__napi_poll",
 ];
 
-/// Netlink's message dispatchers: they run the handler of each message they receive, which
-/// names the work better than they do.
-const DISPATCHERS: &[&str] = &[
-    "*netlink_rcv*",
-    "genl_rcv*",
-    "genl_family_rcv_msg*",
-    "*_rcv_msg",
-];
+/// The function a stall is titled by (`stack` innermost first): the frame that the first
+/// dispatching frame called ([`STALL_DISPATCH`]); a system call that dispatches nothing, or
+/// an IPI (`smp_call_function*`, which stalls waiting for other CPUs), itself; else the first
+/// non-generic frame, else the system call.
+fn stall_frame(stack: &[String]) -> Option<String> {
+    let dispatch = |f: &str| {
+        let name = f.trim_start_matches('_');
+        STALL_DISPATCH
+            .iter()
+            .any(|p| is_generic(name, std::slice::from_ref(p)) && !is_generic(name, NONE))
+            || ["ret_from_fork", "kthread", "process_one_work", "worker_thread"]
+                .iter()
+                .any(|p| name.starts_with(p))
+    };
+    let mut prev: Option<&String> = None;
+    for f in stack {
+        if f.starts_with("smp_call_function") {
+            return Some(f.clone());
+        }
+        if dispatch(f) {
+            if let Some(p) = prev {
+                return Some(p.clone());
+            }
+            continue;
+        }
+        if f.starts_with("sys_") {
+            return Some(f.clone());
+        }
+        if !is_generic(f, NONE) {
+            prev = Some(f);
+        }
+    }
+    stack
+        .iter()
+        .find(|f| !is_generic(f, NONE))
+        .or_else(|| stack.iter().find(|f| f.starts_with("sys_")))
+        .cloned()
+}
 
 /// Whether line `i` starts a crash report, and if so its title prefix and where its guilty
 /// function is.
@@ -328,6 +438,9 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
             .map(|s| s.trim())
     };
 
+    if let Some(r) = classify_more(lines, i, l) {
+        return Some(r);
+    }
     if let Some(m) = c(rx!(
         r"^(?:BUG: )?KASAN: ([\w-]+(?: or [\w-]+)?) (?:in|on) (?:address \S+|([A-Za-z_][\w.]*))?"
     )) {
@@ -375,6 +488,9 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     {
         return Some(("general protection fault".into(), Guilty::Ip(NONE)));
     }
+    if c(rx!(r"^kernel BUG at lib/list_debug\.c")).is_some() {
+        return Some(("BUG: corrupted list".into(), Guilty::Stack(NONE)));
+    }
     if c(rx!(r"^kernel BUG at \S+")).is_some() {
         return Some(("kernel BUG".into(), Guilty::Ip(NONE)));
     }
@@ -385,10 +501,18 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
         r"^(BUG: (?:\w+ )?stack guard page was hit|PANIC: double fault)"
     )) {
         let t = rx!(r"^BUG: \w+ stack").replace(&m[1], "BUG: stack");
-        return Some((t.into_owned(), Guilty::Ip(NONE)));
+        // A double fault from a stack overflow says so on the next lines.
+        let overflow = t.starts_with("BUG: stack")
+            || after(12).any(|s| s.contains("stack overflow") || s.contains("overran stack"));
+        let g = if overflow {
+            Guilty::Overflow
+        } else {
+            Guilty::Ip(NONE)
+        };
+        return Some((t.into_owned(), g));
     }
     if c(rx!(r"^(?:(?:NMI )?watchdog: )?BUG: soft lockup")).is_some() {
-        return Some(("BUG: soft lockup".into(), Guilty::Ip(NONE)));
+        return Some(("BUG: soft lockup".into(), Guilty::Interrupted));
     }
     if c(rx!(r"(?:^|: )Watchdog detected hard LOCKUP")).is_some() {
         return Some(("BUG: hard lockup".into(), Guilty::Ip(NONE)));
@@ -400,14 +524,16 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     {
         return Some(("INFO: rcu detected stall".into(), Guilty::Interrupted));
     }
-    if c(rx!(
-        r"^INFO: task .* blocked (?:in I/O wait )?for more than \d+ seconds"
-    ))
-    .is_some()
-    {
+    // A task name may hold a newline (`prctl(PR_SET_NAME)`), which splits the header.
+    let joined = match lines.get(i + 1) {
+        Some(next) if l.starts_with("INFO: task ") => format!("{l}{}", next.trim_end()),
+        _ => l.to_string(),
+    };
+    let hung_re = rx!(r"^INFO: task .* blocked (?:in I/O wait )?for more than \d+ seconds");
+    if hung_re.is_match(l) || (hung_re.is_match(&joined) && !hung_re.is_match(lines[i + 1])) {
         return Some(("INFO: task hung".into(), Guilty::Stack(HUNG)));
     }
-    if c(rx!(r"^INFO: task .* can't die for more than")).is_some() {
+    if rx!(r"^INFO: task .* can't die for more than").is_match(&joined) {
         return Some(("INFO: task can't die".into(), Guilty::Stack(HUNG)));
     }
     if c(rx!(r"^(?:WARNING|INFO): (?:possible (?:circular|recursive) locking|possible irq lock inversion|(?:HARD|SOFT)IRQ-(?:READ-)?safe -> (?:HARD|SOFT)IRQ-unsafe lock order)")).is_some() {
@@ -420,7 +546,9 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     if c(rx!(r"^(?:WARNING|INFO): inconsistent lock state")).is_some() {
         return Some(("inconsistent lock state".into(), Guilty::LockAt));
     }
-    if let Some(m) = c(rx!(r"^(WARNING|INFO): suspicious RCU usage")) {
+    if let Some(m) = c(rx!(
+        r"^(WARNING|INFO): suspicious (?:RCU|rcu_dereference_check\(\)|rcu_dereference_protected\(\)) usage"
+    )) {
         return Some((
             format!("{}: suspicious RCU usage", &m[1]),
             Guilty::Stack(LOCKING),
@@ -544,6 +672,79 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     None
 }
 
+/// Report kinds of other subsystems and of user space: the x86 die header of other traps
+/// (`stack segment: 0000 [#1]`), SLUB's object checks (`BUG cache (Not tainted): Poison
+/// overwritten`), the page allocator's `warn_alloc()`, machine checks, the VFS's busy inodes,
+/// syzkaller's own `SYZFAIL:`/`SYZFATAL:` and Go runtime crashes (`panic: `/`fatal error: `
+/// followed by a goroutine trace).
+fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> {
+    let after = |n: usize| {
+        lines[i + 1..lines.len().min(i + 1 + n)]
+            .iter()
+            .map(|s| s.trim())
+    };
+    if rx!(r"^(?:Oops: )?stack segment: [0-9a-f]{4} \[#\d+\]").is_match(l) {
+        return Some(("stack segment fault".into(), Guilty::Ip(NONE)));
+    }
+    if let Some(m) =
+        rx!(r"^BUG (\S+) \((?:Not tainted|Tainted: [^)]*)\): (.+?)\s*$").captures(l)
+    {
+        let msg = m[2].replace(&format!(" in {}", &m[1]), "");
+        let msg = strip_numbers(&msg);
+        // The allocator found the damage; the object's last free names the suspect.
+        let freed = after(12).find_map(|s| {
+            rx!(r"^INFO: Freed in ([A-Za-z_][\w.]*)")
+                .captures(s)
+                .map(|c| normalize_func(&c[1]))
+        });
+        let g = if msg.starts_with("Objects remaining") {
+            Guilty::Stack(SLAB_SHUTDOWN)
+        } else {
+            Guilty::Named(freed)
+        };
+        return Some((format!("BUG: slab: {msg}"), g));
+    }
+    if rx!(r"^\S.*: page allocation failure: order:\d+, mode:").is_match(l) {
+        return Some(("page allocation failure".into(), Guilty::Stack(PAGE_ALLOC)));
+    }
+    if rx!(r"^(?:mce: )?\[Hardware Error\]: .*Machine [Cc]heck").is_match(l) {
+        return Some(("MCE: hardware error".into(), Guilty::None));
+    }
+    if rx!(r"^VFS: Busy inodes after unmount").is_match(l) {
+        let t = "VFS: Busy inodes after unmount";
+        return Some((t.into(), Guilty::None));
+    }
+    if let Some(m) = rx!(r"^(SYZFAIL|SYZFATAL): (.*)$").captures(l) {
+        let msg = rx!(r"\d+").replace_all(m[2].trim(), "NUM");
+        return Some((format!("{}: {msg}", &m[1]), Guilty::None));
+    }
+    if let Some(m) = rx!(r"^(panic|fatal error): (.+)$").captures(l) {
+        let mut rest = after(12);
+        if rest.any(|s| rx!(r"^goroutine \d+ \[").is_match(s)) {
+            let msg = strip_numbers(&m[2]);
+            let func = lines[i + 1..lines.len().min(i + 200)]
+                .iter()
+                .filter_map(|s| {
+                    rx!(r"^\s*((?:[\w.\-]+/)*[\w\-]+\.[\w.*()\[\]]+)\(.*\)$")
+                        .captures(s)
+                        .map(|c| c[1].to_string())
+                })
+                .find(|f| !f.starts_with("runtime.") && !f.starts_with("panic("));
+            return Some((format!("{}: {msg}", &m[1]), Guilty::Named(func)));
+        }
+    }
+    None
+}
+
+/// `kmem_cache_destroy()` and its helpers: the caller destroys a cache with live objects.
+const SLAB_SHUTDOWN: &[&str] = &[
+    "*kmem_cache_shutdown*",
+    "kmem_cache_destroy",
+    "shutdown_cache",
+    "list_slab_objects",
+    "slab_err",
+];
+
 fn header(func: Option<&str>, extra: &'static [&'static str]) -> Guilty {
     match func {
         Some(f) => Guilty::Header(normalize_func(f), extra),
@@ -572,6 +773,9 @@ fn warning(lines: &[&str], i: usize, m: &Captures<'_>) -> Option<(String, Guilty
     let said = |w: &str| before.iter().any(|l| l.starts_with(w));
     let file = file.unwrap_or_default();
     let f = func.clone().unwrap_or_default();
+    if file.ends_with("lib/list_debug.c") {
+        return Some(("BUG: corrupted list".into(), Guilty::Stack(NONE)));
+    }
     let sub =
         if said("refcount_t:") || file.ends_with("lib/refcount.c") || f.starts_with("refcount_") {
             Some("refcount bug")
@@ -655,7 +859,24 @@ impl<'a> Report<'a> {
     }
 
     fn ip(&self) -> Option<String> {
-        self.lines.iter().find_map(|l| parse_ip(l.trim_start()))
+        self.lines
+            .iter()
+            .find_map(|l| parse_ip(l.trim_start()))
+            .or_else(|| {
+                // A jump to a bad address (`PC is at 0xdeadbeef`): the caller in the link
+                // register.
+                let pc_unknown = self.lines.iter().any(|l| {
+                    rx!(r"^\s*(?:PC is at|pc\s*:|NIP\s*[:\[])\s*\[?<?0x?[0-9a-fA-F]+>?\]?\s*$")
+                        .is_match(l)
+                });
+                if pc_unknown {
+                    self.lines
+                        .iter()
+                        .find_map(|l| frames::parse_lr(l.trim_start()))
+                } else {
+                    None
+                }
+            })
     }
 
     /// Call-trace frames. Unreliable (`? `) frames are dropped when reliable ones exist.
@@ -691,6 +912,65 @@ impl<'a> Report<'a> {
             .collect()
     }
 
+    /// For stalls: the interrupted context's frames, innermost first. They follow the first
+    /// timer-interrupt entry frame (`apic_timer_interrupt`, `asm_sysvec_apic_timer_interrupt`,
+    /// arm64's `el1h_64_irq`) or `</IRQ>`, which end the stall detector's own stack; the
+    /// instruction pointer printed there is the innermost. Without either, the whole trace,
+    /// after the first instruction pointer.
+    fn stall_stack(&self) -> Vec<String> {
+        let entry = |f: &str| {
+            let n = f.trim_start_matches('_');
+            n.ends_with("apic_timer_interrupt")
+                || ["el1_irq", "el1h_64_irq", "el1_interrupt", "irq_svc", "__irq_svc"].contains(&n)
+        };
+        let mut started = false;
+        let mut out: Vec<frames::Frame> = Vec::new();
+        let mut ip_seen = false;
+        let mut first_ip = None;
+        for l in &self.lines[1..] {
+            let t = l.trim();
+            if t == "</IRQ>" && !started {
+                started = true;
+                out.clear();
+                ip_seen = false;
+                continue;
+            }
+            if let Some(f) = parse_ip(l.trim_start()) {
+                first_ip.get_or_insert(f.clone());
+                if started && !ip_seen {
+                    ip_seen = true;
+                    out.push(frames::Frame {
+                        func: f,
+                        reliable: true,
+                    });
+                }
+                continue;
+            }
+            if let Some(f) = parse_frame(l) {
+                if entry(&f.func) {
+                    if !started {
+                        started = true;
+                        out.clear();
+                        ip_seen = false;
+                    }
+                    continue;
+                }
+                out.push(f);
+            }
+        }
+        let any_reliable = out.iter().any(|f| f.reliable);
+        let mut v: Vec<String> = out
+            .into_iter()
+            .filter(|f| f.reliable || !any_reliable)
+            .map(|f| f.func)
+            .collect();
+        // A CPU stuck waiting for an IPI's answer is stuck in the IPI, wherever called from.
+        if let Some(ip) = first_ip.filter(|f| f.starts_with("smp_call_function")) {
+            v.insert(0, ip);
+        }
+        v
+    }
+
     fn first_specific(&self, extra: &[&str], interrupted: bool) -> Option<String> {
         self.stack(interrupted)
             .into_iter()
@@ -716,24 +996,19 @@ impl<'a> Report<'a> {
                 .stack(false)
                 .into_iter()
                 .rfind(|f| !is_generic(f, extra)),
-            Guilty::Interrupted => {
-                let stack = self.stack(true);
-                // `___sys_recvmsg`, `____sys_sendmsg`: helpers shared by several system
-                // calls, not the system call.
-                let anchor = stack.iter().position(|f| {
-                    is_generic(f, STALL_ANCHORS) && !is_generic(f, NONE) && !f.starts_with("___")
-                });
-                match anchor {
-                    // A netlink dispatcher stands for the handler it called.
-                    Some(a) if is_generic(&stack[a], DISPATCHERS) => stack[..a]
-                        .iter()
-                        .rev()
-                        .find(|f| !is_generic(f, DISPATCHERS))
-                        .or(Some(&stack[a]))
-                        .cloned(),
-                    Some(a) => Some(stack[a].clone()),
-                    None => stack.iter().find(|f| !is_generic(f, NONE)).cloned(),
-                }
+            Guilty::Interrupted => stall_frame(&self.stall_stack()),
+            Guilty::Named(f) => f.clone(),
+            Guilty::Overflow => {
+                let stack: Vec<String> = self
+                    .stack(false)
+                    .into_iter()
+                    .filter(|f| !is_generic(f, PANIC))
+                    .collect();
+                // The recursion: the innermost frame that repeats three times or more.
+                let repeated = stack
+                    .iter()
+                    .find(|f| stack.iter().filter(|g| g == f).count() >= 3);
+                repeated.or(stack.last()).cloned()
             }
         }
     }
@@ -742,7 +1017,7 @@ impl<'a> Report<'a> {
         let extra = match g {
             Guilty::Ip(e) | Guilty::Header(_, e) | Guilty::Stack(e) | Guilty::Outermost(e) => *e,
             Guilty::LockAt => LOCKING,
-            Guilty::None | Guilty::Interrupted => NONE,
+            Guilty::None | Guilty::Interrupted | Guilty::Overflow | Guilty::Named(_) => NONE,
         };
         let mut out: Vec<String> = Vec::new();
         let ip = match g {
