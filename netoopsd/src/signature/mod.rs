@@ -374,6 +374,11 @@ const STALL_DISPATCH: &[&str] = &[
     "ret_from_fork*",
     "rcu_do_batch",
     "nfnetlink_rcv_msg",
+    // debugfs's file operations proxies, and lkdtm's (the kernel's crash test module)
+    // dispatch to the crash type's function
+    "full_proxy_*",
+    "direct_entry",
+    "lkdtm_do_action",
     "nfnetlink_rcv_batch",
     "*_compat_ioctl",
     "rcu_core",
@@ -925,10 +930,15 @@ impl<'a> Report<'a> {
         };
         let mut started = false;
         let mut out: Vec<frames::Frame> = Vec::new();
+        let mut all: Vec<frames::Frame> = Vec::new();
         let mut ip_seen = false;
         let mut first_ip = None;
         for l in &self.lines[1..] {
             let t = l.trim();
+            // A panic that follows (softlockup_panic) prints its own, interrupt, stack.
+            if t.starts_with("Kernel panic - not syncing") {
+                break;
+            }
             if t == "</IRQ>" && !started {
                 started = true;
                 out.clear();
@@ -936,7 +946,13 @@ impl<'a> Report<'a> {
                 continue;
             }
             if let Some(f) = parse_ip(l.trim_start()) {
-                first_ip.get_or_insert(f.clone());
+                if first_ip.is_none() {
+                    all.push(frames::Frame {
+                        func: f.clone(),
+                        reliable: true,
+                    });
+                    first_ip = Some(f.clone());
+                }
                 if started && !ip_seen {
                     ip_seen = true;
                     out.push(frames::Frame {
@@ -955,8 +971,12 @@ impl<'a> Report<'a> {
                     }
                     continue;
                 }
+                all.push(f.clone());
                 out.push(f);
             }
+        }
+        if !started {
+            out = all;
         }
         let any_reliable = out.iter().any(|f| f.reliable);
         let mut v: Vec<String> = out
@@ -1020,14 +1040,11 @@ impl<'a> Report<'a> {
             Guilty::None | Guilty::Interrupted | Guilty::Overflow | Guilty::Named(_) => NONE,
         };
         let mut out: Vec<String> = Vec::new();
-        let ip = match g {
-            Guilty::Interrupted => None,
-            _ => self.ip(),
+        let all: Vec<String> = match g {
+            Guilty::Interrupted => self.stall_stack(),
+            _ => self.ip().into_iter().chain(self.stack(false)).collect(),
         };
-        for f in ip
-            .into_iter()
-            .chain(self.stack(matches!(g, Guilty::Interrupted)))
-        {
+        for f in all {
             if out.len() == MAX_FRAMES {
                 break;
             }
