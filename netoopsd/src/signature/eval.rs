@@ -91,8 +91,7 @@ fn is_header_line(l: &str) -> bool {
     l.starts_with('#')
         || l.split_once(':').is_some_and(|(k, _)| {
             !k.is_empty()
-                && k
-                    .bytes()
+                && k.bytes()
                     .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
         })
 }

@@ -94,7 +94,9 @@ pub fn demangle(f: &str) -> String {
     }
     if f.starts_with("_Z") {
         if let Ok(sym) = cpp_demangle::Symbol::new(f) {
-            let opts = cpp_demangle::DemangleOptions::new().no_params().no_return_type();
+            let opts = cpp_demangle::DemangleOptions::new()
+                .no_params()
+                .no_return_type();
             if let Ok(s) = sym.demangle(&opts) {
                 return s;
             }

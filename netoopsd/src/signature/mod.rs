@@ -46,12 +46,15 @@ pub fn extract(log: &str) -> Option<Signature> {
     let lines: Vec<&str> = split.iter().map(|l| l.text).collect();
     let callers: Vec<Option<&str>> = split.iter().map(|l| l.caller).collect();
     let times: Vec<Option<f64>> = split.iter().map(|l| l.time).collect();
-    let select::Choice {
+    let Some(select::Choice {
         line: i,
         prefix,
         guilty,
         end,
-    } = select::choose(&lines, &callers, &times)?;
+    }) = select::choose(&lines, &callers, &times)
+    else {
+        return unexpected_reboot(&lines, &times);
+    };
     let report = Report::new(&lines[..end], i);
     let title = match report.resolve(&guilty) {
         Some(f) => format!("{prefix} in {}", family(&f)),
@@ -158,6 +161,23 @@ fn family(func: &str) -> String {
         .into_owned()
 }
 
+/// A log without a crash report in which the kernel starts again after it had run (its boot
+/// banner, or the firmware's, after kernel lines): the machine rebooted without saying why.
+fn unexpected_reboot(lines: &[&str], times: &[Option<f64>]) -> Option<Signature> {
+    let first = times.iter().position(Option::is_some)?;
+    let boot = rx!(
+        r"^(?:Linux version \d|Booting the kernel|Booting Linux on physical CPU|SeaBIOS \(version)"
+    );
+    let i = (first + 1..lines.len()).find(|&i| boot.is_match(lines[i].trim()))?;
+    let title = "unexpected kernel reboot".to_string();
+    Some(Signature {
+        bucket: bucket_id(&title),
+        title,
+        frames: Vec::new(),
+        line: i,
+    })
+}
+
 /// One log line: the kernel's text and what the console put before it.
 struct Line<'a> {
     text: &'a str,
@@ -174,6 +194,10 @@ struct Line<'a> {
 fn split_prefix(line: &str) -> Line<'_> {
     let re = rx!(r"^(?:<\d+>)?(?:\[\s*(\d+\.\d+)\])?(?:\[\s*([TC]\d+)\])?\s?");
     let mut line = line.trim_end_matches('\r');
+    // Go's log time (`2022/10/02 11:34:15 `) before user space's own lines (syzkaller's).
+    if let Some(m) = rx!(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ").find(line) {
+        line = &line[m.end()..];
+    }
     // syslog's `Nov 30 15:04:05 host kernel: ` (or an ISO 8601 time) before the kernel's
     // text, which may or may not carry its own `[timestamp]`.
     if let Some(m) = rx!(
@@ -398,9 +422,14 @@ fn stall_frame(stack: &[String]) -> Option<String> {
         STALL_DISPATCH
             .iter()
             .any(|p| is_generic(name, std::slice::from_ref(p)) && !is_generic(name, NONE))
-            || ["ret_from_fork", "kthread", "process_one_work", "worker_thread"]
-                .iter()
-                .any(|p| name.starts_with(p))
+            || [
+                "ret_from_fork",
+                "kthread",
+                "process_one_work",
+                "worker_thread",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p))
     };
     let mut prev: Option<&String> = None;
     for f in stack {
@@ -476,6 +505,20 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
             "paging request"
         } else {
             &m[1]
+        };
+        return Some((
+            format!("BUG: unable to handle kernel {what}"),
+            Guilty::Ip(NONE),
+        ));
+    }
+    // powerpc's spellings (arch/powerpc/mm/fault.c).
+    if let Some(m) = c(rx!(
+        r"^BUG: (?:Kernel NULL pointer dereference|Unable to handle kernel (?:data access|instruction fetch))(?: on (?:read|write|execute))? at"
+    )) {
+        let what = if m[0].contains("NULL") {
+            "NULL pointer dereference"
+        } else {
+            "paging request"
         };
         return Some((
             format!("BUG: unable to handle kernel {what}"),
@@ -691,9 +734,7 @@ fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> 
     if rx!(r"^(?:Oops: )?stack segment: [0-9a-f]{4} \[#\d+\]").is_match(l) {
         return Some(("stack segment fault".into(), Guilty::Ip(NONE)));
     }
-    if let Some(m) =
-        rx!(r"^BUG (\S+) \((?:Not tainted|Tainted: [^)]*)\): (.+?)\s*$").captures(l)
-    {
+    if let Some(m) = rx!(r"^BUG (\S+) \((?:Not tainted|Tainted: [^)]*)\): (.+?)\s*$").captures(l) {
         let msg = m[2].replace(&format!(" in {}", &m[1]), "");
         let msg = strip_numbers(&msg);
         // The allocator found the damage; the object's last free names the suspect.
@@ -926,7 +967,14 @@ impl<'a> Report<'a> {
         let entry = |f: &str| {
             let n = f.trim_start_matches('_');
             n.ends_with("apic_timer_interrupt")
-                || ["el1_irq", "el1h_64_irq", "el1_interrupt", "irq_svc", "__irq_svc"].contains(&n)
+                || [
+                    "el1_irq",
+                    "el1h_64_irq",
+                    "el1_interrupt",
+                    "irq_svc",
+                    "__irq_svc",
+                ]
+                .contains(&n)
         };
         let mut started = false;
         let mut out: Vec<frames::Frame> = Vec::new();

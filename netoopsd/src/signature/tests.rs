@@ -642,3 +642,548 @@ fn debug_helpers_are_not_the_bug() {
         Some("BUG: Bad page state in bpf_test_run_xdp_live")
     );
 }
+
+// Hand-written logs in the kernel's (and syzkaller's, and Go's) report formats, one class of
+// report or frame each.
+
+fn title(log: &str) -> Option<String> {
+    extract(log).map(|s| s.title)
+}
+
+#[test]
+fn string_formatting_and_buffer_helpers_are_not_the_bug() {
+    // mm/kasan/report.c: the access is in vsnprintf(), the caller passed the bad buffer.
+    let kasan = "\
+[  100.000001] ==================================================================
+[  100.000002] BUG: KASAN: slab-out-of-bounds in vsnprintf+0x1a2/0x1b00 lib/vsprintf.c:2800
+[  100.000003] Read of size 1 at addr ffff888012345678 by task kworker/0:1/12
+[  100.000004] Call Trace:
+[  100.000005]  dump_stack_lvl+0x8b/0xb3
+[  100.000006]  print_report+0x171/0x4a0
+[  100.000007]  kasan_report+0xb1/0x130
+[  100.000008]  string_nocheck lib/vsprintf.c:640 [inline]
+[  100.000009]  string+0x1c1/0x210
+[  100.000010]  vsnprintf+0x1a2/0x1b00
+[  100.000011]  snprintf+0xbb/0xf0
+[  100.000012]  kstrdup+0x3a/0x70
+[  100.000013]  foo_probe+0x1a4/0x600 [foo]
+[  100.000014]  usb_probe_interface+0x30b/0x7f0
+[  100.000015] ==================================================================
+";
+    assert_eq!(
+        title(kasan).as_deref(),
+        Some("KASAN: slab-out-of-bounds Read in foo_probe")
+    );
+    // lib/bug.c WARNING in a bus submission helper: the driver that submitted.
+    let warn = "\
+[   20.000001] ------------[ cut here ]------------
+[   20.000002] URB 00000000deadbeef submitted while active
+[   20.000003] WARNING: CPU: 1 PID: 345 at drivers/usb/core/urb.c:378 usb_submit_urb+0x1208/0x1560
+[   20.000004] RIP: 0010:usb_submit_urb+0x1208/0x1560
+[   20.000005] Call Trace:
+[   20.000006]  bar_start_rx+0x8a/0x1c0 [bar]
+[   20.000007]  bar_open+0x4c/0xa0 [bar]
+[   20.000008]  __dev_open+0x2bc/0x4d0
+[   20.000009] ---[ end trace 0000000000000000 ]---
+";
+    assert_eq!(title(warn).as_deref(), Some("WARNING in bar_start_rx"));
+    // Checksum, crypto and list-debug helpers.
+    for (helper, file) in [
+        ("csum_partial", "arch/x86/lib/csum-partial_64.c:41"),
+        ("sha256_update", "lib/crypto/sha256.c:120"),
+        ("crc32_le", "lib/crc32.c:190"),
+        ("memcpy", "mm/kasan/shadow.c:65"),
+    ] {
+        let log = format!(
+            "\
+[  100.000002] BUG: KASAN: use-after-free in {helper}+0x12/0x80 {file}
+[  100.000003] Read of size 8 at addr ffff888012345678 by task syz-executor/7
+[  100.000004] Call Trace:
+[  100.000005]  kasan_report+0xb1/0x130
+[  100.000006]  __asan_load8+0x69/0x90
+[  100.000007]  {helper}+0x12/0x80
+[  100.000008]  baz_xmit+0x1f0/0x400
+[  100.000009]  dev_hard_start_xmit+0x1a0/0x5f0
+"
+        );
+        assert_eq!(
+            title(&log).as_deref(),
+            Some("KASAN: use-after-free Read in baz_xmit"),
+            "{helper}"
+        );
+    }
+    // lib/list_debug.c: a corrupted list, titled by the list's user.
+    let list = "\
+[   30.000001] list_del corruption. prev->next should be ffff888012345678, but was dead000000000100
+[   30.000002] ------------[ cut here ]------------
+[   30.000003] kernel BUG at lib/list_debug.c:53!
+[   30.000004] invalid opcode: 0000 [#1] PREEMPT SMP KASAN
+[   30.000005] RIP: 0010:__list_del_entry_valid.cold+0x37/0x7b
+[   30.000006] Call Trace:
+[   30.000007]  __list_del_entry include/linux/list.h:134 [inline]
+[   30.000008]  list_del include/linux/list.h:148 [inline]
+[   30.000009]  qux_remove_pack+0x9c/0x2a0
+[   30.000010]  qux_release+0x33/0x90
+[   30.000011] ---[ end trace 0000000000000000 ]---
+";
+    assert_eq!(
+        title(list).as_deref(),
+        Some("BUG: corrupted list in qux_remove_pack")
+    );
+    // A refcount helper under a KASAN report, and a lock primitive under a GPF.
+    let gpf = "\
+[   40.000001] general protection fault, probably for non-canonical address 0xdffffc0000000003: 0000 [#1] SMP KASAN
+[   40.000002] RIP: 0010:__mutex_lock+0x120/0x9a0
+[   40.000003] Call Trace:
+[   40.000004]  mutex_lock_nested+0x16/0x20
+[   40.000005]  quux_write_lock+0x41/0x90
+[   40.000006]  quux_readdir+0x1b0/0x700
+[   40.000007] ---[ end trace 0000000000000000 ]---
+";
+    assert_eq!(
+        title(gpf).as_deref(),
+        Some("general protection fault in quux_write_lock")
+    );
+}
+
+#[test]
+fn hung_task_in_an_rcu_wait_is_its_caller() {
+    for wait in [
+        "synchronize_srcu",
+        "__synchronize_srcu",
+        "synchronize_rcu",
+        "rcu_barrier",
+    ] {
+        let log = format!(
+            "\
+[  300.000001] INFO: task kworker/u4:2:123 blocked for more than 143 seconds.
+[  300.000002]       Not tainted 6.1.0 #1
+[  300.000003] task:kworker/u4:2    state:D stack:24000 pid:123 ppid:2 flags:0x00004000
+[  300.000004] Call Trace:
+[  300.000005]  <TASK>
+[  300.000006]  __schedule+0x8cc/0x1ed0
+[  300.000007]  schedule+0xde/0x1b0
+[  300.000008]  schedule_timeout+0x14b/0x290
+[  300.000009]  wait_for_completion+0x185/0x330
+[  300.000010]  {wait}+0x1a0/0x230
+[  300.000011]  corge_cleanup_net+0x33/0x90
+[  300.000012]  ops_exit_list+0xb0/0x170
+[  300.000013]  cleanup_net+0x4ee/0xb10
+"
+        );
+        assert_eq!(
+            title(&log).as_deref(),
+            Some("INFO: task hung in corge_cleanup_net"),
+            "{wait}"
+        );
+    }
+}
+
+#[test]
+fn stack_overflows_are_titled_by_their_recursion_or_entry() {
+    let recursion = |inner: &str| {
+        format!(
+            "\
+[   50.000001] BUG: TASK stack guard page was hit at ffffc90000b8ff58 (stack is ffffc90000b90000..ffffc90000b98000)
+[   50.000002] stack guard page: 0000 [#1] PREEMPT SMP KASAN
+[   50.000003] RIP: 0010:{inner}+0x10/0x60
+[   50.000004] Call Trace:
+[   50.000005]  {inner}+0x10/0x60
+[   50.000006]  grault_walk+0x55/0x120
+[   50.000007]  grault_walk+0x80/0x120
+[   50.000008]  grault_walk+0x80/0x120
+[   50.000009]  grault_walk+0x80/0x120
+[   50.000010]  sys_ioctl+0x1a/0x20
+[   50.000011] ---[ end trace 0000000000000000 ]---
+"
+        )
+    };
+    let a = extract(&recursion("mark_lock")).unwrap();
+    let b = extract(&recursion("kmem_cache_alloc_trace")).unwrap();
+    assert_eq!(a.title, "BUG: stack guard page was hit in grault_walk");
+    assert_eq!(a.bucket, b.bucket);
+    // No repeated frame: the entry (the system call), not wherever the guard page was hit.
+    let deep = |inner: &str| {
+        format!(
+            "\
+[   50.000001] BUG: stack guard page was hit at ffffc90000b8ff58 (stack is ffffc90000b90000..ffffc90000b98000)
+[   50.000003] RIP: 0010:{inner}+0x10/0x60
+[   50.000004] Call Trace:
+[   50.000006]  garply_a+0x55/0x120
+[   50.000007]  garply_b+0x80/0x120
+[   50.000010]  __x64_sys_sendmsg+0x1a/0x20
+[   50.000011]  do_syscall_64+0x3d/0x90
+[   50.000012] ---[ end trace 0000000000000000 ]---
+"
+        )
+    };
+    let c = extract(&deep("validate_chain")).unwrap();
+    let d = extract(&deep("unwind_next_frame")).unwrap();
+    assert_eq!(c.title, "BUG: stack guard page was hit in sys_sendmsg");
+    assert_eq!(c.bucket, d.bucket);
+    // A double fault that says it is a stack overflow is one too, in the same bucket class.
+    let df = "\
+[   60.000001] PANIC: double fault, error_code: 0x0
+[   60.000002] BUG: unable to handle kernel stack overflow (double-fault): 0000 [#1]
+[   60.000003] RIP: 0010:validate_chain+0x10/0x60
+[   60.000004] Call Trace:
+[   60.000006]  garply_a+0x55/0x120
+[   60.000010]  __x64_sys_sendmsg+0x1a/0x20
+";
+    let e = extract(df).unwrap();
+    assert_eq!(e.title, "PANIC: double fault in sys_sendmsg");
+}
+
+#[test]
+fn stalls_fall_back_to_the_system_call() {
+    // Everything inside the interrupted context is generic: the system call titles it.
+    let rcu = "\
+[  200.000001] rcu: INFO: rcu_preempt self-detected stall on CPU
+[  200.000002] rcu: 	0-....: (10500 ticks this GP) idle=1c6/1/0x4000000000000000
+[  200.000003] Call Trace:
+[  200.000004]  <IRQ>
+[  200.000005]  rcu_dump_cpu_stacks+0x1a1/0x1ed
+[  200.000006]  update_process_times+0x24/0x70
+[  200.000007]  sysvec_apic_timer_interrupt+0x8e/0xc0
+[  200.000008]  </IRQ>
+[  200.000009]  <TASK>
+[  200.000010]  asm_sysvec_apic_timer_interrupt+0x1a/0x20
+[  200.000011] RIP: 0010:_raw_spin_unlock_irqrestore+0x3c/0x70
+[  200.000012]  __wake_up_common_lock+0xd0/0x130
+[  200.000013]  __x64_sys_sched_yield+0x1a/0x20
+[  200.000014]  do_syscall_64+0x3d/0xb0
+[  200.000015]  entry_SYSCALL_64_after_hwframe+0x63/0xcd
+";
+    assert_eq!(
+        title(rcu).as_deref(),
+        Some("INFO: rcu detected stall in sys_sched_yield")
+    );
+    // A soft lockup in a driver's ioctl: the ioctl handler the VFS called, wherever it loops.
+    let soft = |rip: &str| {
+        format!(
+            "\
+[  210.000001] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [syz-executor:1234]
+[  210.000002] RIP: 0010:{rip}+0x3c/0x70
+[  210.000003] Call Trace:
+[  210.000004]  waldo_poll_loop+0x55/0x120
+[  210.000005]  waldo_ioctl+0x80/0x520
+[  210.000006]  __x64_sys_ioctl+0x19d/0x210
+[  210.000007]  do_syscall_64+0x3d/0xb0
+"
+        )
+    };
+    let a = extract(&soft("waldo_hw_wait")).unwrap();
+    let b = extract(&soft("_raw_spin_lock")).unwrap();
+    assert_eq!(a.title, "BUG: soft lockup in waldo_ioctl");
+    assert_eq!(a.bucket, b.bucket);
+    // A hung task with nothing but waits and the system call.
+    let hung = "\
+[  300.000001] INFO: task syz-executor:99 blocked for more than 143 seconds.
+[  300.000004] Call Trace:
+[  300.000006]  __schedule+0x8cc/0x1ed0
+[  300.000007]  schedule+0xde/0x1b0
+[  300.000008]  rwsem_down_write_slowpath+0x4ee/0x1000
+[  300.000009]  down_write+0x14c/0x160
+[  300.000010]  __x64_sys_unshare+0x2a/0x40
+[  300.000011]  do_syscall_64+0x3d/0xb0
+";
+    assert_eq!(
+        title(hung).as_deref(),
+        Some("INFO: task hung in sys_unshare")
+    );
+}
+
+#[test]
+fn report_kinds_of_other_subsystems() {
+    let stack_segment = "\
+[   10.000001] stack segment: 0000 [#1] PREEMPT SMP KASAN
+[   10.000002] CPU: 0 PID: 1 Comm: syz-executor Not tainted 6.1.0 #1
+[   10.000003] RIP: 0010:fred_lookup+0x42/0x120
+[   10.000004] Call Trace:
+[   10.000005]  fred_sendmsg+0x90/0x200
+[   10.000006] ---[ end trace 0000000000000000 ]---
+";
+    assert_eq!(
+        title(stack_segment).as_deref(),
+        Some("stack segment fault in fred_lookup")
+    );
+    // mm/slub.c object checks.
+    let poison = "\
+[   11.000001] =============================================================================
+[   11.000002] BUG kmalloc-64 (Not tainted): Poison overwritten
+[   11.000003] -----------------------------------------------------------------------------
+[   11.000004] 0xffff888012345678-0xffff88801234567f @offset=1234. First byte 0x6a instead of 0x6b
+[   11.000005] Allocated in plugh_alloc+0x20/0x60 age=12 cpu=0 pid=1
+[   11.000006] INFO: Freed in plugh_free+0x30/0x70 age=10 cpu=1 pid=2
+[   11.000007] CPU: 0 PID: 1 Comm: swapper Not tainted 6.1.0 #1
+[   11.000008] Call Trace:
+[   11.000009]  dump_stack_lvl+0x8b/0xb3
+[   11.000010]  check_bytes_and_report+0x10f/0x160
+[   11.000011]  __kmalloc+0x55/0x100
+[   11.000012]  xyzzy_init+0x10/0x40
+";
+    assert_eq!(
+        title(poison).as_deref(),
+        Some("BUG: slab: Poison overwritten in plugh_free")
+    );
+    let remaining = "\
+[   12.000001] =============================================================================
+[   12.000002] BUG thud_cache (Tainted: G    B  ): Objects remaining in thud_cache on __kmem_cache_shutdown()
+[   12.000003] -----------------------------------------------------------------------------
+[   12.000004] Slab 0xffffea0000123456 objects=32 used=1 fp=0x0000000000000000 flags=0x200
+[   12.000005] Call Trace:
+[   12.000006]  dump_stack_lvl+0x8b/0xb3
+[   12.000007]  slab_err+0xb0/0xf0
+[   12.000008]  __kmem_cache_shutdown+0x1a0/0x3d0
+[   12.000009]  kmem_cache_destroy+0x4f/0x120
+[   12.000010]  thud_exit+0x20/0x40 [thud]
+[   12.000011]  __do_sys_delete_module+0x2e0/0x3e0
+";
+    assert_eq!(
+        title(remaining).as_deref(),
+        Some("BUG: slab: Objects remaining on __kmem_cache_shutdown() in thud_exit")
+    );
+    // The old bracketed lockdep header.
+    let rcu = "\
+[   13.000001] ===============================
+[   13.000002] [ INFO: suspicious rcu_dereference_check() usage. ]
+[   13.000003] 4.9.0 #1 Not tainted
+[   13.000004] -------------------------------
+[   13.000005] net/core/dev.c:1234 suspicious rcu_dereference_check() usage!
+[   13.000006] stack backtrace:
+[   13.000007] Call Trace:
+[   13.000008]  dump_stack+0x194/0x257
+[   13.000009]  lockdep_rcu_suspicious+0x123/0x170
+[   13.000010]  wibble_lookup+0x2a0/0x300
+";
+    assert_eq!(
+        title(rcu).as_deref(),
+        Some("INFO: suspicious RCU usage in wibble_lookup")
+    );
+    // mm/page_alloc.c warn_alloc().
+    let alloc = "\
+[   14.000001] syz-executor: page allocation failure: order:4, mode:0x40dc0(GFP_KERNEL|__GFP_COMP|__GFP_ZERO), nodemask=(null),cpuset=/,mems_allowed=0
+[   14.000002] CPU: 0 PID: 1 Comm: syz-executor Not tainted 6.1.0 #1
+[   14.000003] Call Trace:
+[   14.000004]  dump_stack_lvl+0x8b/0xb3
+[   14.000005]  warn_alloc+0x1d2/0x330
+[   14.000006]  __alloc_pages_slowpath+0x1a0/0x1e00
+[   14.000007]  __alloc_pages+0x3f0/0x4d0
+[   14.000008]  kmalloc_large+0x20/0x90
+[   14.000009]  wobble_setup_ring+0x90/0x200
+";
+    assert_eq!(
+        title(alloc).as_deref(),
+        Some("page allocation failure in wobble_setup_ring")
+    );
+    // arch/x86/kernel/cpu/mce: the panic is the machine check's.
+    let mce = "\
+[   15.000001] mce: [Hardware Error]: CPU 1: Machine Check Exception: 5 Bank 4: f600000000020813
+[   15.000002] mce: [Hardware Error]: RIP !INEXACT! 10:<ffffffff81234567> {native_safe_halt+0x6/0x10}
+[   15.000003] mce: [Hardware Error]: TSC 0 ADDR 12345678 MISC 0
+[   15.000004] mce: [Hardware Error]: Run the above through 'mcelog --ascii'
+[   15.000005] Kernel panic - not syncing: Fatal machine check
+";
+    assert_eq!(title(mce).as_deref(), Some("MCE: hardware error"));
+    let bare = "[   15.000005] Kernel panic - not syncing: Fatal machine check\n";
+    assert_eq!(
+        title(bare).as_deref(),
+        Some("kernel panic: Fatal machine check")
+    );
+}
+
+#[test]
+fn user_space_crashes_and_reboots() {
+    assert_eq!(
+        title("SYZFAIL: SIGSEGV\n(errno 0: Success)\n").as_deref(),
+        Some("SYZFAIL: SIGSEGV")
+    );
+    assert_eq!(
+        title(
+            "2024/01/02 03:04:05 SYZFATAL: executor 3 failed 11 times: mkdir ./dir123: read-only\n"
+        )
+        .as_deref(),
+        Some("SYZFATAL: executor NUM failed NUM times: mkdir ./dirNUM: read-only")
+    );
+    let go = "\
+panic: runtime error: index out of range [5] with length 3
+
+goroutine 17 [running]:
+github.com/example/fuzz/pkg/host.parseFeatures(0xc000123456, 0x3)
+	/src/pkg/host/features.go:120 +0x1f4
+main.main()
+	/src/cmd/main.go:40 +0x85
+";
+    assert_eq!(
+        title(go).as_deref(),
+        Some(
+            "panic: runtime error: index out of range [NUM] with length NUM in github.com/example/fuzz/pkg/host.parseFeatures"
+        )
+    );
+    let fatal = "\
+fatal error: concurrent map writes
+
+goroutine 9 [running]:
+runtime.throw({0x123456, 0x15})
+	/usr/lib/go/src/runtime/panic.go:1047 +0x5d
+main.worker(0xc000010000)
+	/src/main.go:10 +0x25
+";
+    let s = extract(fatal).unwrap();
+    assert_eq!(s.title, "fatal error: concurrent map writes in main.worker");
+    // Without a goroutine trace, "panic: " is not Go's.
+    assert_eq!(title("panic: something else\nhello\n"), None);
+    // The kernel boots again after it had run, with no crash report between.
+    let reboot = "\
+[  100.000001] random: crng init done
+[  101.000001] syz-executor: some message
+[    0.000000] Linux version 6.1.0 (root@host) (gcc 12) #1 SMP
+[    0.000001] Command line: console=ttyS0
+";
+    assert_eq!(title(reboot).as_deref(), Some("unexpected kernel reboot"));
+    let boot = "\
+[    0.000000] Linux version 6.1.0 (root@host) (gcc 12) #1 SMP
+[    0.000001] Command line: console=ttyS0
+";
+    assert_eq!(title(boot), None);
+}
+
+#[test]
+fn syslog_lines() {
+    let plain = "\
+Nov 30 15:04:05 host kernel: BUG: unable to handle page fault for address: ffffffffffffffe8
+Nov 30 15:04:05 host kernel: #PF: supervisor read access in kernel mode
+Nov 30 15:04:05 host kernel: Oops: 0000 [#1] PREEMPT SMP PTI
+Nov 30 15:04:05 host kernel: RIP: 0010:fizz_read+0x1c/0x80 [fizz]
+Nov 30 15:04:05 host kernel: Call Trace:
+Nov 30 15:04:05 host kernel:  vfs_read+0xa6/0x180
+";
+    let s = extract(plain).unwrap();
+    assert_eq!(
+        s.title,
+        "BUG: unable to handle kernel paging request in fizz_read"
+    );
+    let stamped: String = plain
+        .lines()
+        .enumerate()
+        .map(|(i, l)| l.replace("kernel: ", &format!("kernel: [  12.00000{i}] ")) + "\n")
+        .collect();
+    assert_eq!(extract(&stamped).unwrap().bucket, s.bucket);
+    let iso = plain.replace(
+        "Nov 30 15:04:05 host",
+        "2026-11-30T15:04:05.123456+00:00 host",
+    );
+    assert_eq!(extract(&iso).unwrap().bucket, s.bucket);
+}
+
+#[test]
+fn powerpc_and_arm_frames() {
+    let ppc = "\
+[   70.000001] BUG: Kernel NULL pointer dereference on read at 0x00000000
+[   70.000002] Oops: Kernel access of bad area, sig: 11 [#1]
+[   70.000003] NIP:  c000000000123450 LR: c000000000123400 CTR: 0000000000000000
+[   70.000004] NIP [c000000000123450] .buzz_xmit+0x1c/0x80
+[   70.000005] LR [c000000000123400] .buzz_send+0x30/0x90
+[   70.000006] Call Trace:
+[   70.000007] [c000000001234560] [c000000000123400] .buzz_send+0x30/0x90 (unreliable)
+[   70.000008] [c000000001234600] [c000000000234500] .dev_hard_start_xmit+0x100/0x2a0
+";
+    let s = extract(ppc).unwrap();
+    assert_eq!(
+        s.title,
+        "BUG: unable to handle kernel NULL pointer dereference in buzz_xmit"
+    );
+    assert_eq!(s.frames[..2], ["buzz_xmit", "buzz_send"]);
+    // arm: a jump to a bad address; the caller is in the link register.
+    let arm = "\
+[   80.000001] Unable to handle kernel paging request at virtual address deadbeef
+[   80.000002] Internal error: Oops: 80000005 [#1] PREEMPT SMP ARM
+[   80.000003] PC is at 0xdeadbeef
+[   80.000004] LR is at bazz_dispatch+0x34/0x48
+";
+    assert_eq!(
+        title(arm).as_deref(),
+        Some("BUG: unable to handle kernel paging request in bazz_dispatch")
+    );
+}
+
+#[test]
+fn mangled_symbols_are_demangled() {
+    let rust = "\
+[   90.000001] rust_kernel: panicked at drivers/android/binder/process.rs:100:5:
+[   90.000002] attempt to subtract with overflow
+[   90.000003] Call Trace:
+[   90.000004]  _RNvCscSpY9Juk0HT_7___rustc17rust_begin_unwind+0x10/0x20
+[   90.000005]  _RNvNtCs1234_4core9panicking5panic+0x10/0x20
+[   90.000006]  _RNvMs_NtCs5678_11rust_binder7processNtB4_7Process10update_ref+0x100/0x300
+";
+    let s = extract(rust).unwrap();
+    assert_eq!(
+        s.title,
+        "attempt to subtract with overflow in <rust_binder::process::Process>::update_ref"
+    );
+    assert_eq!(
+        frames::normalize_func("_ZN4core9panicking5panic17h0123456789abcdefE"),
+        "core::panicking::panic"
+    );
+    assert_eq!(
+        frames::normalize_func("_ZN7android6Parcel9writeBlobEmbPNS0_12WritableBlobE"),
+        "android::Parcel::writeBlob"
+    );
+    let cxx = "\
+[   91.000001] BUG: kernel NULL pointer dereference, address: 0000000000000000
+[   91.000002] RIP: 0010:_ZN3foo3Bar4pollEv+0x10/0x40
+";
+    assert_eq!(
+        title(cxx).as_deref(),
+        Some("BUG: unable to handle kernel NULL pointer dereference in foo::Bar::poll")
+    );
+}
+
+#[test]
+fn task_name_with_a_newline_splits_the_header() {
+    let log = "\
+[  400.000001] INFO: task syz-exe
+c:1234 blocked for more than 143 seconds.
+[  400.000002]       Not tainted 6.1.0 #1
+[  400.000003] task:syz-exe
+c     state:D stack:0 pid:1234
+[  400.000004] Call Trace:
+[  400.000005]  __schedule+0x8cc/0x1ed0
+[  400.000006]  schedule+0xde/0x1b0
+[  400.000007]  grunt_wait_idle+0x100/0x200
+[  400.000008]  __x64_sys_close+0x2a/0x40
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("INFO: task hung in grunt_wait_idle")
+    );
+    let gpf = "\
+[  401.000001] general protection fault, probably for non-canonical address 0xdffffc0000000003: 0000 [#1] SMP KASAN
+[  401.000002] CPU: 0 PID: 1 Comm: syz-exe
+c Not tainted 6.1.0 #1
+[  401.000003] RIP: 0010:grunt_lookup+0x42/0x120
+";
+    assert_eq!(
+        title(gpf).as_deref(),
+        Some("general protection fault in grunt_lookup")
+    );
+}
+
+#[test]
+fn eval_raw_logs_and_halves() {
+    use super::eval::{half_of, load_dir_split, Half};
+    assert_eq!(half_of("100"), Half::A);
+    assert_eq!(half_of("102"), Half::B);
+    assert_eq!(half_of("104"), Half::A);
+    let dir = fixtures("signature");
+    let all = load_dir_split(&dir, None).unwrap();
+    let raw: Vec<_> = all.iter().filter(|c| !c.labelled).collect();
+    assert!(!raw.is_empty());
+    let (f, rows) = evaluate(&all);
+    assert_eq!(f.raw_logs, raw.len());
+    assert!(rows.iter().all(|r| r.agrees), "{rows:?}");
+    let a = load_dir_split(&dir, Some(Half::A)).map_or(0, |v| v.len());
+    let b = load_dir_split(&dir, Some(Half::B)).map_or(0, |v| v.len());
+    assert_eq!(a + b, all.len());
+}
