@@ -756,8 +756,14 @@ fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> 
     if rx!(r"^(?:mce: )?\[Hardware Error\]: .*Machine [Cc]heck").is_match(l) {
         return Some(("MCE: hardware error".into(), Guilty::None));
     }
+    if rx!(r"^BUG: Dentry .* still in use \(\d+\) \[unmount of").is_match(l) {
+        // fs/dcache.c umount_check(), before its WARN_ON(): the file system unmounted.
+        return Some(("BUG: Dentry still in use".into(), Guilty::None));
+    }
     if rx!(r"^VFS: Busy inodes after unmount").is_match(l) {
-        let t = "VFS: Busy inodes after unmount";
+        // fs/super.c generic_shutdown_super(): inodes still in use, freed with the super
+        // block (use-after-free), as syzkaller titles it.
+        let t = "VFS: Busy inodes after unmount (use-after-free)";
         return Some((t.into(), Guilty::None));
     }
     if let Some(m) = rx!(r"^(SYZFAIL|SYZFATAL): (.*)$").captures(l) {
@@ -1057,7 +1063,21 @@ impl<'a> Report<'a> {
             Guilty::LockAt => self
                 .lines
                 .iter()
-                .filter_map(|l| parse_lock_at(l))
+                .enumerate()
+                .filter_map(|(j, l)| {
+                    parse_lock_at(l).or_else(|| {
+                        // Older lockdep prints the site on the line after `... at:`
+                        // (`print_ip_sym()`).
+                        if l.trim_end().ends_with(" at:") {
+                            self.lines
+                                .get(j + 1)
+                                .and_then(|n| parse_frame(n))
+                                .map(|f| f.func)
+                        } else {
+                            None
+                        }
+                    })
+                })
                 .find(|f| !is_generic(f, LOCKING))
                 .or_else(|| self.first_specific(LOCKING, false)),
             Guilty::Outermost(extra) => self

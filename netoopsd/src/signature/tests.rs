@@ -1187,3 +1187,24 @@ fn eval_raw_logs_and_halves() {
     let b = load_dir_split(&dir, Some(Half::B)).map_or(0, |v| v.len());
     assert_eq!(a + b, all.len());
 }
+
+#[test]
+fn old_lockdep_sites_on_their_own_line() {
+    // kernel/locking/lockdep.c print_unlock_imbalance_bug() before print_ip_sym() took "%pS".
+    let log = "\
+[  264.300001] =====================================
+[  264.300002] [ BUG: bad unlock balance detected! ]
+[  264.300003] 4.9.0 #1 Not tainted
+[  264.300004] -------------------------------------
+[  264.300005] syz-executor1/1081 is trying to release lock (frob_lock) at:
+[  264.300006] [<ffffffff834dea24>] frob_seq_stop+0xe4/0x140
+[  264.300007] but there are no more locks to release!
+[  264.300008] other info that might help us debug this:
+[  264.300009] 1 lock held by syz-executor1/1081:
+[  264.300010]  #0:  (&p->lock){+.+.+.}, at: [<ffffffff81a1b2c3>] seq_read+0xdd/0x1290
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("BUG: bad unlock balance in frob_seq_stop")
+    );
+}
