@@ -64,7 +64,7 @@ pub fn parse_ip(line: &str) -> Option<String> {
     static IP: OnceLock<Regex> = OnceLock::new();
     let ip = re(
         &IP,
-        r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|PC is at)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<?[0-9a-fA-F]+>?\])*\s*\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
+        r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|PC is at|EIP is at|RIP is at)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<?[0-9a-fA-F]+>?\])*\s*\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
     );
     ip.captures(line).map(|c| normalize_func(&c[1]))
 }

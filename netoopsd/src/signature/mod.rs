@@ -194,6 +194,12 @@ struct Line<'a> {
 fn split_prefix(line: &str) -> Line<'_> {
     let re = rx!(r"^(?:<\d+>)?(?:\[\s*(\d+\.\d+)\])?(?:\[\s*([TC]\d+)\])?\s?");
     let mut line = line.trim_end_matches('\r');
+    // `dmesg -T`'s human-readable time instead of the timestamp.
+    if let Some(m) =
+        rx!(r"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d \d{4}\] ").find(line)
+    {
+        line = &line[m.end()..];
+    }
     // Go's log time (`2022/10/02 11:34:15 `) before user space's own lines (syzkaller's).
     if let Some(m) = rx!(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ").find(line) {
         line = &line[m.end()..];
@@ -734,6 +740,20 @@ fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> 
     if rx!(r"^(?:Oops: )?stack segment: [0-9a-f]{4} \[#\d+\]").is_match(l) {
         return Some(("stack segment fault".into(), Guilty::Ip(NONE)));
     }
+    // The die header of the other x86 traps (arch/x86/kernel/traps.c, dumpstack.c
+    // __die_header(): `"%s: %04lx [#%d]"`) when no BUG line came before it (a `ud2` that is
+    // no BUG(), an alignment check, ...).
+    if let Some(m) = rx!(
+        r"^(?:Oops: )?(invalid opcode|int3|bounds|coprocessor segment overrun|invalid TSS|segment not present|alignment check|machine check|SIMD coprocessor error|control protection fault|missing ENDBR|double fault): [0-9a-f]{4} \[#\d+\]"
+    )
+    .captures(l)
+    {
+        let before = &lines[i.saturating_sub(select::WINDOW)..i];
+        let covered = before.iter().any(|b| classify_header_only(b));
+        if !covered {
+            return Some((m[1].to_string(), Guilty::Ip(NONE)));
+        }
+    }
     if let Some(m) = rx!(r"^BUG (\S+) \((?:Not tainted|Tainted: [^)]*)\): (.+?)\s*$").captures(l) {
         let msg = m[2].replace(&format!(" in {}", &m[1]), "");
         let msg = strip_numbers(&msg);
@@ -786,6 +806,16 @@ fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> 
         }
     }
     None
+}
+
+/// Whether a line is a report header that an x86 die header following it belongs to.
+fn classify_header_only(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with("kernel BUG at")
+        || t.starts_with("BUG: ")
+        || t.starts_with("------------[ cut here ]")
+        || t.starts_with("WARNING: ")
+        || t.starts_with("Unable to handle")
 }
 
 /// `kmem_cache_destroy()` and its helpers: the caller destroys a cache with live objects.

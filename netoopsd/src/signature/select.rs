@@ -115,6 +115,7 @@ fn kind_of(prefix: &str, line: &str) -> Kind {
         || line.starts_with("kernel BUG at")
         || DIE.iter().any(|d| prefix.starts_with(d))
         || prefix == "stack segment fault"
+        || rx!(r"^[a-zA-Z][\w ]*: [0-9a-f]{4} \[#\d+\]").is_match(line)
     {
         Kind::Die
     } else if prefix == "WARNING"

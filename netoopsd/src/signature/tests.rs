@@ -1208,3 +1208,33 @@ fn old_lockdep_sites_on_their_own_line() {
         Some("BUG: bad unlock balance in frob_seq_stop")
     );
 }
+
+#[test]
+fn other_x86_traps_and_old_spellings() {
+    // A `ud2` that is no BUG(): the die header alone.
+    let ud = "\
+[    5.000001] invalid opcode: 0000 [#1] SMP
+[    5.000002] CPU: 0 PID: 1 Comm: swapper/0 Not tainted 3.10.0 #1
+[    5.000003] RIP: 0010:[<ffffffff81234567>]  [<ffffffff81234567>] snork_init+0x12/0x40
+[    5.000004] Call Trace:
+[    5.000005]  [<ffffffff81000123>] do_one_initcall+0x50/0x190
+";
+    assert_eq!(title(ud).as_deref(), Some("invalid opcode in snork_init"));
+    // After a kernel BUG line the die header is part of that report.
+    let bug = "\
+[    5.000000] kernel BUG at drivers/snork/snork.c:12!
+[    5.000001] invalid opcode: 0000 [#1] SMP
+[    5.000003] RIP: 0010:snork_init+0x12/0x40
+";
+    assert_eq!(title(bug).as_deref(), Some("kernel BUG in snork_init"));
+    // 32-bit x86's `EIP is at`, and `dmesg -T` times.
+    let old = "\
+[Mon Nov 30 15:04:05 2026] BUG: unable to handle kernel NULL pointer dereference at 00000004
+[Mon Nov 30 15:04:05 2026] Oops: 0000 [#1] SMP
+[Mon Nov 30 15:04:05 2026] EIP is at snork_read+0x1c/0x80 [snork]
+";
+    assert_eq!(
+        title(old).as_deref(),
+        Some("BUG: unable to handle kernel NULL pointer dereference in snork_read")
+    );
+}
