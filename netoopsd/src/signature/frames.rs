@@ -27,7 +27,7 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
     static INLINE: OnceLock<Regex> = OnceLock::new();
     let off = re(
         &OFFSET,
-        r"^\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
+        r"^\s*(?:<(?:IRQ|EOI|NMI)>\s+)?(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
     );
     if let Some(c) = off.captures(line) {
         return Some(Frame {
@@ -714,6 +714,14 @@ mod tests {
         assert_eq!(
             f("  SyS_getsockopt+0x178/0x340"),
             Some(("sys_getsockopt".into(), true))
+        );
+        assert_eq!(
+            f(" <EOI>  [<ffffffffa0234567>] ? blip_spin+0x40/0x80 [blip]"),
+            Some(("blip_spin".into(), false))
+        );
+        assert_eq!(
+            f("[c0000000fe1c3a00] [c000000000a1b2a0] .blarg_rx+0x20/0x120 (unreliable)"),
+            Some(("blarg_rx".into(), true))
         );
         assert_eq!(f("Call Trace:"), None);
         assert_eq!(f("RIP: 0010:lkdtm_BUG+0x4/0x6"), None);

@@ -545,7 +545,9 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     if c(rx!(r"^kernel BUG at lib/list_debug\.c")).is_some() {
         return Some(("BUG: corrupted list".into(), Guilty::Stack(NONE)));
     }
-    if c(rx!(r"^kernel BUG at \S+")).is_some() {
+    // lib/bug.c without file information: `Kernel BUG at <addr> [verbose debug info
+    // unavailable]`.
+    if c(rx!(r"^(?:kernel BUG at \S+|Kernel BUG at \S+)")).is_some() {
         return Some(("kernel BUG".into(), Guilty::Ip(NONE)));
     }
     if c(rx!(r"^(?:Oops: )?divide[ _]error: ")).is_some() {
@@ -572,7 +574,7 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
         return Some(("BUG: hard lockup".into(), Guilty::Ip(NONE)));
     }
     if c(rx!(
-        r"^(?:rcu: )?INFO: rcu_(?:sched|preempt|bh) (?:self-)?detected (?:expedited )?stalls?"
+        r"^(?:rcu: )?INFO: rcu_(?:sched|preempt|bh)(?:_state)? (?:self-)?detected (?:expedited )?stalls?"
     ))
     .is_some()
     {
@@ -770,8 +772,25 @@ fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> 
         };
         return Some((format!("BUG: slab: {msg}"), g));
     }
-    if rx!(r"^\S.*: page allocation failure: order:\d+, mode:").is_match(l) {
+    if rx!(r"^\S.*: page allocation failure[:.] order:\d+, mode:").is_match(l) {
         return Some(("page allocation failure".into(), Guilty::Stack(PAGE_ALLOC)));
+    }
+    // kernel/irq/spurious.c __report_bad_irq(): an interrupt no handler claimed; the
+    // handlers it lists are the suspects.
+    if rx!(r"^irq \d+: nobody cared").is_match(l) {
+        let handler = lines[i + 1..lines.len().min(i + 60)]
+            .iter()
+            .skip_while(|s| s.trim() != "handlers:")
+            .skip(1)
+            .find_map(|s| {
+                rx!(r"^\s*\[<?[0-9a-f]+>?\]\s*\(?([A-Za-z_][\w.]*)")
+                    .captures(s)
+                    .map(|c| normalize_func(&c[1]))
+            });
+        return Some(("irq: nobody cared".into(), Guilty::Named(handler)));
+    }
+    if rx!(r"^BUG: Bad rss-counter state").is_match(l) {
+        return Some(("BUG: Bad rss-counter state".into(), Guilty::None));
     }
     if rx!(r"^(?:mce: )?\[Hardware Error\]: .*Machine [Cc]heck").is_match(l) {
         return Some(("MCE: hardware error".into(), Guilty::None));

@@ -1238,3 +1238,56 @@ fn other_x86_traps_and_old_spellings() {
         Some("BUG: unable to handle kernel NULL pointer dereference in snork_read")
     );
 }
+
+#[test]
+fn older_and_rarer_kernel_spellings() {
+    let bug = "\
+------------[ cut here ]------------
+Kernel BUG at ffffffffa0123456 [verbose debug info unavailable]
+invalid opcode: 0000 [#1] SMP
+RIP: 0010:[<ffffffffa0123456>]  [<ffffffffa0123456>] blip_submit+0x46/0x90 [blip]
+";
+    assert_eq!(title(bug).as_deref(), Some("kernel BUG in blip_submit"));
+    let rcu = "\
+INFO: rcu_sched_state detected stall on CPU 0 (t=15000 jiffies)
+Call Trace:
+ <IRQ>  [<ffffffff810a1234>] ? __rcu_pending+0x1c4/0x3a0
+ [<ffffffff81012345>] apic_timer_interrupt+0x13/0x20
+ <EOI>  [<ffffffffa0234567>] ? blip_spin+0x40/0x80 [blip]
+ [<ffffffffa0234600>] blip_ioctl+0x100/0x200 [blip]
+ [<ffffffff81187654>] do_vfs_ioctl+0x84/0x580
+ [<ffffffff81187bd1>] sys_ioctl+0x81/0xa0
+";
+    assert_eq!(
+        title(rcu).as_deref(),
+        Some("INFO: rcu detected stall in blip_ioctl")
+    );
+    let irq = "\
+irq 16: nobody cared (try booting with the \"irqpoll\" option)
+Pid: 0, comm: swapper Not tainted 2.6.32 #1
+Call Trace:
+ <IRQ>  [<ffffffff810d8e3b>] ? __report_bad_irq+0x2b/0xa0
+handlers:
+[<ffffffffa0045670>] (blip_interrupt+0x0/0x120 [blip])
+Disabling IRQ #16
+";
+    assert_eq!(
+        title(irq).as_deref(),
+        Some("irq: nobody cared in blip_interrupt")
+    );
+    let alloc = "\
+swapper: page allocation failure. order:1, mode:0x20
+Pid: 0, comm: swapper Not tainted 2.6.32 #1
+Call Trace:
+ [<ffffffff8111ea06>] ? __alloc_pages_nodemask+0x756/0x8d0
+ [<ffffffffa0345678>] ? blip_refill_rx+0x60/0x120 [blip]
+";
+    assert_eq!(
+        title(alloc).as_deref(),
+        Some("page allocation failure in blip_refill_rx")
+    );
+    assert_eq!(
+        title("BUG: Bad rss-counter state mm:ffff88003d1a2b40 idx:1 val:-1\n").as_deref(),
+        Some("BUG: Bad rss-counter state")
+    );
+}
