@@ -8,7 +8,16 @@
 //! The title names the kind of crash and, where the kind has one, the guilty function: the
 //! faulting instruction's function for faults, the function named in the report's header
 //! for warnings and sanitizer reports, the first non-generic frame of the call trace for
-//! hangs, lockdep and leak reports (see [`frames::is_generic`]). Numbers, addresses, task
+//! hangs, lockdep and leak reports (see [`frames::is_generic`]). A generic helper (string
+//! formatting, copying, checksums, crypto, bus submission, locking, refcounting, RCU waits,
+//! sanitizers) is never guilty: the report is about its caller. Stalls (RCU stalls, soft
+//! lockups) are titled by what the first dispatching frame of the interrupted context called
+//! (the driver's ioctl, the protocol's sendmsg, the work function), else the system call;
+//! stack overflows by the frame their recursion repeats, else their entry. The rules follow
+//! the kernel's report formats (lib/bug.c, kernel/panic.c, mm/kasan, mm/slub.c, lockdep,
+//! RCU, the hung task and lockup detectors, x86 traps, powerpc and arm fault handlers) and
+//! syzkaller's title rules; logs may come with syslog or `dmesg -T` prefixes, and C++ and
+//! Rust symbols are demangled. Numbers, addresses, task
 //! names and offsets never enter a title, so two crashes of one bug on different machines,
 //! kernels builds or boots share it, and the bucket is derived from the title alone.
 
