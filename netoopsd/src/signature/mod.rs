@@ -836,6 +836,12 @@ fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> 
     None
 }
 
+/// `Preemption disabled at:` (kernel/sched/core.c `__might_resched()`), followed by one
+/// symbol line that is no frame of the call trace.
+fn is_preempt_site(line: &str) -> bool {
+    line.trim() == "Preemption disabled at:"
+}
+
 /// Whether a line is a report header that an x86 die header following it belongs to.
 fn classify_header_only(line: &str) -> bool {
     let t = line.trim();
@@ -999,7 +1005,13 @@ impl<'a> Report<'a> {
         }
         let mut frames = Vec::new();
         let mut ip_seen = false;
+        let mut site = false;
         for l in lines {
+            // `Preemption disabled at:` and its one `print_ip_sym()` line: where, not a
+            // frame of the call trace.
+            if std::mem::replace(&mut site, is_preempt_site(l)) {
+                continue;
+            }
             if interrupted_only && !ip_seen {
                 if let Some(f) = parse_ip(l.trim_start()) {
                     ip_seen = true;
@@ -1126,7 +1138,7 @@ impl<'a> Report<'a> {
                     parse_lock_at(l).or_else(|| {
                         // Older lockdep prints the site on the line after `... at:`
                         // (`print_ip_sym()`).
-                        if l.trim_end().ends_with(" at:") {
+                        if l.trim_end().ends_with(" at:") && !is_preempt_site(l) {
                             self.lines
                                 .get(j + 1)
                                 .and_then(|n| parse_frame(n))

@@ -1291,3 +1291,75 @@ Call Trace:
         Some("BUG: Bad rss-counter state")
     );
 }
+
+#[test]
+fn preemption_site_is_no_frame() {
+    let log = "\
+[  566.230190][T22160] BUG: sleeping function called from invalid context at include/linux/sched/mm.h:201
+[  566.293770][T22160] in_atomic(): 0, irqs_disabled(): 0, non_block: 0, pid: 22160, name: syz-executor.1
+[  566.479571][T22160] Preemption disabled at:
+[  566.479589][T22160] [<ffffffff8709e980>] flib_xmit+0x1f0/0x2e30
+[  566.554585][T22160] Call Trace:
+[  566.557997][T22160]  dump_stack+0x141/0x1d7
+[  566.567572][T22160]  ___might_sleep.cold+0x1f1/0x237
+[  566.572746][T22160]  kmem_cache_alloc_node+0x33d/0x3e0
+[  566.583028][T22160]  flob_alloc+0x20b/0x340
+[  566.587492][T22160]  flob_ack+0x1ed/0xaa0
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("BUG: sleeping function called from invalid context in flob_alloc")
+    );
+}
+
+#[test]
+fn helper_families_are_generic() {
+    for g in [
+        "vsnprintf",
+        "snprintf",
+        "kstrdup",
+        "kvasprintf",
+        "csum_partial_copy_generic",
+        "skb_checksum",
+        "crypto_shash_update",
+        "sha256_update",
+        "usb_submit_urb",
+        "usb_control_msg",
+        "__asan_report_load8_noabort",
+        "__msan_warning",
+        "kcsan_setup_watchpoint",
+        "__tsan_read8",
+        "__ubsan_handle_out_of_bounds",
+        "_raw_spin_lock_irqsave",
+        "rt_spin_lock",
+        "percpu_down_write",
+        "refcount_warn_saturate",
+        "ref_tracker_free",
+        "percpu_ref_put_many",
+        "__list_add_valid_or_report",
+        "__list_del_entry_valid",
+        "synchronize_srcu",
+        "__synchronize_srcu",
+        "synchronize_rcu_expedited",
+        "rcu_barrier_tasks",
+        "wait_for_completion_killable",
+        "__flush_work",
+        "kthread_stop",
+        "__mod_timer",
+        "lock_timer_base",
+        "skb_put",
+        "__raw_readb",
+        "walk_stackframe",
+    ] {
+        assert!(frames::is_generic(g, &[]), "{g}");
+    }
+    for s in [
+        "dev_activate",
+        "devinet_ioctl",
+        "rtnl_lock",
+        "hdpvr_probe",
+        "sys_rmdir",
+    ] {
+        assert!(!frames::is_generic(s, &[]), "{s}");
+    }
+}
