@@ -113,7 +113,8 @@ pub fn bucket_id(title: &str) -> String {
 /// shows up as, depending on timing, kernel config and sanitizers, are one class (as
 /// syzkaller's alternative titles group them): a stall (`INFO: rcu detected stall`,
 /// `BUG: soft lockup`), a hang (`INFO: task hung`, `INFO: task can't die`), a stack
-/// overflow (`kernel panic: corrupted stack end`, `BUG: stack guard page was hit`), an
+/// overflow (`kernel panic: corrupted stack end`, `BUG: stack guard page was hit`, arm64's
+/// `kernel panic: kernel stack overflow`), an
 /// invalid free, and a bad memory access (KASAN/KFENCE/KMSAN reports, general protection
 /// faults, unable-to-handle page faults, arm's `Internal error`/`Unhandled fault`, out of
 /// bounds array indexes, corrupted lists), each together with the guilty function.
@@ -128,7 +129,9 @@ pub fn bucket_key(title: &str) -> String {
         "stall"
     } else if kind == "INFO: task hung" || kind == "INFO: task can't die" {
         "hang"
-    } else if kind == "kernel panic: corrupted stack end" || kind == "BUG: stack guard page was hit"
+    } else if kind == "kernel panic: corrupted stack end"
+        || kind == "BUG: stack guard page was hit"
+        || kind == "kernel panic: kernel stack overflow"
     {
         "stack-overflow"
     } else if kind == "KASAN: invalid-free" || kind == "KFENCE: invalid free" {
@@ -918,6 +921,13 @@ fn panic(msg: &str) -> (String, Guilty) {
         return (
             "kernel panic: corrupted stack end".into(),
             Guilty::Outermost(PANIC),
+        );
+    }
+    if msg.starts_with("kernel stack overflow") {
+        // arm64 handle_bad_stack(), riscv handle_bad_stack(): like a guard page hit.
+        return (
+            "kernel panic: kernel stack overflow".into(),
+            Guilty::Overflow,
         );
     }
     if msg.starts_with("Fatal exception") {

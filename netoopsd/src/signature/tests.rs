@@ -831,6 +831,26 @@ fn stack_overflows_are_titled_by_their_recursion_or_entry() {
 ";
     let e = extract(df).unwrap();
     assert_eq!(e.title, "PANIC: double fault in sys_sendmsg");
+    // arm64: no guard page, a check on exception entry, then a panic; same bucket class.
+    let arm = "\
+[   61.000001] Insufficient stack space to handle exception!
+[   61.000002] Task stack:     [0xffff800080000000..0xffff800080010000]
+[   61.000003] Kernel panic - not syncing: kernel stack overflow
+[   61.000004] Call trace:
+[   61.000005]  dump_backtrace+0x0/0x1e0
+[   61.000006]  panic+0x1a0/0x3b4
+[   61.000007]  handle_bad_stack+0x34/0x40
+[   61.000008]  garply_a+0x55/0x120
+[   61.000009]  garply_b+0x80/0x120
+[   61.000010]  __arm64_sys_sendmsg+0x1a/0x20
+[   61.000011]  invoke_syscall+0x48/0x114
+";
+    let f = extract(arm).unwrap();
+    assert_eq!(
+        f.title,
+        "kernel panic: kernel stack overflow in sys_sendmsg"
+    );
+    assert_eq!(f.bucket, c.bucket);
 }
 
 #[test]
