@@ -1125,7 +1125,13 @@ impl<'a> Report<'a> {
             Guilty::None => None,
             Guilty::Ip(extra) => match self.ip() {
                 Some(f) if !is_generic(&f, extra) => Some(f),
-                _ => self.first_specific(extra, false),
+                // A jump to a bad address from a work item with nothing else on its stack:
+                // the work queue, rather than no function at all.
+                _ => self.first_specific(extra, false).or_else(|| {
+                    self.stack(false)
+                        .into_iter()
+                        .find(|f| f == "process_one_work")
+                }),
             },
             Guilty::Header(f, extra) if !is_generic(f, extra) => Some(f.clone()),
             Guilty::Header(_, extra) | Guilty::Stack(extra) => self.first_specific(extra, false),
