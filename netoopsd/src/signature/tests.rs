@@ -1386,14 +1386,14 @@ fn helper_families_are_generic() {
 #[test]
 fn a_bad_jump_from_a_work_item_is_the_work_queues() {
     let log = "\
-[  112.000001] BUG: unable to handle kernel NULL pointer dereference at 0000000000000286
-[  112.000002] IP: 0x286
-[  112.000003] Oops: 0010 [#1] SMP KASAN
-[  112.000004] Call Trace:
-[  112.000005]  process_one_work+0xbf3/0x1bc0
-[  112.000006]  worker_thread+0x223/0x1860
-[  112.000007]  kthread+0x35e/0x430
-[  112.000008]  ret_from_fork+0x2a/0x40
+[   77.100001] BUG: unable to handle kernel NULL pointer dereference at 0000000000000010
+[   77.100002] IP: 0x10
+[   77.100003] Oops: 0010 [#1] PREEMPT SMP
+[   77.100004] Call Trace:
+[   77.100005]  process_one_work+0x51a/0x9e0
+[   77.100006]  worker_thread+0x4d/0x3c0
+[   77.100007]  kthread+0x10f/0x140
+[   77.100008]  ret_from_fork+0x1f/0x30
 ";
     assert_eq!(
         title(log).as_deref(),
