@@ -1211,16 +1211,16 @@ fn eval_raw_logs_and_halves() {
 fn old_lockdep_sites_on_their_own_line() {
     // kernel/locking/lockdep.c print_unlock_imbalance_bug() before print_ip_sym() took "%pS".
     let log = "\
-[  264.300001] =====================================
-[  264.300002] [ BUG: bad unlock balance detected! ]
-[  264.300003] 4.9.0 #1 Not tainted
-[  264.300004] -------------------------------------
-[  264.300005] syz-executor1/1081 is trying to release lock (frob_lock) at:
-[  264.300006] [<ffffffff834dea24>] frob_seq_stop+0xe4/0x140
-[  264.300007] but there are no more locks to release!
-[  264.300008] other info that might help us debug this:
-[  264.300009] 1 lock held by syz-executor1/1081:
-[  264.300010]  #0:  (&p->lock){+.+.+.}, at: [<ffffffff81a1b2c3>] seq_read+0xdd/0x1290
+[   42.000001] =====================================
+[   42.000002] [ BUG: bad unlock balance detected! ]
+[   42.000003] 4.4.0 #7 Not tainted
+[   42.000004] -------------------------------------
+[   42.000005] frobd/777 is trying to release lock (frob_lock) at:
+[   42.000006] [<ffffffff8150a0b0>] frob_seq_stop+0x30/0x60
+[   42.000007] but there are no more locks to release!
+[   42.000008] other info that might help us debug this:
+[   42.000009] 1 lock held by frobd/777:
+[   42.000010]  #0:  (&p->lock){+.+.+.}, at: [<ffffffff81200a10>] seq_read+0x50/0x3a0
 ";
     assert_eq!(
         title(log).as_deref(),
@@ -1314,16 +1314,17 @@ Call Trace:
 #[test]
 fn preemption_site_is_no_frame() {
     let log = "\
-[  566.230190][T22160] BUG: sleeping function called from invalid context at include/linux/sched/mm.h:201
-[  566.293770][T22160] in_atomic(): 0, irqs_disabled(): 0, non_block: 0, pid: 22160, name: syz-executor.1
-[  566.479571][T22160] Preemption disabled at:
-[  566.479589][T22160] [<ffffffff8709e980>] flib_xmit+0x1f0/0x2e30
-[  566.554585][T22160] Call Trace:
-[  566.557997][T22160]  dump_stack+0x141/0x1d7
-[  566.567572][T22160]  ___might_sleep.cold+0x1f1/0x237
-[  566.572746][T22160]  kmem_cache_alloc_node+0x33d/0x3e0
-[  566.583028][T22160]  flob_alloc+0x20b/0x340
-[  566.587492][T22160]  flob_ack+0x1ed/0xaa0
+[   91.414141][ T3141] BUG: sleeping function called from invalid context at mm/slab.h:740
+[   91.414142][ T3141] in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: 3141, name: frobd
+[   91.414143][ T3141] Preemption disabled at:
+[   91.414144][ T3141] [<ffffffff81d0c0de>] flib_xmit+0x88/0x410
+[   91.414145][ T3141] Call Trace:
+[   91.414146][ T3141]  <TASK>
+[   91.414147][ T3141]  dump_stack_lvl+0x5c/0x80
+[   91.414148][ T3141]  __might_resched+0x1a0/0x260
+[   91.414149][ T3141]  kmem_cache_alloc_node+0x2f/0x2a0
+[   91.414150][ T3141]  flob_alloc+0x71/0x1c0
+[   91.414151][ T3141]  flob_ack+0x9d/0x310
 ";
     assert_eq!(
         title(log).as_deref(),
