@@ -1129,17 +1129,17 @@ fn powerpc_and_arm_frames() {
 #[test]
 fn mangled_symbols_are_demangled() {
     let rust = "\
-[   90.000001] rust_kernel: panicked at drivers/android/binder/process.rs:100:5:
-[   90.000002] attempt to subtract with overflow
+[   90.000001] rust_kernel: panicked at drivers/frob/queue.rs:42:9:
+[   90.000002] attempt to add with overflow
 [   90.000003] Call Trace:
-[   90.000004]  _RNvCscSpY9Juk0HT_7___rustc17rust_begin_unwind+0x10/0x20
+[   90.000004]  _RNvCs1a2b3c_7___rustc17rust_begin_unwind+0x10/0x20
 [   90.000005]  _RNvNtCs1234_4core9panicking5panic+0x10/0x20
-[   90.000006]  _RNvMs_NtCs5678_11rust_binder7processNtB4_7Process10update_ref+0x100/0x300
+[   90.000006]  _RNvMs_NtCs5678_9rust_frob5queueNtB4_5Queue4push+0x100/0x300
 ";
     let s = extract(rust).unwrap();
     assert_eq!(
         s.title,
-        "attempt to subtract with overflow in <rust_binder::process::Process>::update_ref"
+        "attempt to add with overflow in <rust_frob::queue::Queue>::push"
     );
     assert_eq!(
         frames::normalize_func("_ZN4core9panicking5panic17h0123456789abcdefE"),
