@@ -1377,7 +1377,7 @@ fn helper_families_are_generic() {
         "dev_activate",
         "devinet_ioctl",
         "rtnl_lock",
-        "hdpvr_probe",
+        "frob_probe",
         "sys_rmdir",
     ] {
         assert!(!frames::is_generic(s, &[]), "{s}");
