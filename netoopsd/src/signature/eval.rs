@@ -85,15 +85,22 @@ pub fn half_of(name: &str) -> Half {
     }
 }
 
-/// Whether a line belongs to a header block: `KEY: value` with an upper-case key, or a `#`
-/// comment.
+/// Whether a line belongs to a header block: `KEY: value` with one of the corpus format's
+/// keys, or a `#` comment. (A raw log may well start with `WARNING: ...` or `CPU: ...`.)
 fn is_header_line(l: &str) -> bool {
-    l.starts_with('#')
-        || l.split_once(':').is_some_and(|(k, _)| {
-            !k.is_empty()
-                && k.bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-        })
+    const KEYS: &[&str] = &[
+        "TITLE",
+        "ALT",
+        "TYPE",
+        "FRAME",
+        "CORRUPTED",
+        "PANICKED",
+        "SUPPRESSED",
+        "START",
+        "END",
+        "EXECUTOR",
+    ];
+    l.starts_with('#') || l.split_once(':').is_some_and(|(k, _)| KEYS.contains(&k))
 }
 
 /// Parses one labelled file.

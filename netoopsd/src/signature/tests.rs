@@ -1205,6 +1205,12 @@ fn eval_raw_logs_and_halves() {
     let a = load_dir_split(&dir, Some(Half::A)).map_or(0, |v| v.len());
     let b = load_dir_split(&dir, Some(Half::B)).map_or(0, |v| v.len());
     assert_eq!(a + b, all.len());
+    // A raw log may start with what looks like a header line.
+    let raw = parse_case("x", "WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\n\nmore\n");
+    assert!(!raw.labelled);
+    assert!(raw.log.starts_with("WARNING: CPU: 0"));
+    let empty = parse_case("y", "\n[    1.000000] hello\n");
+    assert!(empty.labelled && empty.titles.is_empty());
 }
 
 #[test]
