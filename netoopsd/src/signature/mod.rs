@@ -1033,11 +1033,12 @@ impl<'a> Report<'a> {
             .collect()
     }
 
-    /// For stalls: the interrupted context's frames, innermost first. They follow the first
-    /// timer-interrupt entry frame (`apic_timer_interrupt`, `asm_sysvec_apic_timer_interrupt`,
-    /// arm64's `el1h_64_irq`) or `</IRQ>`, which end the stall detector's own stack; the
-    /// instruction pointer printed there is the innermost. Without either, the whole trace,
-    /// after the first instruction pointer.
+    /// For stalls: the stalled context's frames, innermost first. When the frames before the
+    /// first timer-interrupt entry (`apic_timer_interrupt`, `asm_sysvec_apic_timer_interrupt`,
+    /// arm64's `el1h_64_irq`) or `</IRQ>` are the stall detector's own (RCU's CPU stack
+    /// dump, the tick), the stalled context follows that entry; else (a soft lockup in a
+    /// softirq, a task dump) those frames are the stalled work's. The instruction pointer
+    /// printed first in that context is its innermost frame.
     fn stall_stack(&self) -> Vec<String> {
         let entry = |f: &str| {
             let n = f.trim_start_matches('_');
@@ -1051,10 +1052,29 @@ impl<'a> Report<'a> {
                 ]
                 .contains(&n)
         };
-        let mut started = false;
+        // The stall detectors' own frames.
+        let detector = |f: &str| {
+            [
+                "rcu_dump_cpu_stacks",
+                "rcu_sched_clock_irq",
+                "rcu_check_callbacks",
+                "check_cpu_stall",
+                "print_cpu_stall",
+                "print_other_cpu_stall",
+                "rcu_pending",
+                "nmi_cpu_backtrace",
+                "watchdog_timer_fn",
+                "update_process_times",
+                "tick_sched_handle",
+                "tick_sched_timer",
+                "dump_stack",
+            ]
+            .iter()
+            .any(|d| f.contains(d))
+        };
+        let mut bounded = false;
         let mut out: Vec<frames::Frame> = Vec::new();
-        let mut all: Vec<frames::Frame> = Vec::new();
-        let mut ip_seen = false;
+        let mut ip_taken = false;
         let mut first_ip = None;
         for l in &self.lines[1..] {
             let t = l.trim();
@@ -1062,22 +1082,19 @@ impl<'a> Report<'a> {
             if t.starts_with("Kernel panic - not syncing") {
                 break;
             }
-            if t == "</IRQ>" && !started {
-                started = true;
-                out.clear();
-                ip_seen = false;
+            let boundary = t == "</IRQ>" || parse_frame(l).is_some_and(|f| entry(&f.func));
+            if boundary {
+                if !bounded && out.iter().any(|f| detector(&f.func)) {
+                    out.clear();
+                    ip_taken = false;
+                }
+                bounded = true;
                 continue;
             }
             if let Some(f) = parse_ip(l.trim_start()) {
-                if first_ip.is_none() {
-                    all.push(frames::Frame {
-                        func: f.clone(),
-                        reliable: true,
-                    });
-                    first_ip = Some(f.clone());
-                }
-                if started && !ip_seen {
-                    ip_seen = true;
+                first_ip.get_or_insert(f.clone());
+                if !ip_taken {
+                    ip_taken = true;
                     out.push(frames::Frame {
                         func: f,
                         reliable: true,
@@ -1086,20 +1103,8 @@ impl<'a> Report<'a> {
                 continue;
             }
             if let Some(f) = parse_frame(l) {
-                if entry(&f.func) {
-                    if !started {
-                        started = true;
-                        out.clear();
-                        ip_seen = false;
-                    }
-                    continue;
-                }
-                all.push(f.clone());
                 out.push(f);
             }
-        }
-        if !started {
-            out = all;
         }
         let any_reliable = out.iter().any(|f| f.reliable);
         let mut v: Vec<String> = out

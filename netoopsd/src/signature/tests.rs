@@ -1407,3 +1407,30 @@ fn a_bad_jump_from_a_work_item_is_the_work_queues() {
         Some("BUG: unable to handle kernel NULL pointer dereference in process_one_work")
     );
 }
+
+#[test]
+fn soft_lockup_in_a_softirq_is_the_softirqs_work() {
+    let log = "\
+[  500.000001] watchdog: BUG: soft lockup - CPU#0 stuck for 26s! [swapper/0:0]
+[  500.000002] CPU: 0 PID: 0 Comm: swapper/0 Not tainted 6.1.0 #1
+[  500.000003] RIP: 0010:zonk_gc_timer+0x4c/0x190
+[  500.000004] Call Trace:
+[  500.000005]  <IRQ>
+[  500.000006]  call_timer_fn+0x1a0/0x580
+[  500.000007]  __run_timers.part.0+0x6a0/0xa90
+[  500.000008]  run_timer_softirq+0x8b/0x110
+[  500.000009]  __do_softirq+0x2ab/0x908
+[  500.000010]  irq_exit_rcu+0xc1/0x120
+[  500.000011]  sysvec_apic_timer_interrupt+0x8e/0xc0
+[  500.000012]  </IRQ>
+[  500.000013]  <TASK>
+[  500.000014]  asm_sysvec_apic_timer_interrupt+0x1a/0x20
+[  500.000015] RIP: 0010:default_idle+0xf/0x20
+[  500.000016]  default_idle_call+0x6c/0xa0
+[  500.000017]  do_idle+0x1e1/0x230
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("BUG: soft lockup in zonk_gc_timer")
+    );
+}
