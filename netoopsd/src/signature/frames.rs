@@ -27,7 +27,7 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
     static INLINE: OnceLock<Regex> = OnceLock::new();
     let off = re(
         &OFFSET,
-        r"^\s*(?:<(?:IRQ|EOI|NMI)>\s+)?(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
+        r"^\s*(?:<(?:IRQ|EOI|NMI)>\s+)?\(?(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
     );
     if let Some(c) = off.captures(line) {
         return Some(Frame {
@@ -59,12 +59,13 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
 /// The function of an instruction-pointer line: `RIP: 0010:func+0x4/0x6`,
 /// `RIP: 0010:[<ffffffff82d4e304>]  [<ffffffff82d4e304>] func+0x24/0x30`, `IP: [<..>] func+..`,
 /// `EIP: func+..`, `pc : func+0x..` (arm64), `PC is at func+0x..` (arm), `NIP [c000..] .func+..`
-/// (powerpc).
+/// (powerpc), `epc : func+0x..` (riscv; mips with the address first), `Krnl PSW : .. ..
+/// (func+0x..)` (s390).
 pub fn parse_ip(line: &str) -> Option<String> {
     static IP: OnceLock<Regex> = OnceLock::new();
     let ip = re(
         &IP,
-        r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|PC is at|EIP is at|RIP is at)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<?[0-9a-fA-F]+>?\])*\s*\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
+        r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|epc\s*|PC is at|EIP is at|RIP is at|Krnl PSW\s*:\s*[0-9a-f]+\s+[0-9a-f]+\s+\()\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<?[0-9a-fA-F]+>?\])*\s*(?:[0-9a-f]{8,16}\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
     );
     ip.captures(line).map(|c| normalize_func(&c[1]))
 }
@@ -736,6 +737,10 @@ mod tests {
             f("[c0000000fe1c3a00] [c000000000a1b2a0] .blarg_rx+0x20/0x120 (unreliable)"),
             Some(("blarg_rx".into(), true))
         );
+        assert_eq!(
+            f("([<000000000012345a>] plonk_work+0x1c/0x80)"),
+            Some(("plonk_work".into(), true))
+        );
         assert_eq!(f("Call Trace:"), None);
         assert_eq!(f("RIP: 0010:lkdtm_BUG+0x4/0x6"), None);
     }
@@ -760,6 +765,19 @@ mod tests {
             Some("do_undefinstr")
         );
         assert_eq!(parse_ip("RIP: 0033:0x7f3a5e8b1c27"), None);
+        assert_eq!(
+            parse_ip("Krnl PSW : 0704c00180000000 000000000012345a (plonk_work+0x1c/0x80)")
+                .as_deref(),
+            Some("plonk_work")
+        );
+        assert_eq!(
+            parse_ip(" epc : plonk_work+0x1c/0x80").as_deref(),
+            Some("plonk_work")
+        );
+        assert_eq!(
+            parse_ip("epc   : ffffffff80123456 plonk_work+0x1c/0x80").as_deref(),
+            Some("plonk_work")
+        );
         assert_eq!(
             parse_lock_at(" (rtnl_mutex){+.+.}, at: [<00000000ac220e5b>] rtnl_lock+0x17/0x20")
                 .as_deref(),

@@ -692,6 +692,20 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
         return Some((msg.to_string(), Guilty::Stack(RUST)));
     }
     if let Some(m) = c(rx!(
+        r"^(?:CPU \d+ )?Unable to handle kernel (paging request|NULL pointer dereference|pointer dereference in virtual kernel address space)"
+    )) {
+        // s390's wording of a bad kernel address is a paging request's.
+        let what = if m[1].starts_with("pointer") {
+            "paging request"
+        } else {
+            &m[1]
+        };
+        return Some((
+            format!("BUG: unable to handle kernel {what}"),
+            Guilty::Ip(NONE),
+        ));
+    }
+    if let Some(m) = c(rx!(
         r"^Unable to handle kernel (paging request|NULL pointer dereference)"
     )) {
         return Some((
@@ -715,7 +729,7 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     )) {
         return Some((m[1].to_string(), Guilty::Ip(NONE)));
     }
-    if c(rx!(r"^Oops: [0-9a-f]{4} \[#\d+\]")).is_some() {
+    if c(rx!(r"^Oops: [0-9a-f]{4} (?:ilc:\d )?\[#\d+\]")).is_some() {
         return Some(("Oops".into(), Guilty::Ip(NONE)));
     }
     if c(rx!(r"^BUG: Bad page state in process")).is_some() {

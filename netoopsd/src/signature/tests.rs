@@ -1434,3 +1434,39 @@ fn soft_lockup_in_a_softirq_is_the_softirqs_work() {
         Some("BUG: soft lockup in zonk_gc_timer")
     );
 }
+
+#[test]
+fn s390_riscv_and_mips_faults() {
+    let s390 = "\
+[   12.000001] Unable to handle kernel pointer dereference in virtual kernel address space
+[   12.000002] Failing address: 0000000000000000 TEID: 0000000000000483
+[   12.000003] Oops: 0004 ilc:3 [#1] SMP
+[   12.000004] Krnl PSW : 0704c00180000000 000003ff800a1234 (plonk_work+0x1c/0x80 [plonk])
+[   12.000005] Call Trace:
+[   12.000006] ([<000003ff800a1200>] plonk_work+0x10/0x80 [plonk])
+[   12.000007]  [<0000000000165432>] process_one_work+0x1e2/0x4a0
+";
+    assert_eq!(
+        title(s390).as_deref(),
+        Some("BUG: unable to handle kernel paging request in plonk_work")
+    );
+    let riscv = "\
+[   13.000001] Unable to handle kernel NULL pointer dereference at virtual address 0000000000000008
+[   13.000002] Oops [#1]
+[   13.000003]  epc : plonk_rx+0x1c/0x80
+[   13.000004]  ra : plonk_poll+0x30/0x90
+";
+    assert_eq!(
+        title(riscv).as_deref(),
+        Some("BUG: unable to handle kernel NULL pointer dereference in plonk_rx")
+    );
+    let mips = "\
+[   14.000001] CPU 0 Unable to handle kernel paging request at virtual address 00000000, epc == 80123456, ra == 80123400
+[   14.000002] Oops[#1]:
+[   14.000003] epc   : 80123456 plonk_tx+0x1c/0x80
+";
+    assert_eq!(
+        title(mips).as_deref(),
+        Some("BUG: unable to handle kernel paging request in plonk_tx")
+    );
+}
