@@ -224,6 +224,9 @@ fn split_prefix(line: &str) -> Line<'_> {
     .find(line)
     {
         line = &line[m.end()..];
+    } else if let Some(rest) = line.strip_prefix("kernel: ") {
+        // A syslog line cut after its host (ABRT's and journald's `-o cat`-like extracts).
+        line = rest;
     }
     if !line.starts_with('[') && !line.starts_with('<') {
         if let Some(m) = rx!(r"\[\s*\d+\.\d{6}\]").find(line) {
