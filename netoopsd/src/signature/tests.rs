@@ -1093,6 +1093,8 @@ Nov 30 15:04:05 host kernel:  vfs_read+0xa6/0x180
         "2026-11-30T15:04:05.123456+00:00 host",
     );
     assert_eq!(extract(&iso).unwrap().bucket, s.bucket);
+    let bare = plain.replace("Nov 30 15:04:05 host ", "");
+    assert_eq!(extract(&bare).unwrap().bucket, s.bucket);
 }
 
 #[test]
