@@ -163,13 +163,18 @@ macro_rules! rx {
 
 /// Folds the variants of a kernel function family that one bug reaches depending on kernel
 /// version and call site into the family's name, for titles: `smp_call_function_single`,
-/// `smp_call_function_many`(`_cond`) are `smp_call_function`; `synchronize_sched` (an alias
-/// of `synchronize_rcu` since 4.20) and the `_expedited` variants are `synchronize_rcu`.
+/// `smp_call_function_many`(`_cond`) are `smp_call_function`; `synchronize_sched` and
+/// `synchronize_rcu_bh` (aliases of `synchronize_rcu` since 4.20) and the `_expedited`
+/// variants are `synchronize_rcu`;
+/// `__synchronize_srcu` (the internal wait) and `synchronize_srcu_expedited` are
+/// `synchronize_srcu`. Hangs in an RCU wait are titled by the public wait, as syzkaller does.
 fn family(func: &str) -> String {
     let f =
         rx!(r"^smp_call_function_(?:single|many)(?:_cond)?$").replace(func, "smp_call_function");
-    rx!(r"^synchronize_(?:sched|rcu)(?:_expedited)?$")
-        .replace(&f, "synchronize_rcu")
+    let f =
+        rx!(r"^synchronize_(?:sched|rcu)(?:_bh)?(?:_expedited)?$").replace(&f, "synchronize_rcu");
+    rx!(r"^_*synchronize_srcu(?:_expedited)?$")
+        .replace(&f, "synchronize_srcu")
         .into_owned()
 }
 
