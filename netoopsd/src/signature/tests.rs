@@ -1499,3 +1499,39 @@ fn s390_riscv_and_mips_faults() {
         Some("BUG: unable to handle kernel paging request in plonk_tx")
     );
 }
+
+#[test]
+fn scheduling_while_atomic_is_titled_by_what_scheduled() {
+    // `__schedule_bug()` reports from inside `schedule()`: the guilty frame is the one that
+    // called it, including the return-to-user path that reschedules (syzkaller titles these
+    // "in exit_to_user_mode_prepare", "in exit_to_usermode_loop").
+    for caller in [
+        "exit_to_user_mode_prepare",
+        "exit_to_usermode_loop",
+        "quux_wait_ready",
+    ] {
+        let log = format!(
+            "\
+[  250.000001][ T4242] BUG: scheduling while atomic: frobd/4242/0x00000002
+[  250.000002][ T4242] no locks held by frobd/4242.
+[  250.000003][ T4242] Modules linked in:
+[  250.000004][ T4242] Kernel panic - not syncing: scheduling while atomic
+[  250.000005][ T4242] CPU: 0 PID: 4242 Comm: frobd Not tainted 5.14.0 #1
+[  250.000006][ T4242] Call Trace:
+[  250.000007][ T4242]  dump_stack_lvl+0xcd/0x134
+[  250.000008][ T4242]  panic+0x306/0x73d
+[  250.000009][ T4242]  __schedule_bug.cold+0x10c/0x143
+[  250.000010][ T4242]  __schedule+0x1a07/0x26f0
+[  250.000011][ T4242]  schedule+0xd3/0x270
+[  250.000012][ T4242]  {caller}+0x14a/0x290
+[  250.000013][ T4242]  syscall_exit_to_user_mode+0x19/0x60
+[  250.000014][ T4242]  do_syscall_64+0x42/0xb0
+[  250.000015][ T4242]  entry_SYSCALL_64_after_hwframe+0x44/0xae
+"
+        );
+        assert_eq!(
+            title(&log).as_deref(),
+            Some(format!("BUG: scheduling while atomic in {caller}").as_str())
+        );
+    }
+}
