@@ -425,6 +425,12 @@ const STALL_DISPATCH: &[&str] = &[
     "net_rx_action",
     "napi_poll",
     "__napi_poll",
+    // the receive path hands a packet to its protocol's or device's handler (`ipv6_rcv`,
+    // `br_handle_frame`), whichever driver or backlog delivered it
+    "__netif_receive_skb_core",
+    "__netif_receive_skb_one_core",
+    "__netif_receive_skb_list_core",
+    "deliver_skb",
 ];
 
 /// The function a stall is titled by (`stack` innermost first): the frame that the first
@@ -1100,8 +1106,10 @@ impl<'a> Report<'a> {
         let mut first_ip = None;
         for l in &self.lines[1..] {
             let t = l.trim();
-            // A panic that follows (softlockup_panic) prints its own, interrupt, stack.
-            if t.starts_with("Kernel panic - not syncing") {
+            // A panic that follows (softlockup_panic) prints its own, interrupt, stack. One
+            // before any frame (panic_on_warn for a warning the stall dump ran into) is part
+            // of the detector's own stack, which the stalled context follows.
+            if t.starts_with("Kernel panic - not syncing") && !out.is_empty() {
                 break;
             }
             let boundary = t == "</IRQ>" || parse_frame(l).is_some_and(|f| entry(&f.func));

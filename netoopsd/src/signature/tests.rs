@@ -1535,3 +1535,99 @@ fn scheduling_while_atomic_is_titled_by_what_scheduled() {
         );
     }
 }
+
+#[test]
+fn stall_in_the_receive_path_is_the_protocol_handler() {
+    // `__netif_receive_skb_core` hands the packet to its protocol's (or a device's rx)
+    // handler: a stall there is that handler's, whether the packet came from a tun write
+    // (process context) or the backlog softirq.
+    let via = |callers: &str| {
+        format!(
+            "\
+[  800.000001] INFO: rcu_sched self-detected stall on CPU
+[  800.000002] 	0-...!: (10499 ticks this GP) idle=a1b/1/4611686018427387906 softirq=1/1 fqs=0
+[  800.000003] Call Trace:
+[  800.000004]  <IRQ>
+[  800.000005]  dump_stack+0x14d/0x20b
+[  800.000006]  rcu_dump_cpu_stacks+0x1a3/0x1f0
+[  800.000007]  rcu_check_callbacks+0xe0f/0x1ba0
+[  800.000008]  update_process_times+0x30/0x60
+[  800.000009]  tick_sched_timer+0x72/0x120
+[  800.000010]  hrtimer_interrupt+0x30a/0x7a0
+[  800.000011]  smp_apic_timer_interrupt+0x14a/0x700
+[  800.000012]  apic_timer_interrupt+0xf/0x20
+[  800.000013]  </IRQ>
+[  800.000014] RIP: 0010:frob_lookup_route+0x2c/0x90
+[  800.000015] RSP: 0018:ffff8801c8d6e8c8 EFLAGS: 00000246 ORIG_RAX: ffffffffffffff11
+[  800.000016]  frob_lookup_route+0x2c/0x90
+[  800.000017]  frob_proto_rcv+0xf45/0x1fc0
+[  800.000018]  __netif_receive_skb_core+0x1a52/0x3480
+[  800.000019]  __netif_receive_skb+0x2c/0x1b0
+{callers}"
+        )
+    };
+    let tun = via("\
+[  800.000020]  netif_receive_skb_internal+0x10b/0x670
+[  800.000021]  netif_receive_skb+0xae/0x390
+[  800.000022]  quux_get_user+0x1b3/0x2a0
+[  800.000023]  quux_chr_write_iter+0xb9/0x160
+[  800.000024]  __vfs_write+0x4a7/0x6b0
+[  800.000025]  vfs_write+0x18f/0x510
+[  800.000026]  SyS_write+0xef/0x220
+");
+    let backlog = via("\
+[  800.000020]  process_backlog+0x216/0x6a0
+[  800.000021]  net_rx_action+0x3a2/0xdb0
+[  800.000022]  __do_softirq+0x22c/0xa1a
+");
+    for log in [&tun, &backlog] {
+        assert_eq!(
+            title(log).as_deref(),
+            Some("INFO: rcu detected stall in frob_proto_rcv")
+        );
+    }
+}
+
+#[test]
+fn stall_whose_dump_hits_a_warning_with_panic_on_warn() {
+    // The stall dump runs into a warning and panic_on_warn panics before any stack: the
+    // panic's stack is the detector's interrupt, and the stalled context follows it.
+    let log = "\
+[  611.000001][    C1] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:
+[  611.000002][    C1] rcu: 	Tasks blocked on level-0 rcu_node (CPUs 0-1):
+[  611.000003][    C1] ------------[ cut here ]------------
+[  611.000004][    C1] IRQs not enabled as expected
+[  611.000005][    C1] WARNING: CPU: 1 PID: 4737 at kernel/sched/core.c:2698 grault_probe_task+0x18b/0x320
+[  611.000006][    C1] Kernel panic - not syncing: panic_on_warn set ...
+[  611.000007][    C1] CPU: 1 PID: 4737 Comm: frobd Not tainted 5.8.0 #0
+[  611.000008][    C1] Call Trace:
+[  611.000009][    C1]  <IRQ>
+[  611.000010][    C1]  dump_stack+0x1f0/0x31e
+[  611.000011][    C1]  panic+0x264/0x7a0
+[  611.000012][    C1]  __warn+0x227/0x250
+[  611.000013][    C1]  report_bug+0x1b1/0x2e0
+[  611.000014][    C1]  handle_bug+0x42/0x80
+[  611.000015][    C1]  exc_invalid_op+0x16/0x40
+[  611.000016][    C1]  asm_exc_invalid_op+0x12/0x20
+[  611.000017][    C1] RIP: 0010:grault_probe_task+0x18b/0x320
+[  611.000018][    C1]  rcu_sched_clock_irq+0x12ec/0x1eb0
+[  611.000019][    C1]  update_process_times+0x12c/0x180
+[  611.000020][    C1]  tick_sched_timer+0x254/0x410
+[  611.000021][    C1]  hrtimer_interrupt+0x373/0xd60
+[  611.000022][    C1]  __sysvec_apic_timer_interrupt+0xf0/0x260
+[  611.000023][    C1]  </IRQ>
+[  611.000024][    C1]  sysvec_apic_timer_interrupt+0xb9/0x130
+[  611.000025][    C1]  asm_sysvec_apic_timer_interrupt+0x12/0x20
+[  611.000026][    C1] RIP: 0010:smp_call_function_single+0x311/0x450
+[  611.000027][    C1] RSP: 0018:ffffc90001c27be0 EFLAGS: 00000202
+[  611.000028][    C1]  quux_on_each_cpu+0x4d/0x1f0
+[  611.000029][    C1]  quux_set_clock+0x18/0x20
+[  611.000030][    C1]  __x64_sys_quux_adjust+0x17e/0x210
+[  611.000031][    C1]  do_syscall_64+0x73/0xe0
+[  611.000032][    C1]  entry_SYSCALL_64_after_hwframe+0x44/0xa9
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("INFO: rcu detected stall in smp_call_function")
+    );
+}
