@@ -1631,3 +1631,39 @@ fn stall_whose_dump_hits_a_warning_with_panic_on_warn() {
         Some("INFO: rcu detected stall in smp_call_function")
     );
 }
+
+#[test]
+fn driver_core_teardown_and_timer_deletion_are_generic() {
+    // A warning or fault inside the driver core's teardown (sysfs groups, devres, a tty's or
+    // an URB's unregistering) or in deleting a timer is the calling driver's.
+    for (inner, middle) in [
+        ("sysfs_remove_group", "dpm_sysfs_remove"),
+        ("devres_release_all", "device_release"),
+        ("usb_kill_urb", "usb_kill_anchored_urbs"),
+        ("tty_unregister_device", "device_destroy"),
+        ("del_timer", "try_to_grab_pending"),
+        ("timer_delete_sync", "del_timer_sync"),
+    ] {
+        let log = format!(
+            "\
+[  194.000001][  T102] ------------[ cut here ]------------
+[  194.000002][  T102] WARNING: CPU: 1 PID: 102 at fs/x.c:1 {inner}+0x155/0x1b0
+[  194.000003][  T102] Modules linked in:
+[  194.000004][  T102] RIP: 0010:{inner}+0x155/0x1b0
+[  194.000005][  T102] Call Trace:
+[  194.000006][  T102]  {middle}+0x2e/0x60
+[  194.000007][  T102]  __unregister_client+0x15/0x30
+[  194.000008][  T102]  device_for_each_child+0xfd/0x180
+[  194.000009][  T102]  i2c_del_adapter+0x3d8/0x6e0
+[  194.000010][  T102]  frobnic_core_done+0x63/0xb0
+[  194.000011][  T102]  frobnic_disconnect+0x2f/0x60
+[  194.000012][  T102] ---[ end trace 0000000000000000 ]---
+"
+        );
+        assert_eq!(
+            title(&log).as_deref(),
+            Some("WARNING in frobnic_core_done"),
+            "{inner}"
+        );
+    }
+}
