@@ -1391,6 +1391,19 @@ fn helper_families_are_generic() {
         "percpu_ref_put_many",
         "__list_add_valid_or_report",
         "__list_del_entry_valid",
+        "__alloc_frozen_pages_noprof",
+        "folio_alloc_noprof",
+        "crc_itu_t",
+        "simple_copy_to_iter",
+        "_copy_from_iter_full",
+        "insert_work",
+        "__queue_work",
+        "queue_delayed_work_on",
+        "drop_nlink",
+        "mark_buffer_dirty",
+        "folio_unlock",
+        "iput",
+        "_atomic_dec_and_lock_irqsave",
         "__wait_rcu_gp",
         "synchronize_rcu_normal",
         "synchronize_net",
@@ -1666,4 +1679,54 @@ fn driver_core_teardown_and_timer_deletion_are_generic() {
             "{inner}"
         );
     }
+}
+
+#[test]
+fn a_helper_asserting_its_callers_use_is_the_callers_bug() {
+    // `drop_nlink()` warns when the caller drops a link the inode does not have; the
+    // allocator warns on the caller's flags; an infoleak copied out through a datagram
+    // iterator's copy callback is the iterator's.
+    let warn = |inner: &str| {
+        format!(
+            "\
+[   62.000001][ T5830] ------------[ cut here ]------------
+[   62.000002][ T5830] WARNING: CPU: 1 PID: 5830 at fs/inode.c:336 {inner}+0xc4/0x110
+[   62.000003][ T5830] Modules linked in:
+[   62.000004][ T5830] RIP: 0010:{inner}+0xc4/0x110
+[   62.000005][ T5830] Call Trace:
+[   62.000006][ T5830]  <TASK>
+[   62.000007][ T5830]  frobfs_rmdir+0x3bc/0x730
+[   62.000008][ T5830]  vfs_rmdir+0x3a3/0x510
+[   62.000009][ T5830]  do_rmdir+0x3b5/0x580
+[   62.000010][ T5830]  __x64_sys_rmdir+0x47/0x50
+[   62.000011][ T5830]  do_syscall_64+0xf3/0x230
+[   62.000012][ T5830]  </TASK>
+"
+        )
+    };
+    for inner in [
+        "drop_nlink",
+        "mark_buffer_dirty",
+        "__alloc_frozen_pages_noprof",
+    ] {
+        assert_eq!(
+            title(&warn(inner)).as_deref(),
+            Some("WARNING in frobfs_rmdir"),
+            "{inner}"
+        );
+    }
+    let leak = "\
+[ 2104.000001][ T4311] BUG: KMSAN: kernel-infoleak in _copy_to_iter+0x870/0x1fd0
+[ 2104.000002][ T4311]  _copy_to_iter+0x870/0x1fd0
+[ 2104.000003][ T4311]  simple_copy_to_iter+0x68/0xa0
+[ 2104.000004][ T4311]  __quux_datagram_iter+0x123/0xdc0
+[ 2104.000005][ T4311]  quux_copy_datagram_msg+0x5c/0x200
+[ 2104.000006][ T4311]  quux_recvmsg+0x2d1/0x6b0
+[ 2104.000007][ T4311] 
+[ 2104.000008][ T4311] Bytes 252-311 of 2224 are uninitialized
+";
+    assert_eq!(
+        title(leak).as_deref(),
+        Some("KMSAN: kernel-infoleak in __quux_datagram_iter")
+    );
 }
