@@ -287,6 +287,9 @@ const HUNG: &[&str] = &[
     "inode_lock*",
     "lock_sock*",
     "rtnl_lock_killable",
+    // waiting for a mapping's writeback (`filemap_fdatawait_range`, and `sync`'s per-device
+    // callback that does nothing else) is a wait; its caller hangs
+    "*fdatawait*",
 ];
 const LOCKING: &[&str] = &[
     "lockdep_rcu_suspicious",
@@ -1070,7 +1073,9 @@ impl<'a> Report<'a> {
     fn stall_stack(&self) -> Vec<String> {
         let entry = |f: &str| {
             let n = f.trim_start_matches('_');
-            n.ends_with("apic_timer_interrupt")
+            // (4.x kernels with the KAISER patches also print a label inside the entry,
+            // `apic_timer_interrupt_entry_after_kaiser_bti`)
+            n.contains("apic_timer_interrupt")
                 || [
                     "el1_irq",
                     "el1h_64_irq",

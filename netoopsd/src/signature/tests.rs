@@ -1730,3 +1730,50 @@ fn a_helper_asserting_its_callers_use_is_the_callers_bug() {
         Some("KMSAN: kernel-infoleak in __quux_datagram_iter")
     );
 }
+
+#[test]
+fn stall_through_a_kaiser_entry_label() {
+    // 4.x kernels with the KAISER patches print a label inside the timer interrupt's entry
+    // after it; it is the entry, not the stalled code.
+    let log = "\
+[  393.000001] INFO: rcu_sched self-detected stall on CPU
+[  393.000002] 	1-...: (124999 ticks this GP) idle=b1e/140000000000001/0 softirq=1/1 fqs=31218
+[  393.000003]  <IRQ>  [<ffffffff8170cafa>] _sched_show_task+0x31a/0x325
+[  393.000004]  [<ffffffff8170ce4b>] sched_show_task+0x1b/0x20
+[  393.000005]  [<ffffffff8171b3c1>] rcu_dump_cpu_stacks+0x1a3/0x1f0
+[  393.000006]  [<ffffffff81250ba4>] rcu_check_callbacks+0xe0f/0x1ba0
+[  393.000007]  [<ffffffff81269b15>] update_process_times+0x35/0x60
+[  393.000008]  [<ffffffff812af344>] local_apic_timer_interrupt+0x74/0x90
+[  393.000009]  [<ffffffff81012fba>] smp_trace_apic_timer_interrupt+0x13a/0x4bd
+[  393.000010]  [<ffffffff81011d42>] smp_trace_apic_timer_interrupt_entry_after_kaiser_bti+0x20/0x2e
+[  393.000011]  <EOI>  [<ffffffff814f00eb>] ? debug_lockdep_rcu_enabled+0x3b/0x90
+[  393.000012]  [<ffffffff81085d5c>] frob_vm_compat_ioctl+0x13c/0x250
+[  393.000013]  [<ffffffff819d8ee0>] compat_SyS_ioctl+0x650/0x2180
+[  393.000014]  [<ffffffff830a99b0>] sysenter_dispatch+0xf/0x32
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("INFO: rcu detected stall in frob_vm_compat_ioctl")
+    );
+}
+
+#[test]
+fn hung_task_waiting_for_writeback_is_its_caller() {
+    let log = "\
+[  615.000001] INFO: task syz-executor1:4242 blocked for more than 120 seconds.
+[  615.000002] Call Trace:
+[  615.000003]  __schedule+0x8e8/0x2070
+[  615.000004]  schedule+0x108/0x440
+[  615.000005]  io_schedule+0x1c/0x70
+[  615.000006]  wait_on_page_bit_common+0x4c7/0x7f0
+[  615.000007]  __filemap_fdatawait_range+0x23f/0x390
+[  615.000008]  filemap_fdatawait_keep_errors+0x80/0x110
+[  615.000009]  fdatawait_one_bdev+0x50/0x70
+[  615.000010]  quux_iterate_devices+0x109/0x260
+[  615.000011]  sys_sync+0x122/0x1c0
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("INFO: task hung in quux_iterate_devices")
+    );
+}
