@@ -1395,6 +1395,8 @@ fn helper_families_are_generic() {
         "folio_alloc_noprof",
         "crc_itu_t",
         "simple_copy_to_iter",
+        "copy_page_to_iter",
+        "_copy_to_user",
         "_copy_from_iter_full",
         "insert_work",
         "__queue_work",
@@ -1427,6 +1429,9 @@ fn helper_families_are_generic() {
         "synchronize_rcu",
         "synchronize_rcu_expedited",
         "synchronize_srcu",
+        // `copy_` alone says nothing: namespaces, processes, mount options are copied too
+        "copy_frob_ns",
+        "copy_process",
     ] {
         assert!(!frames::is_generic(s, &[]), "{s}");
     }
@@ -1775,5 +1780,28 @@ fn hung_task_waiting_for_writeback_is_its_caller() {
     assert_eq!(
         title(log).as_deref(),
         Some("INFO: task hung in quux_iterate_devices")
+    );
+}
+
+#[test]
+fn hung_task_in_a_copy_named_function() {
+    // A 4.4 task dump: the raw stack words, then the trace with a line of another task's
+    // in it; `copy_frob_ns` is no copy helper.
+    let log = "\
+[  361.000001] INFO: task syz-executor0:6102 blocked for more than 120 seconds.
+[  361.000002]       Not tainted 4.4.96+ #180
+[  361.000003] syz-executor0   D ffff8800b901f990     0  6102   1942 0x00000004
+[  361.000004]  ffff8800b901f990 ffffffff835a8e78 ffff8800ac111780 0000000000000000
+[  361.000005] Call Trace:
+[  361.000006]  [<ffffffff829f5a8c>] schedule+0x9c/0x1b0
+[  361.000007] quux: waiting for lo to become free. Usage count = 6
+[  361.000008]  [<ffffffff829f6315>] schedule_preempt_disabled+0x15/0x20
+[  361.000009]  [<ffffffff829fb0c0>] mutex_lock_nested+0x3b0/0x1130
+[  361.000010]  [<ffffffff822354cc>] ? copy_frob_ns+0x6c/0x220
+[  361.000011]  [<ffffffff8223552c>] copy_frob_ns+0xcc/0x220
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("INFO: task hung in copy_frob_ns")
     );
 }
