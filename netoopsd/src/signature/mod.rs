@@ -276,6 +276,18 @@ enum Guilty {
     Named(Option<String>),
 }
 
+/// The hardened usercopy checks.
+const USERCOPY: &[&str] = &[
+    "usercopy_*",
+    "report_usercopy",
+    "check_object_size",
+    "check_heap_object",
+    "check_stack_object",
+    "check_bogus_address",
+    "check_kernel_text_object",
+    "check_page_span",
+    "*_check_heap_object",
+];
 const HUNG: &[&str] = &[
     "rwsem_down_*",
     "percpu_down_*",
@@ -562,6 +574,11 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     }
     if c(rx!(r"^kernel BUG at lib/list_debug\.c")).is_some() {
         return Some(("BUG: corrupted list".into(), Guilty::Stack(NONE)));
+    }
+    // `usercopy_abort()` (after its `usercopy: Kernel memory exposure/overwrite attempt
+    // detected ...` line) BUG()s in mm/usercopy.c: the copy's caller is the suspect.
+    if c(rx!(r"^kernel BUG at mm/usercopy\.c")).is_some() {
+        return Some(("BUG: bad usercopy".into(), Guilty::Stack(USERCOPY)));
     }
     // lib/bug.c without file information: `Kernel BUG at <addr> [verbose debug info
     // unavailable]`.

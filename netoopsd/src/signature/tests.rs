@@ -1805,3 +1805,26 @@ fn hung_task_in_a_copy_named_function() {
         Some("INFO: task hung in copy_frob_ns")
     );
 }
+
+#[test]
+fn usercopy_abort_is_a_bad_usercopy_by_the_copys_caller() {
+    let log = "\
+[   40.000001] usercopy: Kernel memory exposure attempt detected from SLUB object 'frob_cache' (offset 12, size 300)!
+[   40.000002] ------------[ cut here ]------------
+[   40.000003] kernel BUG at mm/usercopy.c:102!
+[   40.000004] invalid opcode: 0000 [#1] PREEMPT SMP KASAN
+[   40.000005] CPU: 1 PID: 2988 Comm: frobd Not tainted 5.10.0 #36
+[   40.000006] RIP: 0010:usercopy_abort+0xbd/0xbf
+[   40.000007] Call Trace:
+[   40.000008]  __check_heap_object+0xdd/0x110
+[   40.000009]  __check_object_size+0x1a3/0x1f0
+[   40.000010]  frob_get_stats+0x75/0x1a0
+[   40.000011]  frob_ioctl+0x1718/0x4710
+[   40.000012]  __x64_sys_ioctl+0x193/0x200
+[   40.000013] ---[ end trace 0000000000000000 ]---
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("BUG: bad usercopy in frob_get_stats")
+    );
+}
