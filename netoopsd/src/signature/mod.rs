@@ -937,7 +937,10 @@ fn warning(lines: &[&str], i: usize, m: &Captures<'_>) -> Option<(String, Guilty
             Some("refcount bug")
         } else if said("ODEBUG:") || file.ends_with("lib/debugobjects.c") {
             Some("ODEBUG bug")
-        } else if said("DEBUG_LOCKS_WARN_ON") || file.contains("kernel/locking/") {
+        } else if said("DEBUG_LOCKS_WARN_ON")
+            // (irqflag-debug.c checks its caller's use of the irq flags, not the locks)
+            || (file.contains("kernel/locking/") && !file.ends_with("irqflag-debug.c"))
+        {
             Some("locking bug")
         } else if said("kobject") || file.ends_with("lib/kobject.c") {
             Some("kobject bug")

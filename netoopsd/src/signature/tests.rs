@@ -1828,3 +1828,23 @@ fn usercopy_abort_is_a_bad_usercopy_by_the_copys_caller() {
         Some("BUG: bad usercopy in frob_get_stats")
     );
 }
+
+#[test]
+fn bogus_irq_restore_is_a_plain_warning_of_the_caller() {
+    // kernel/locking/irqflag-debug.c checks the caller's use of the irq flags: no lock is
+    // involved, so it is no "locking bug".
+    let log = "\
+[   60.000001][ T4392] ------------[ cut here ]------------
+[   60.000002][ T4392] raw_local_irq_restore() called with IRQs enabled
+[   60.000003][ T4392] WARNING: CPU: 0 PID: 4392 at kernel/locking/irqflag-debug.c:10 warn_bogus_irq_restore+0x1d/0x20
+[   60.000004][ T4392] Modules linked in:
+[   60.000005][ T4392] RIP: 0010:warn_bogus_irq_restore+0x1d/0x20
+[   60.000006][ T4392] Call Trace:
+[   60.000007][ T4392]  frob_hv_wait+0xc9/0xe0
+[   60.000008][ T4392]  __pv_queued_spin_lock_slowpath+0x86f/0xad0
+[   60.000009][ T4392]  do_raw_spin_lock+0x200/0x2b0
+[   60.000010][ T4392]  quux_sendmsg+0x1d/0x40
+[   60.000011][ T4392] ---[ end trace 0000000000000000 ]---
+";
+    assert_eq!(title(log).as_deref(), Some("WARNING in frob_hv_wait"));
+}
