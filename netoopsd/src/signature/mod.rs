@@ -627,7 +627,36 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     if rx!(r"^INFO: task .* can't die for more than").is_match(&joined) {
         return Some(("INFO: task can't die".into(), Guilty::Stack(HUNG)));
     }
-    if c(rx!(r"^(?:WARNING|INFO): (?:possible (?:circular|recursive) locking|possible irq lock inversion|(?:HARD|SOFT)IRQ-(?:READ-)?safe -> (?:HARD|SOFT)IRQ-unsafe lock order)")).is_some() {
+    if c(rx!(
+        r"^(?:WARNING|INFO): (?:HARD|SOFT)IRQ-(?:READ-)?safe -> (?:HARD|SOFT)IRQ-unsafe lock order"
+    ))
+    .is_some()
+    {
+        // The held lock is taken in interrupts: the report's `... which became
+        // HARDIRQ-irq-safe at:` trace is that interrupt-context user, the half of the
+        // inversion that makes it a bug (syzkaller titles these by it); older reports
+        // without that trace, by the acquire site.
+        let safe = lines
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .take(200)
+            .find(|(_, s)| rx!(r"which became \S+-irq-safe at:").is_match(s))
+            .map(|(j, _)| j);
+        let f = safe.and_then(|j| {
+            lines[j + 1..]
+                .iter()
+                .take(40)
+                .map_while(|s| parse_frame(s))
+                .map(|f| f.func)
+                .find(|f| !is_generic(f, LOCKING))
+        });
+        if f.is_some() {
+            return Some(("possible deadlock".into(), Guilty::Named(f)));
+        }
+        return Some(("possible deadlock".into(), Guilty::LockAt));
+    }
+    if c(rx!(r"^(?:WARNING|INFO): (?:possible (?:circular|recursive) locking|possible irq lock inversion)")).is_some() {
         return Some(("possible deadlock".into(), Guilty::LockAt));
     }
     if c(rx!(r"^BUG: Invalid wait context")).is_some() {

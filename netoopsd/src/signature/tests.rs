@@ -1848,3 +1848,46 @@ fn bogus_irq_restore_is_a_plain_warning_of_the_caller() {
 ";
     assert_eq!(title(log).as_deref(), Some("WARNING in frob_hv_wait"));
 }
+
+#[test]
+fn irq_safe_to_unsafe_order_is_titled_by_the_interrupt_user() {
+    let log = |became: &str| {
+        format!(
+            "\
+[ 1137.000001][ T6133] =====================================================
+[ 1137.000002][ T6133] WARNING: HARDIRQ-safe -> HARDIRQ-unsafe lock order detected
+[ 1137.000003][ T6133] 5.11.0 #0 Not tainted
+[ 1137.000004][ T6133] -----------------------------------------------------
+[ 1137.000005][ T6133] frobd/6133 [HC0[0]:SC0[0]:HE0:SE1] is trying to acquire:
+[ 1137.000006][ T6133] ffff888026df22b8 (&frob->lock){{.+.+}}-{{2:2}}, at: frob_notify+0x14b/0x460
+[ 1137.000007][ T6133] 
+[ 1137.000008][ T6133] and this task is already holding:
+[ 1137.000009][ T6133] ffff88801b3a8c18 (&quux->lock){{-.-.}}-{{2:2}}, at: quux_flush+0x6a/0x220
+[ 1137.000010][ T6133] which would create a new lock dependency:
+[ 1137.000011][ T6133] 
+[ 1137.000012][ T6133] but this new dependency connects a HARDIRQ-irq-safe lock:
+[ 1137.000013][ T6133]  (&quux->lock){{-.-.}}-{{2:2}}
+{became}[ 1137.000030][ T6133] to a HARDIRQ-irq-unsafe lock:
+"
+        )
+    };
+    let with = log("\
+[ 1137.000014][ T6133] 
+[ 1137.000015][ T6133] ... which became HARDIRQ-irq-safe at:
+[ 1137.000016][ T6133]   lock_acquire+0x29d/0x740
+[ 1137.000017][ T6133]   _raw_spin_lock_irqsave+0x39/0x50
+[ 1137.000018][ T6133]   quux_timeout_fn+0x6f/0x3d0
+[ 1137.000019][ T6133]   __hrtimer_run_queues+0x693/0xea0
+[ 1137.000020][ T6133]   hrtimer_interrupt+0x334/0x940
+[ 1137.000021][ T6133] 
+");
+    assert_eq!(
+        title(&with).as_deref(),
+        Some("possible deadlock in quux_timeout_fn")
+    );
+    // Without that trace, the acquire site.
+    assert_eq!(
+        title(&log("")).as_deref(),
+        Some("possible deadlock in frob_notify")
+    );
+}
