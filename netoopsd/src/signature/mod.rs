@@ -428,6 +428,9 @@ const STALL_DISPATCH: &[&str] = &[
     "ret_from_fork*",
     "rcu_do_batch",
     "nfnetlink_rcv_msg",
+    // rtnetlink's message dispatcher, calling the message type's handler (generic
+    // netlink's is no dispatcher here: syzkaller titles those stalls by `netlink_sendmsg`)
+    "rtnetlink_rcv_msg",
     // debugfs's file operations proxies, and lkdtm's (the kernel's crash test module)
     // dispatch to the crash type's function
     "full_proxy_*",

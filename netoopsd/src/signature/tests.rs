@@ -1891,3 +1891,30 @@ fn irq_safe_to_unsafe_order_is_titled_by_the_interrupt_user() {
         Some("possible deadlock in frob_notify")
     );
 }
+
+#[test]
+fn stall_in_an_rtnetlink_handler() {
+    let log = "\
+[  287.000001] INFO: rcu_sched self-detected stall on CPU
+[  287.000002]  <IRQ>
+[  287.000003]  rcu_dump_cpu_stacks+0x1a3/0x1f0
+[  287.000004]  rcu_check_callbacks+0xe0f/0x1ba0
+[  287.000005]  update_process_times+0x35/0x60
+[  287.000006]  smp_apic_timer_interrupt+0xdf/0x130
+[  287.000007]  apic_timer_interrupt+0x9e/0xb0
+[  287.000008]  </IRQ>
+[  287.000009] RIP: 0010:frob_link_wait+0x1c/0x40
+[  287.000010]  frob_link_wait+0x1c/0x40
+[  287.000011]  frob_newlink+0x1055/0x15c0
+[  287.000012]  rtnetlink_rcv_msg+0x4b4/0x700
+[  287.000013]  netlink_rcv_skb+0x143/0x370
+[  287.000014]  rtnetlink_rcv+0x2f/0x40
+[  287.000015]  netlink_unicast+0x437/0x620
+[  287.000016]  netlink_sendmsg+0x7e4/0xc90
+[  287.000017]  sock_sendmsg+0xe8/0x150
+";
+    assert_eq!(
+        title(log).as_deref(),
+        Some("INFO: rcu detected stall in frob_newlink")
+    );
+}
