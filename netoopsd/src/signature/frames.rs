@@ -516,8 +516,9 @@ const GENERIC: &[&str] = &[
     "strchr",
     "strstr",
     "copy_user*",
-    "copy_to_user*",
-    "copy_from_user*",
+    // (with a subsystem's wrappers: `frob_copy_to_user`)
+    "*copy_to_user*",
+    "*copy_from_user*",
     "*copy_to_iter*",
     "*copy_from_iter*",
     "copy_page_to_iter*",
