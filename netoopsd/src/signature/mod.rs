@@ -515,7 +515,7 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
         return Some(r);
     }
     if let Some(m) = c(rx!(
-        r"^(?:BUG: )?KASAN: ([\w-]+(?: or [\w-]+)?) (?:in|on) (?:address \S+|([A-Za-z_][\w.]*))?"
+        r"^(?:BUG: )?KASAN: ([\w-]+(?: or [\w-]+)?) (?:in|on) (?:(address)\s+\S+|([A-Za-z_][\w.]*))?"
     )) {
         let kind = match &m[1] {
             "double-free or invalid-free" | "double-free" => "invalid-free",
@@ -530,7 +530,11 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
             Some(a) => format!("KASAN: {kind} {a}"),
             None => format!("KASAN: {kind}"),
         };
-        return Some((prefix, header(m.get(2).map(|f| f.as_str()), NONE)));
+        // Old kernels' `on address ADDR` form names no function (nor does syzkaller).
+        if m.get(2).is_some() {
+            return Some((prefix, Guilty::None));
+        }
+        return Some((prefix, header(m.get(3).map(|f| f.as_str()), NONE)));
     }
     if let Some(m) = c(rx!(
         r"^BUG: (KMSAN|KFENCE|KCSAN): (.+?) in ([A-Za-z_][\w.]*)"

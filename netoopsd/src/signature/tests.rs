@@ -1922,3 +1922,27 @@ fn stall_in_an_rtnetlink_handler() {
         Some("INFO: rcu detected stall in frob_newlink")
     );
 }
+
+#[test]
+fn old_kasan_on_address_form_names_no_function() {
+    // 3.x/4.x KASAN: `on address ADDR` (padded `(null)` for NULL), the access on its own line.
+    for addr in ["          (null)", "ffff8800b4d0a1c0"] {
+        let log = format!(
+            "\
+[23818.000001] BUG: KASAN: null-ptr-deref on address {addr}
+[23818.000002] Read of size 4 by task frobd/22534
+[23818.000003] CPU: 3 PID: 22534 Comm: frobd Tainted: G     U         3.18.0 #78
+[23818.000004] Call Trace:
+[23818.000005]  [<ffffffff81aa1d2e>] dump_stack+0x4b/0x6d
+[23818.000006]  [<ffffffff8123c4b1>] kasan_report+0x1c1/0x4a0
+[23818.000007]  [<ffffffff8123b3a9>] __asan_load4+0x69/0xa0
+[23818.000008]  [<ffffffff81567e10>] frob_lookup+0x30/0x90
+"
+        );
+        assert_eq!(
+            title(&log).as_deref(),
+            Some("KASAN: null-ptr-deref Read"),
+            "{addr}"
+        );
+    }
+}
