@@ -9,8 +9,10 @@
 //! faulting instruction's function for faults, the function named in the report's header
 //! for warnings and sanitizer reports, the first non-generic frame of the call trace for
 //! hangs, lockdep and leak reports (see [`frames::is_generic`]). A generic helper (string
-//! formatting, copying, checksums, crypto, bus submission, locking, refcounting, RCU waits,
-//! sanitizers) is never guilty: the report is about its caller. Stalls (RCU stalls, soft
+//! formatting, copying, checksums, crypto, bus submission, locking, refcounting, the driver
+//! core's teardown, sanitizers) is never guilty: the report is about its caller; a hang in an
+//! RCU grace-period wait is titled by the public wait (`synchronize_rcu`, `synchronize_srcu`),
+//! as syzkaller titles it. Stalls (RCU stalls, soft
 //! lockups) are titled by what the first dispatching frame of the interrupted context called
 //! (the driver's ioctl, the protocol's sendmsg, the work function), else the system call;
 //! stack overflows by the frame their recursion repeats, else their entry. The rules follow
