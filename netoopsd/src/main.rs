@@ -83,6 +83,9 @@ enum Command {
         /// List the logs whose title disagrees.
         #[arg(long, short)]
         verbose: bool,
+        /// Only half A or B of the files (cross-validation; see signature::eval).
+        #[arg(long, value_name = "A|B")]
+        split: Option<netoopsd::signature::eval::Half>,
         /// The directory, e.g. ../shared/corpus/syzkaller-linux.
         dir: PathBuf,
     },
@@ -423,9 +426,14 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e),
         },
-        Command::EvalSignatures { json, verbose, dir } => {
+        Command::EvalSignatures {
+            json,
+            verbose,
+            split,
+            dir,
+        } => {
             use netoopsd::signature::eval;
-            match eval::load_dir(&dir) {
+            match eval::load_dir_split(&dir, split) {
                 Ok(cases) => {
                     let (f, rows) = eval::evaluate(&cases);
                     if json {

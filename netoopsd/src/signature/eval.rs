@@ -5,6 +5,15 @@
 //! holds no crash), `ALT:` (repeatable) alternative titles, `CORRUPTED: Y` the report is too
 //! damaged to attribute; `#` starts a comment; other keys are ignored.
 //!
+//! A file without a header block (its first line is no `KEY:` header line nor a `#` comment)
+//! is a raw log: it is evaluated for what we find in it (listed per file), but has no expected
+//! title and enters no figure.
+//!
+//! Cross-validation (`--split A|B`): half A is the files whose name's leading number `n` has
+//! `n / 2` even, half B the others (files whose name has no leading number: by the parity of
+//! the FNV-1a hash of the name). The syzkaller corpus holds even-numbered files, so this
+//! splits it about in half. Rules are developed on half A's misses and measured on half B.
+//!
 //! Figures:
 //! * title agreement: our title equals the TITLE or one of the ALTs (logs without a crash
 //!   agree when we find none);
@@ -31,10 +40,95 @@ pub struct Case {
     pub corrupted: bool,
     /// The console log.
     pub log: String,
+    /// Whether the file had a header block (else it is a raw log without expectations).
+    pub labelled: bool,
+}
+
+/// Which half of a corpus a file is in for cross-validation (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Half {
+    /// `n / 2` even.
+    A,
+    /// `n / 2` odd.
+    B,
+}
+
+impl std::str::FromStr for Half {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "A" | "a" => Ok(Half::A),
+            "B" | "b" => Ok(Half::B),
+            _ => Err(format!("{s}: the split is A or B")),
+        }
+    }
+}
+
+/// The half a file name is in.
+pub fn half_of(name: &str) -> Half {
+    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+    let key = match digits.parse::<u64>() {
+        Ok(n) => n / 2,
+        Err(_) => {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in name.bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            h >> 7
+        }
+    };
+    if key % 2 == 0 {
+        Half::A
+    } else {
+        Half::B
+    }
+}
+
+/// Whether a line belongs to a header block: `KEY: value` with one of the corpus format's
+/// keys, or a `#` comment. (A raw log may well start with `WARNING: ...` or `CPU: ...`.)
+fn is_header_line(l: &str) -> bool {
+    const KEYS: &[&str] = &[
+        "TITLE",
+        "ALT",
+        "TYPE",
+        "FRAME",
+        "CORRUPTED",
+        "PANICKED",
+        "SUPPRESSED",
+        "START",
+        "END",
+        "EXECUTOR",
+    ];
+    l.starts_with('#') || l.split_once(':').is_some_and(|(k, _)| KEYS.contains(&k))
 }
 
 /// Parses one labelled file.
 pub fn parse_case(name: &str, text: &str) -> Case {
+    // An empty header block (a log without a crash) is a file starting with an empty line.
+    if let Some(log) = text.strip_prefix('\n') {
+        return Case {
+            name: name.to_string(),
+            titles: Vec::new(),
+            corrupted: false,
+            log: log.to_string(),
+            labelled: true,
+        };
+    }
+    let labelled = text.lines().next().is_some_and(is_header_line)
+        && text
+            .split("\n\n")
+            .next()
+            .is_some_and(|h| h.lines().all(is_header_line));
+    if !labelled {
+        return Case {
+            name: name.to_string(),
+            titles: Vec::new(),
+            corrupted: false,
+            log: text.to_string(),
+            labelled,
+        };
+    }
     let (head, log) = match text.find("\n\n") {
         Some(p) => (&text[..p], &text[p + 2..]),
         None => (text, ""),
@@ -59,11 +153,18 @@ pub fn parse_case(name: &str, text: &str) -> Case {
         titles,
         corrupted,
         log: log.to_string(),
+        labelled,
     }
 }
 
-/// Reads every file of `dir` (sorted by name, `*.md` skipped) as a labelled log.
+/// Reads every file of `dir` (sorted by name, `*.md` skipped) as a labelled log (or a raw
+/// log, see the module doc).
 pub fn load_dir(dir: &Path) -> Result<Vec<Case>, String> {
+    load_dir_split(dir, None)
+}
+
+/// [`load_dir`], only the files of `split` when given.
+pub fn load_dir_split(dir: &Path, split: Option<Half>) -> Result<Vec<Case>, String> {
     let rd = fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut paths: Vec<_> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -72,11 +173,14 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Case>, String> {
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
-        let bytes = fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         let name = p
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        if split.is_some_and(|h| half_of(&name) != h) {
+            continue;
+        }
+        let bytes = fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         out.push(parse_case(&name, &String::from_utf8_lossy(&bytes)));
     }
     if out.is_empty() {
@@ -100,6 +204,8 @@ pub struct Row {
     pub agrees: bool,
     /// Marked corrupted.
     pub corrupted: bool,
+    /// From a labelled file (else a raw log: no expectation, in no figure).
+    pub labelled: bool,
 }
 
 /// The figures over a set of logs.
@@ -107,6 +213,10 @@ pub struct Row {
 pub struct Figures {
     /// Logs read.
     pub logs: usize,
+    /// Raw logs (no header block): in no other figure.
+    pub raw_logs: usize,
+    /// Raw logs in which we found a crash.
+    pub raw_found: usize,
     /// Logs with an expected crash title.
     pub crash_logs: usize,
     /// ... of which not CORRUPTED.
@@ -165,6 +275,20 @@ pub fn evaluate(cases: &[Case]) -> (Figures, Vec<Row>) {
     for c in cases {
         let sig = extract(&c.log);
         let got = sig.as_ref().map(|s| s.title.clone());
+        if !c.labelled {
+            f.raw_logs += 1;
+            f.raw_found += usize::from(got.is_some());
+            rows.push(Row {
+                name: c.name.clone(),
+                expected: Vec::new(),
+                got,
+                bucket: sig.map(|s| s.bucket),
+                agrees: true,
+                corrupted: false,
+                labelled: false,
+            });
+            continue;
+        }
         let agrees = match (&got, c.titles.is_empty()) {
             (None, true) => true,
             (Some(t), false) => c.titles.iter().any(|x| x == t),
@@ -188,12 +312,13 @@ pub fn evaluate(cases: &[Case]) -> (Figures, Vec<Row>) {
             bucket: sig.map(|s| s.bucket),
             agrees,
             corrupted: c.corrupted,
+            labelled: true,
         });
     }
     let clean: Vec<(&Case, &Row)> = cases
         .iter()
         .zip(&rows)
-        .filter(|(c, _)| !c.titles.is_empty() && !c.corrupted)
+        .filter(|(c, _)| c.labelled && !c.titles.is_empty() && !c.corrupted)
         .collect();
     let mut buckets = std::collections::BTreeSet::new();
     for (i, (ca, ra)) in clean.iter().enumerate() {
@@ -213,6 +338,16 @@ pub fn evaluate(cases: &[Case]) -> (Figures, Vec<Row>) {
 /// The figures as text; with `verbose`, one line per disagreeing log first.
 pub fn render_text(f: &Figures, rows: &[Row], verbose: bool) -> String {
     let mut out = String::new();
+    for r in rows.iter().filter(|r| !r.labelled) {
+        out.push_str(&format!(
+            "{} (raw log): found {}\n",
+            r.name,
+            match (&r.got, &r.bucket) {
+                (Some(t), Some(b)) => format!("{t:?} (bucket {b})"),
+                _ => "no crash".into(),
+            }
+        ));
+    }
     if verbose {
         for r in rows.iter().filter(|r| !r.agrees) {
             out.push_str(&format!(
@@ -228,10 +363,26 @@ pub fn render_text(f: &Figures, rows: &[Row], verbose: bool) -> String {
         }
     }
     let pct = |x: f64| format!("{:.1}%", 100.0 * x);
+    if f.logs == f.raw_logs {
+        out.push_str(&format!(
+            "raw logs:              {} without a header block, a crash found in {} (no figures)\n",
+            f.raw_logs, f.raw_found
+        ));
+        return out;
+    }
     out.push_str(&format!(
         "logs:                  {} ({} with a crash, {} of them not corrupted; {} without)\n",
-        f.logs, f.crash_logs, f.clean_crash_logs, f.no_crash_logs
+        f.logs - f.raw_logs,
+        f.crash_logs,
+        f.clean_crash_logs,
+        f.no_crash_logs
     ));
+    if f.raw_logs > 0 {
+        out.push_str(&format!(
+            "raw logs:              {} without a header block, a crash found in {}\n",
+            f.raw_logs, f.raw_found
+        ));
+    }
     out.push_str(&format!(
         "title agreement:       {} ({}/{}) over all crash logs, {} ({}/{}) over uncorrupted ones\n",
         pct(f.title_agreement()),
@@ -267,7 +418,9 @@ pub fn render_text(f: &Figures, rows: &[Row], verbose: bool) -> String {
 /// The figures and rows as JSON.
 pub fn render_json(f: &Figures, rows: &[Row]) -> Value {
     json!({
-        "logs": f.logs,
+        "logs": f.logs - f.raw_logs,
+        "raw_logs": f.raw_logs,
+        "raw_found": f.raw_found,
         "crash_logs": f.crash_logs,
         "clean_crash_logs": f.clean_crash_logs,
         "no_crash_logs": f.no_crash_logs,
@@ -287,6 +440,7 @@ pub fn render_json(f: &Figures, rows: &[Row]) -> Value {
             "bucket": r.bucket,
             "agrees": r.agrees,
             "corrupted": r.corrupted,
+            "labelled": r.labelled,
         })).collect::<Vec<_>>(),
     })
 }

@@ -27,7 +27,7 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
     static INLINE: OnceLock<Regex> = OnceLock::new();
     let off = re(
         &OFFSET,
-        r"^\s*(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
+        r"^\s*(?:<(?:IRQ|EOI|NMI)>\s+)?\(?(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
     );
     if let Some(c) = off.captures(line) {
         return Some(Frame {
@@ -58,14 +58,52 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
 
 /// The function of an instruction-pointer line: `RIP: 0010:func+0x4/0x6`,
 /// `RIP: 0010:[<ffffffff82d4e304>]  [<ffffffff82d4e304>] func+0x24/0x30`, `IP: [<..>] func+..`,
-/// `EIP: func+..`, `pc : func+0x..` (arm64), `PC is at func+0x..` (arm).
+/// `EIP: func+..`, `pc : func+0x..` (arm64), `PC is at func+0x..` (arm), `NIP [c000..] .func+..`
+/// (powerpc), `epc : func+0x..` (riscv; mips with the address first), `Krnl PSW : .. ..
+/// (func+0x..)` (s390).
 pub fn parse_ip(line: &str) -> Option<String> {
     static IP: OnceLock<Regex> = OnceLock::new();
     let ip = re(
         &IP,
-        r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|PC is at)\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<[0-9a-fA-F]+>\])*\s*([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
+        r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|epc\s*|PC is at|EIP is at|RIP is at|Krnl PSW\s*:\s*[0-9a-f]+\s+[0-9a-f]+\s+\()\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<?[0-9a-fA-F]+>?\])*\s*(?:[0-9a-f]{8,16}\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
     );
     ip.captures(line).map(|c| normalize_func(&c[1]))
+}
+
+/// The function of a link-register line, the faulting function's caller: `LR is at func+0x..`
+/// (arm), `lr : func+0x..` (arm64), `LR [c000..] .func+0x..` (powerpc). Used when the
+/// instruction pointer has no symbol (a jump to a bad address).
+pub fn parse_lr(line: &str) -> Option<String> {
+    static LR: OnceLock<Regex> = OnceLock::new();
+    let lr = re(
+        &LR,
+        r"^\s*(?:LR is at|lr\s*:|LR\s*(?:\[<?[0-9a-fA-F]+>?\])?)\s*\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
+    );
+    lr.captures(line).map(|c| normalize_func(&c[1]))
+}
+
+/// Demangles a C++ (`_Z...`) or Rust (legacy `_ZN...E`, v0 `_R...`) symbol; other names are
+/// returned as they are. Rust names lose their hash (`{:#}`).
+pub fn demangle(f: &str) -> String {
+    if f.starts_with("_R") || f.starts_with("_ZN") {
+        if let Ok(d) = rustc_demangle::try_demangle(f) {
+            let s = format!("{d:#}");
+            if s != f {
+                return s;
+            }
+        }
+    }
+    if f.starts_with("_Z") {
+        if let Ok(sym) = cpp_demangle::Symbol::new(f) {
+            let opts = cpp_demangle::DemangleOptions::new()
+                .no_params()
+                .no_return_type();
+            if let Ok(s) = sym.demangle(&opts) {
+                return s;
+            }
+        }
+    }
+    f.to_string()
 }
 
 /// The function of a lockdep `..., at: func+0x17/0x20` line (or `at: [<..>] func ...`).
@@ -88,10 +126,11 @@ pub fn normalize_func(f: &str) -> String {
         &SUFFIX,
         r"(?:\.(?:isra|constprop|part|cold|lto_priv|llvm|localalias|clone)(?:\.\d+)*)+$",
     );
-    let f = suffix.replace(f, "");
+    let demangled = demangle(f);
+    let f = suffix.replace(&demangled, "");
     let syscall = re(
         &SYSCALL,
-        r"^(?:__(?:x64|ia32|x32|arm64|riscv|s390x?)_|__se_|__do_|__)?(?:(?:compat_)?[Ss]y[Ss])_(\w+)$",
+        r"^(?:__(?:x64|ia32|x32|arm64|riscv|s390x?)_|__se_|__do_|__|\.)?(?:(?:compat_)?[Ss]y[Ss]|ksys)_(\w+)$",
     );
     if let Some(c) = syscall.captures(&f) {
         return format!("sys_{}", &c[1]);
@@ -158,6 +197,10 @@ const GENERIC: &[&str] = &[
     "hung_task*",
     // rust panics
     "rust_begin_unwind",
+    "*::rust_begin_unwind",
+    "*::panicking::*",
+    "core::result::unwrap_failed",
+    "core::option::*_failed",
     "rust_panic*",
     "rust_helper_BUG",
     "core::panicking::*",
@@ -276,14 +319,58 @@ const GENERIC: &[&str] = &[
     "list_add",
     "list_del*",
     "list_valid_*",
+    "list_add_valid_or_report",
+    "list_del_entry_valid_or_report",
+    "hlist_*",
+    "list_splice*",
+    "list_move*",
+    "list_replace*",
     "kobject_put",
     "kobject_release",
-    // the driver core's teardown: the driver or subsystem that called it is the suspect
+    // the driver core's registration and teardown (devices, their sysfs files and uevents,
+    // devres, the bus cores' unregistering of their adapters, clients and URBs): the driver
+    // or subsystem that called it is the suspect (syzkaller's titles skip them likewise)
     "device_del",
     "device_unregister",
     "device_destroy",
     "device_release_driver*",
     "bus_remove_device",
+    "device_for_each_child",
+    "device_remove_file",
+    "devres_release_all",
+    "sysfs_remove_*",
+    "*_sysfs_remove",
+    "device_add",
+    "device_release",
+    "kobject_uevent_env",
+    "add_uevent_var",
+    "tty_unregister_device",
+    "i2c_del_adapter",
+    "__unregister_client",
+    "hwrng_unregister",
+    "usb_kill_urb",
+    "usb_kill_anchored_urbs",
+    "destroy_workqueue",
+    "try_to_grab_pending",
+    // queueing work: the queuer (or the work item on its queue) is the suspect
+    "insert_work",
+    "queue_work*",
+    "queue_delayed_work*",
+    "mod_delayed_work*",
+    // the VFS's and page cache's helpers whose assertions check the caller's use of them
+    // (link counts, dirtying a buffer, unlocking a locked folio) or that drop the caller's
+    // reference (`iput`, as `kref_put`, `kobject_put`)
+    "drop_nlink",
+    "clear_nlink",
+    "inc_nlink",
+    "set_nlink",
+    "mark_buffer_dirty*",
+    "folio_unlock",
+    "unlock_page",
+    "iput",
+    // lock-on-zero reference drops
+    "atomic_dec_and_lock*",
+    "atomic_dec_and_raw_lock*",
     // locking, sleeping, waiting
     "mutex_lock*",
     "mutex_unlock*",
@@ -341,6 +428,17 @@ const GENERIC: &[&str] = &[
     "resched_curr",
     "preempt_count_*",
     "irq_exit*",
+    "irqentry_*",
+    "idtentry_*",
+    "rcu_gp_*",
+    "rcu_*_kthread",
+    "cancel_work*",
+    "cancel_delayed_work*",
+    "*cancel_work_timer",
+    // the dentry cache's put: the caller put a reference it did not hold
+    "dput",
+    "fast_dput",
+    "dput_to_list",
     "irq_enter*",
     "do_softirq*",
     "handle_softirqs",
@@ -384,6 +482,8 @@ const GENERIC: &[&str] = &[
     "kfree*",
     "kvfree*",
     "alloc_pages*",
+    "alloc_frozen_pages*",
+    "folio_alloc*",
     "alloc_pages_nodemask",
     "get_free_pages",
     "pcpu_*",
@@ -416,11 +516,15 @@ const GENERIC: &[&str] = &[
     "strchr",
     "strstr",
     "copy_user*",
-    "copy_to_user*",
-    "copy_from_user*",
-    "copy_to_iter*",
-    "copy_from_iter*",
-    "_copy_*",
+    // (with a subsystem's wrappers: `frob_copy_to_user`)
+    "*copy_to_user*",
+    "*copy_from_user*",
+    "*copy_to_iter*",
+    "*copy_from_iter*",
+    "copy_page_to_iter*",
+    "copy_page_from_iter*",
+    "copy_folio_to_iter*",
+    "copy_folio_from_iter*",
     "raw_copy_*",
     "copy_mc_*",
     "get_user*",
@@ -431,6 +535,164 @@ const GENERIC: &[&str] = &[
     "fortify_*",
     "bitmap_*",
     "find_next_bit",
+    // string formatting: the report is about whoever formats
+    "vsnprintf",
+    "vscnprintf",
+    "snprintf",
+    "scnprintf",
+    "sprintf",
+    "vsprintf",
+    "kvasprintf*",
+    "kasprintf*",
+    "devm_kasprintf",
+    "kstrndup",
+    "strndup_user",
+    "memdup_user*",
+    "vmemdup_user",
+    "pointer",
+    "string_nocheck",
+    "widen_string",
+    "format_decode",
+    "number",
+    "dev_vprintk_emit",
+    "dev_printk_emit",
+    "dev_printk",
+    "_dev_err",
+    "_dev_warn",
+    "_dev_info",
+    "_dev_printk",
+    "dev_err",
+    "dev_warn",
+    "dev_info",
+    "netdev_printk",
+    "netdev_err",
+    "netdev_warn",
+    "strlcat",
+    "strncat",
+    "strnchr",
+    "strchrnul",
+    "strsep",
+    "strim",
+    "skip_spaces",
+    "sized_strscpy",
+    "kmemdup_nul",
+    "match_string",
+    "sysfs_emit*",
+    "seq_printf",
+    "seq_vprintf",
+    "seq_puts",
+    // crypto and checksum helpers
+    "crypto_shash_*",
+    "crypto_ahash_*",
+    "shash_*",
+    "sha1_*",
+    "sha256_*",
+    "sha512_*",
+    "blake2s_*",
+    "chacha*_block*",
+    "crc32*",
+    "crc16",
+    "crc_ccitt",
+    "crc_itu_t*",
+    "crc_t10dif*",
+    "crc7_be",
+    "crc8",
+    "crc64_*",
+    "csum_partial*",
+    "csum_and_copy*",
+    "csum_block_add*",
+    "skb_checksum*",
+    "skb_copy_and_csum*",
+    "ip_compute_csum",
+    "ip_fast_csum",
+    "do_csum",
+    "csum_ipv6_magic",
+    // buffer helpers of the network stack: the caller overran the buffer
+    "skb_put",
+    "skb_push",
+    "skb_pull",
+    "skb_over_panic",
+    "skb_under_panic",
+    "skb_panic",
+    "skb_copy_bits",
+    "skb_store_bits",
+    "skb_put_data",
+    "skb_put_zero",
+    // bus submission helpers: the driver that submits is the suspect
+    "usb_submit_urb",
+    "usb_start_wait_urb",
+    "usb_control_msg*",
+    "usb_bulk_msg",
+    "usb_interrupt_msg",
+    "usb_internal_control_msg",
+    // I/O accessors
+    "raw_readb",
+    "raw_readw",
+    "raw_readl",
+    "raw_readq",
+    "raw_writeb",
+    "raw_writew",
+    "raw_writel",
+    "raw_writeq",
+    "readb",
+    "readw",
+    "readl",
+    "readq",
+    "writeb",
+    "writew",
+    "writel",
+    "writeq",
+    "ioread*",
+    "iowrite*",
+    "logic_in*",
+    "logic_out*",
+    "inb",
+    "inw",
+    "inl",
+    "outb",
+    "outw",
+    "outl",
+    // reference and debug helpers
+    "ref_tracker_*",
+    "percpu_ref_*",
+    "kref_*",
+    "walk_stackframe",
+    "return_address",
+    "free_large_kmalloc",
+    "kthread_stop*",
+    "flush_work*",
+    "flush_workqueue*",
+    "drain_workqueue",
+    "cancel_work_sync",
+    "cancel_delayed_work_sync",
+    // the internals of the RCU grace-period waits; the public waits (`synchronize_rcu`,
+    // `synchronize_srcu`, ...) name a hang, as in syzkaller's titles
+    "wait_rcu_gp",
+    "synchronize_rcu_normal",
+    "synchronize_rcu_tasks_generic",
+    "rcu_barrier_tasks_generic",
+    "synchronize_net",
+    "read_once_*",
+    "write_once_*",
+    "bit_spin_lock",
+    "rt_spin_*",
+    "rt_read_*",
+    "rt_write_*",
+    "percpu_down_*",
+    "percpu_up_*",
+    "tsan_*",
+    "handle_overflow",
+    "handle_null_ptr_deref",
+    // the timer API, faulting on the caller's timer
+    "lock_timer_base",
+    "del_timer*",
+    "timer_delete*",
+    "try_to_del_timer_sync",
+    "mod_timer",
+    "mod_timer_pending",
+    "timer_reduce",
+    "local_lock*",
+    "local_unlock*",
     // entry points
     "ret_from_fork*",
     "kthread",
@@ -516,6 +778,18 @@ mod tests {
             f("  SyS_getsockopt+0x178/0x340"),
             Some(("sys_getsockopt".into(), true))
         );
+        assert_eq!(
+            f(" <EOI>  [<ffffffffa0234567>] ? blip_spin+0x40/0x80 [blip]"),
+            Some(("blip_spin".into(), false))
+        );
+        assert_eq!(
+            f("[c0000000fe1c3a00] [c000000000a1b2a0] .blarg_rx+0x20/0x120 (unreliable)"),
+            Some(("blarg_rx".into(), true))
+        );
+        assert_eq!(
+            f("([<000000000012345a>] plonk_work+0x1c/0x80)"),
+            Some(("plonk_work".into(), true))
+        );
         assert_eq!(f("Call Trace:"), None);
         assert_eq!(f("RIP: 0010:lkdtm_BUG+0x4/0x6"), None);
     }
@@ -540,6 +814,19 @@ mod tests {
             Some("do_undefinstr")
         );
         assert_eq!(parse_ip("RIP: 0033:0x7f3a5e8b1c27"), None);
+        assert_eq!(
+            parse_ip("Krnl PSW : 0704c00180000000 000000000012345a (plonk_work+0x1c/0x80)")
+                .as_deref(),
+            Some("plonk_work")
+        );
+        assert_eq!(
+            parse_ip(" epc : plonk_work+0x1c/0x80").as_deref(),
+            Some("plonk_work")
+        );
+        assert_eq!(
+            parse_ip("epc   : ffffffff80123456 plonk_work+0x1c/0x80").as_deref(),
+            Some("plonk_work")
+        );
         assert_eq!(
             parse_lock_at(" (rtnl_mutex){+.+.}, at: [<00000000ac220e5b>] rtnl_lock+0x17/0x20")
                 .as_deref(),

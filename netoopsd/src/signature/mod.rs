@@ -8,7 +8,18 @@
 //! The title names the kind of crash and, where the kind has one, the guilty function: the
 //! faulting instruction's function for faults, the function named in the report's header
 //! for warnings and sanitizer reports, the first non-generic frame of the call trace for
-//! hangs, lockdep and leak reports (see [`frames::is_generic`]). Numbers, addresses, task
+//! hangs, lockdep and leak reports (see [`frames::is_generic`]). A generic helper (string
+//! formatting, copying, checksums, crypto, bus submission, locking, refcounting, the driver
+//! core's teardown, sanitizers) is never guilty: the report is about its caller; a hang in an
+//! RCU grace-period wait is titled by the public wait (`synchronize_rcu`, `synchronize_srcu`),
+//! as syzkaller titles it. Stalls (RCU stalls, soft
+//! lockups) are titled by what the first dispatching frame of the interrupted context called
+//! (the driver's ioctl, the protocol's sendmsg, the work function), else the system call;
+//! stack overflows by the frame their recursion repeats, else their entry. The rules follow
+//! the kernel's report formats (lib/bug.c, kernel/panic.c, mm/kasan, mm/slub.c, lockdep,
+//! RCU, the hung task and lockup detectors, x86 traps, powerpc and arm fault handlers) and
+//! syzkaller's title rules; logs may come with syslog or `dmesg -T` prefixes, and C++ and
+//! Rust symbols are demangled. Numbers, addresses, task
 //! names and offsets never enter a title, so two crashes of one bug on different machines,
 //! kernels builds or boots share it, and the bucket is derived from the title alone.
 
@@ -46,12 +57,15 @@ pub fn extract(log: &str) -> Option<Signature> {
     let lines: Vec<&str> = split.iter().map(|l| l.text).collect();
     let callers: Vec<Option<&str>> = split.iter().map(|l| l.caller).collect();
     let times: Vec<Option<f64>> = split.iter().map(|l| l.time).collect();
-    let select::Choice {
+    let Some(select::Choice {
         line: i,
         prefix,
         guilty,
         end,
-    } = select::choose(&lines, &callers, &times)?;
+    }) = select::choose(&lines, &callers, &times)
+    else {
+        return unexpected_reboot(&lines, &times);
+    };
     let report = Report::new(&lines[..end], i);
     let title = match report.resolve(&guilty) {
         Some(f) => format!("{prefix} in {}", family(&f)),
@@ -101,7 +115,8 @@ pub fn bucket_id(title: &str) -> String {
 /// shows up as, depending on timing, kernel config and sanitizers, are one class (as
 /// syzkaller's alternative titles group them): a stall (`INFO: rcu detected stall`,
 /// `BUG: soft lockup`), a hang (`INFO: task hung`, `INFO: task can't die`), a stack
-/// overflow (`kernel panic: corrupted stack end`, `BUG: stack guard page was hit`), an
+/// overflow (`kernel panic: corrupted stack end`, `BUG: stack guard page was hit`, arm64's
+/// `kernel panic: kernel stack overflow`), an
 /// invalid free, and a bad memory access (KASAN/KFENCE/KMSAN reports, general protection
 /// faults, unable-to-handle page faults, arm's `Internal error`/`Unhandled fault`, out of
 /// bounds array indexes, corrupted lists), each together with the guilty function.
@@ -116,7 +131,9 @@ pub fn bucket_key(title: &str) -> String {
         "stall"
     } else if kind == "INFO: task hung" || kind == "INFO: task can't die" {
         "hang"
-    } else if kind == "kernel panic: corrupted stack end" || kind == "BUG: stack guard page was hit"
+    } else if kind == "kernel panic: corrupted stack end"
+        || kind == "BUG: stack guard page was hit"
+        || kind == "kernel panic: kernel stack overflow"
     {
         "stack-overflow"
     } else if kind == "KASAN: invalid-free" || kind == "KFENCE: invalid free" {
@@ -148,14 +165,36 @@ macro_rules! rx {
 
 /// Folds the variants of a kernel function family that one bug reaches depending on kernel
 /// version and call site into the family's name, for titles: `smp_call_function_single`,
-/// `smp_call_function_many`(`_cond`) are `smp_call_function`; `synchronize_sched` (an alias
-/// of `synchronize_rcu` since 4.20) and the `_expedited` variants are `synchronize_rcu`.
+/// `smp_call_function_many`(`_cond`) are `smp_call_function`; `synchronize_sched` and
+/// `synchronize_rcu_bh` (aliases of `synchronize_rcu` since 4.20) and the `_expedited`
+/// variants are `synchronize_rcu`;
+/// `__synchronize_srcu` (the internal wait) and `synchronize_srcu_expedited` are
+/// `synchronize_srcu`. Hangs in an RCU wait are titled by the public wait, as syzkaller does.
 fn family(func: &str) -> String {
     let f =
         rx!(r"^smp_call_function_(?:single|many)(?:_cond)?$").replace(func, "smp_call_function");
-    rx!(r"^synchronize_(?:sched|rcu)(?:_expedited)?$")
-        .replace(&f, "synchronize_rcu")
+    let f =
+        rx!(r"^synchronize_(?:sched|rcu)(?:_bh)?(?:_expedited)?$").replace(&f, "synchronize_rcu");
+    rx!(r"^_*synchronize_srcu(?:_expedited)?$")
+        .replace(&f, "synchronize_srcu")
         .into_owned()
+}
+
+/// A log without a crash report in which the kernel starts again after it had run (its boot
+/// banner, or the firmware's, after kernel lines): the machine rebooted without saying why.
+fn unexpected_reboot(lines: &[&str], times: &[Option<f64>]) -> Option<Signature> {
+    let first = times.iter().position(Option::is_some)?;
+    let boot = rx!(
+        r"^(?:Linux version \d|Booting the kernel|Booting Linux on physical CPU|SeaBIOS \(version)"
+    );
+    let i = (first + 1..lines.len()).find(|&i| boot.is_match(lines[i].trim()))?;
+    let title = "unexpected kernel reboot".to_string();
+    Some(Signature {
+        bucket: bucket_id(&title),
+        title,
+        frames: Vec::new(),
+        line: i,
+    })
 }
 
 /// One log line: the kernel's text and what the console put before it.
@@ -174,6 +213,28 @@ struct Line<'a> {
 fn split_prefix(line: &str) -> Line<'_> {
     let re = rx!(r"^(?:<\d+>)?(?:\[\s*(\d+\.\d+)\])?(?:\[\s*([TC]\d+)\])?\s?");
     let mut line = line.trim_end_matches('\r');
+    // `dmesg -T`'s human-readable time instead of the timestamp.
+    if let Some(m) =
+        rx!(r"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d \d{4}\] ").find(line)
+    {
+        line = &line[m.end()..];
+    }
+    // Go's log time (`2022/10/02 11:34:15 `) before user space's own lines (syzkaller's).
+    if let Some(m) = rx!(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? ").find(line) {
+        line = &line[m.end()..];
+    }
+    // syslog's `Nov 30 15:04:05 host kernel: ` (or an ISO 8601 time) before the kernel's
+    // text, which may or may not carry its own `[timestamp]`.
+    if let Some(m) = rx!(
+        r"^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?) \S+ kernel: "
+    )
+    .find(line)
+    {
+        line = &line[m.end()..];
+    } else if let Some(rest) = line.strip_prefix("kernel: ") {
+        // A syslog line cut after its host (ABRT's and journald's `-o cat`-like extracts).
+        line = rest;
+    }
     if !line.starts_with('[') && !line.starts_with('<') {
         if let Some(m) = rx!(r"\[\s*\d+\.\d{6}\]").find(line) {
             line = &line[m.start()..];
@@ -210,8 +271,25 @@ enum Guilty {
     Interrupted,
     /// The last (outermost) non-generic frame of the call trace.
     Outermost(&'static [&'static str]),
+    /// For stack overflows: the frame a recursion repeats, else the outermost frame (the
+    /// entry: system call, work item), never the arbitrary innermost one.
+    Overflow,
+    /// A function found in the report's text (e.g. SLUB's `Freed in FUNC`), else none.
+    Named(Option<String>),
 }
 
+/// The hardened usercopy checks.
+const USERCOPY: &[&str] = &[
+    "usercopy_*",
+    "report_usercopy",
+    "check_object_size",
+    "check_heap_object",
+    "check_stack_object",
+    "check_bogus_address",
+    "check_kernel_text_object",
+    "check_page_span",
+    "*_check_heap_object",
+];
 const HUNG: &[&str] = &[
     "rwsem_down_*",
     "percpu_down_*",
@@ -223,6 +301,9 @@ const HUNG: &[&str] = &[
     "inode_lock*",
     "lock_sock*",
     "rtnl_lock_killable",
+    // waiting for a mapping's writeback (`filemap_fdatawait_range`, and `sync`'s per-device
+    // callback that does nothing else) is a wait; its caller hangs
+    "*fdatawait*",
 ];
 const LOCKING: &[&str] = &[
     "lockdep_rcu_suspicious",
@@ -288,29 +369,133 @@ const PAGE_ALLOC: &[&str] = &[
 ];
 const RUST: &[&str] = &["core::*", "<core::*", "kernel::*", "<kernel::*"];
 const NONE: &[&str] = &[];
-/// For stalls, the frames that name the work that stalled (a system call, an ioctl, a
-/// message send or receive, a packet handler), preferred to the innermost frame.
-const STALL_ANCHORS: &[&str] = &[
-    "sys_*",
-    "*_ioctl",
-    "*_sendmsg",
-    "*_recvmsg",
-    "*_rcv",
-    "smp_call_function*",
-    "*_timer_handler",
-    "*_work",
-    "*_workfn",
-    "*_thread",
+/// For stalls (RCU stalls, soft lockups): frames that dispatch work to the function that
+/// loops (system calls that multiplex many drivers or protocols, the VFS's read/write/ioctl,
+/// socket calls, task work, timers, work queues, kthreads, softirqs). Where a stall loops
+/// within a call chain is chance; what was called through the first of these is not, so it
+/// titles the stall (as syzkaller's stall rule does).
+const STALL_DISPATCH: &[&str] = &[
+    "sys_ioctl",
+    "sys_compat_ioctl",
+    "compat_sys_ioctl",
+    "ksys_ioctl",
+    "vfs_ioctl",
+    "do_vfs_ioctl",
+    "sys_read",
+    "sys_write",
+    "sys_readv",
+    "sys_writev",
+    "sys_pread64",
+    "sys_pwrite64",
+    "sys_preadv*",
+    "sys_pwritev*",
+    "sys_sendfile*",
+    "sys_splice",
+    "do_splice*",
+    "vfs_read",
+    "vfs_write",
+    "vfs_readv",
+    "vfs_writev",
+    "new_sync_read",
+    "new_sync_write",
+    "do_iter_read*",
+    "do_iter_write*",
+    "do_iter_readv_writev",
+    "vfs_iter_read",
+    "vfs_iter_write",
+    "do_loop_readv_writev",
+    "call_read_iter",
+    "call_write_iter",
+    "do_readv",
+    "do_writev",
+    "sock_sendmsg*",
+    "sock_recvmsg*",
+    "sock_write_iter",
+    "sock_read_iter",
+    "sock_ioctl",
+    // (the socket system calls themselves, and their shared helpers `___sys_sendmsg` ...,
+    // are no dispatchers: `sock_sendmsg` is)
+    "do_sock_setsockopt",
+    "do_sock_getsockopt",
+    "task_work_run",
+    "call_timer_fn",
+    "expire_timers",
+    "run_timer_softirq",
+    "run_timer_base",
+    "__run_timers",
+    "process_one_work",
+    "process_scheduled_works",
+    "worker_thread",
+    "kthread",
+    "ret_from_fork*",
+    "rcu_do_batch",
+    "nfnetlink_rcv_msg",
+    // rtnetlink's message dispatcher, calling the message type's handler (generic
+    // netlink's is no dispatcher here: syzkaller titles those stalls by `netlink_sendmsg`)
+    "rtnetlink_rcv_msg",
+    // debugfs's file operations proxies, and lkdtm's (the kernel's crash test module)
+    // dispatch to the crash type's function
+    "full_proxy_*",
+    "direct_entry",
+    "lkdtm_do_action",
+    "nfnetlink_rcv_batch",
+    "*_compat_ioctl",
+    "rcu_core",
+    "tasklet_action*",
+    "net_rx_action",
+    "napi_poll",
+    "__napi_poll",
+    // the receive path hands a packet to its protocol's or device's handler (`ipv6_rcv`,
+    // `br_handle_frame`), whichever driver or backlog delivered it
+    "__netif_receive_skb_core",
+    "__netif_receive_skb_one_core",
+    "__netif_receive_skb_list_core",
+    "deliver_skb",
 ];
 
-/// Netlink's message dispatchers: they run the handler of each message they receive, which
-/// names the work better than they do.
-const DISPATCHERS: &[&str] = &[
-    "*netlink_rcv*",
-    "genl_rcv*",
-    "genl_family_rcv_msg*",
-    "*_rcv_msg",
-];
+/// The function a stall is titled by (`stack` innermost first): the frame that the first
+/// dispatching frame called ([`STALL_DISPATCH`]); a system call that dispatches nothing, or
+/// an IPI (`smp_call_function*`, which stalls waiting for other CPUs), itself; else the first
+/// non-generic frame, else the system call.
+fn stall_frame(stack: &[String]) -> Option<String> {
+    let dispatch = |f: &str| {
+        let name = f.trim_start_matches('_');
+        STALL_DISPATCH
+            .iter()
+            .any(|p| is_generic(name, std::slice::from_ref(p)) && !is_generic(name, NONE))
+            || [
+                "ret_from_fork",
+                "kthread",
+                "process_one_work",
+                "worker_thread",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p))
+    };
+    let mut prev: Option<&String> = None;
+    for f in stack {
+        if f.starts_with("smp_call_function") {
+            return Some(f.clone());
+        }
+        if dispatch(f) {
+            if let Some(p) = prev {
+                return Some(p.clone());
+            }
+            continue;
+        }
+        if f.starts_with("sys_") {
+            return Some(f.clone());
+        }
+        if !is_generic(f, NONE) {
+            prev = Some(f);
+        }
+    }
+    stack
+        .iter()
+        .find(|f| !is_generic(f, NONE))
+        .or_else(|| stack.iter().find(|f| f.starts_with("sys_")))
+        .cloned()
+}
 
 /// Whether line `i` starts a crash report, and if so its title prefix and where its guilty
 /// function is.
@@ -328,8 +513,11 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
             .map(|s| s.trim())
     };
 
+    if let Some(r) = classify_more(lines, i, l) {
+        return Some(r);
+    }
     if let Some(m) = c(rx!(
-        r"^(?:BUG: )?KASAN: ([\w-]+(?: or [\w-]+)?) (?:in|on) (?:address \S+|([A-Za-z_][\w.]*))?"
+        r"^(?:BUG: )?KASAN: ([\w-]+(?: or [\w-]+)?) (?:in|on) (?:(address)\s+\S+|([A-Za-z_][\w.]*))?"
     )) {
         let kind = match &m[1] {
             "double-free or invalid-free" | "double-free" => "invalid-free",
@@ -344,7 +532,11 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
             Some(a) => format!("KASAN: {kind} {a}"),
             None => format!("KASAN: {kind}"),
         };
-        return Some((prefix, header(m.get(2).map(|f| f.as_str()), NONE)));
+        // Old kernels' `on address ADDR` form names no function (nor does syzkaller).
+        if m.get(2).is_some() {
+            return Some((prefix, Guilty::None));
+        }
+        return Some((prefix, header(m.get(3).map(|f| f.as_str()), NONE)));
     }
     if let Some(m) = c(rx!(
         r"^BUG: (KMSAN|KFENCE|KCSAN): (.+?) in ([A-Za-z_][\w.]*)"
@@ -364,6 +556,20 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
             Guilty::Ip(NONE),
         ));
     }
+    // powerpc's spellings (arch/powerpc/mm/fault.c).
+    if let Some(m) = c(rx!(
+        r"^BUG: (?:Kernel NULL pointer dereference|Unable to handle kernel (?:data access|instruction fetch))(?: on (?:read|write|execute))? at"
+    )) {
+        let what = if m[0].contains("NULL") {
+            "NULL pointer dereference"
+        } else {
+            "paging request"
+        };
+        return Some((
+            format!("BUG: unable to handle kernel {what}"),
+            Guilty::Ip(NONE),
+        ));
+    }
     if c(rx!(r"^BUG: kernel NULL pointer dereference")).is_some() {
         let t = "BUG: unable to handle kernel NULL pointer dereference";
         return Some((t.into(), Guilty::Ip(NONE)));
@@ -375,7 +581,17 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     {
         return Some(("general protection fault".into(), Guilty::Ip(NONE)));
     }
-    if c(rx!(r"^kernel BUG at \S+")).is_some() {
+    if c(rx!(r"^kernel BUG at lib/list_debug\.c")).is_some() {
+        return Some(("BUG: corrupted list".into(), Guilty::Stack(NONE)));
+    }
+    // `usercopy_abort()` (after its `usercopy: Kernel memory exposure/overwrite attempt
+    // detected ...` line) BUG()s in mm/usercopy.c: the copy's caller is the suspect.
+    if c(rx!(r"^kernel BUG at mm/usercopy\.c")).is_some() {
+        return Some(("BUG: bad usercopy".into(), Guilty::Stack(USERCOPY)));
+    }
+    // lib/bug.c without file information: `Kernel BUG at <addr> [verbose debug info
+    // unavailable]`.
+    if c(rx!(r"^(?:kernel BUG at \S+|Kernel BUG at \S+)")).is_some() {
         return Some(("kernel BUG".into(), Guilty::Ip(NONE)));
     }
     if c(rx!(r"^(?:Oops: )?divide[ _]error: ")).is_some() {
@@ -385,32 +601,71 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
         r"^(BUG: (?:\w+ )?stack guard page was hit|PANIC: double fault)"
     )) {
         let t = rx!(r"^BUG: \w+ stack").replace(&m[1], "BUG: stack");
-        return Some((t.into_owned(), Guilty::Ip(NONE)));
+        // A double fault from a stack overflow says so on the next lines.
+        let overflow = t.starts_with("BUG: stack")
+            || after(12).any(|s| s.contains("stack overflow") || s.contains("overran stack"));
+        let g = if overflow {
+            Guilty::Overflow
+        } else {
+            Guilty::Ip(NONE)
+        };
+        return Some((t.into_owned(), g));
     }
     if c(rx!(r"^(?:(?:NMI )?watchdog: )?BUG: soft lockup")).is_some() {
-        return Some(("BUG: soft lockup".into(), Guilty::Ip(NONE)));
+        return Some(("BUG: soft lockup".into(), Guilty::Interrupted));
     }
     if c(rx!(r"(?:^|: )Watchdog detected hard LOCKUP")).is_some() {
         return Some(("BUG: hard lockup".into(), Guilty::Ip(NONE)));
     }
     if c(rx!(
-        r"^(?:rcu: )?INFO: rcu_(?:sched|preempt|bh) (?:self-)?detected (?:expedited )?stalls?"
+        r"^(?:rcu: )?INFO: rcu_(?:sched|preempt|bh)(?:_state)? (?:self-)?detected (?:expedited )?stalls?"
     ))
     .is_some()
     {
         return Some(("INFO: rcu detected stall".into(), Guilty::Interrupted));
     }
+    // A task name may hold a newline (`prctl(PR_SET_NAME)`), which splits the header.
+    let joined = match lines.get(i + 1) {
+        Some(next) if l.starts_with("INFO: task ") => format!("{l}{}", next.trim_end()),
+        _ => l.to_string(),
+    };
+    let hung_re = rx!(r"^INFO: task .* blocked (?:in I/O wait )?for more than \d+ seconds");
+    if hung_re.is_match(l) || (hung_re.is_match(&joined) && !hung_re.is_match(lines[i + 1])) {
+        return Some(("INFO: task hung".into(), Guilty::Stack(HUNG)));
+    }
+    if rx!(r"^INFO: task .* can't die for more than").is_match(&joined) {
+        return Some(("INFO: task can't die".into(), Guilty::Stack(HUNG)));
+    }
     if c(rx!(
-        r"^INFO: task .* blocked (?:in I/O wait )?for more than \d+ seconds"
+        r"^(?:WARNING|INFO): (?:HARD|SOFT)IRQ-(?:READ-)?safe -> (?:HARD|SOFT)IRQ-unsafe lock order"
     ))
     .is_some()
     {
-        return Some(("INFO: task hung".into(), Guilty::Stack(HUNG)));
+        // The held lock is taken in interrupts: the report's `... which became
+        // HARDIRQ-irq-safe at:` trace is that interrupt-context user, the half of the
+        // inversion that makes it a bug (syzkaller titles these by it); older reports
+        // without that trace, by the acquire site.
+        let safe = lines
+            .iter()
+            .enumerate()
+            .skip(i + 1)
+            .take(200)
+            .find(|(_, s)| rx!(r"which became \S+-irq-safe at:").is_match(s))
+            .map(|(j, _)| j);
+        let f = safe.and_then(|j| {
+            lines[j + 1..]
+                .iter()
+                .take(40)
+                .map_while(|s| parse_frame(s))
+                .map(|f| f.func)
+                .find(|f| !is_generic(f, LOCKING))
+        });
+        if f.is_some() {
+            return Some(("possible deadlock".into(), Guilty::Named(f)));
+        }
+        return Some(("possible deadlock".into(), Guilty::LockAt));
     }
-    if c(rx!(r"^INFO: task .* can't die for more than")).is_some() {
-        return Some(("INFO: task can't die".into(), Guilty::Stack(HUNG)));
-    }
-    if c(rx!(r"^(?:WARNING|INFO): (?:possible (?:circular|recursive) locking|possible irq lock inversion|(?:HARD|SOFT)IRQ-(?:READ-)?safe -> (?:HARD|SOFT)IRQ-unsafe lock order)")).is_some() {
+    if c(rx!(r"^(?:WARNING|INFO): (?:possible (?:circular|recursive) locking|possible irq lock inversion)")).is_some() {
         return Some(("possible deadlock".into(), Guilty::LockAt));
     }
     if c(rx!(r"^BUG: Invalid wait context")).is_some() {
@@ -420,7 +675,9 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     if c(rx!(r"^(?:WARNING|INFO): inconsistent lock state")).is_some() {
         return Some(("inconsistent lock state".into(), Guilty::LockAt));
     }
-    if let Some(m) = c(rx!(r"^(WARNING|INFO): suspicious RCU usage")) {
+    if let Some(m) = c(rx!(
+        r"^(WARNING|INFO): suspicious (?:RCU|rcu_dereference_check\(\)|rcu_dereference_protected\(\)) usage"
+    )) {
         return Some((
             format!("{}: suspicious RCU usage", &m[1]),
             Guilty::Stack(LOCKING),
@@ -507,6 +764,20 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
         return Some((msg.to_string(), Guilty::Stack(RUST)));
     }
     if let Some(m) = c(rx!(
+        r"^(?:CPU \d+ )?Unable to handle kernel (paging request|NULL pointer dereference|pointer dereference in virtual kernel address space)"
+    )) {
+        // s390's wording of a bad kernel address is a paging request's.
+        let what = if m[1].starts_with("pointer") {
+            "paging request"
+        } else {
+            &m[1]
+        };
+        return Some((
+            format!("BUG: unable to handle kernel {what}"),
+            Guilty::Ip(NONE),
+        ));
+    }
+    if let Some(m) = c(rx!(
         r"^Unable to handle kernel (paging request|NULL pointer dereference)"
     )) {
         return Some((
@@ -530,7 +801,7 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     )) {
         return Some((m[1].to_string(), Guilty::Ip(NONE)));
     }
-    if c(rx!(r"^Oops: [0-9a-f]{4} \[#\d+\]")).is_some() {
+    if c(rx!(r"^Oops: [0-9a-f]{4} (?:ilc:\d )?\[#\d+\]")).is_some() {
         return Some(("Oops".into(), Guilty::Ip(NONE)));
     }
     if c(rx!(r"^BUG: Bad page state in process")).is_some() {
@@ -543,6 +814,130 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
     }
     None
 }
+
+/// Report kinds of other subsystems and of user space: the x86 die header of other traps
+/// (`stack segment: 0000 [#1]`), SLUB's object checks (`BUG cache (Not tainted): Poison
+/// overwritten`), the page allocator's `warn_alloc()`, machine checks, the VFS's busy inodes,
+/// syzkaller's own `SYZFAIL:`/`SYZFATAL:` and Go runtime crashes (`panic: `/`fatal error: `
+/// followed by a goroutine trace).
+fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> {
+    let after = |n: usize| {
+        lines[i + 1..lines.len().min(i + 1 + n)]
+            .iter()
+            .map(|s| s.trim())
+    };
+    if rx!(r"^(?:Oops: )?stack segment: [0-9a-f]{4} \[#\d+\]").is_match(l) {
+        return Some(("stack segment fault".into(), Guilty::Ip(NONE)));
+    }
+    // The die header of the other x86 traps (arch/x86/kernel/traps.c, dumpstack.c
+    // __die_header(): `"%s: %04lx [#%d]"`) when no BUG line came before it (a `ud2` that is
+    // no BUG(), an alignment check, ...).
+    if let Some(m) = rx!(
+        r"^(?:Oops: )?(invalid opcode|int3|bounds|coprocessor segment overrun|invalid TSS|segment not present|alignment check|machine check|SIMD coprocessor error|control protection fault|missing ENDBR|double fault): [0-9a-f]{4} \[#\d+\]"
+    )
+    .captures(l)
+    {
+        let before = &lines[i.saturating_sub(select::WINDOW)..i];
+        let covered = before.iter().any(|b| classify_header_only(b));
+        if !covered {
+            return Some((m[1].to_string(), Guilty::Ip(NONE)));
+        }
+    }
+    if let Some(m) = rx!(r"^BUG (\S+) \((?:Not tainted|Tainted: [^)]*)\): (.+?)\s*$").captures(l) {
+        let msg = m[2].replace(&format!(" in {}", &m[1]), "");
+        let msg = strip_numbers(&msg);
+        // The allocator found the damage; the object's last free names the suspect.
+        let freed = after(12).find_map(|s| {
+            rx!(r"^INFO: Freed in ([A-Za-z_][\w.]*)")
+                .captures(s)
+                .map(|c| normalize_func(&c[1]))
+        });
+        let g = if msg.starts_with("Objects remaining") {
+            Guilty::Stack(SLAB_SHUTDOWN)
+        } else {
+            Guilty::Named(freed)
+        };
+        return Some((format!("BUG: slab: {msg}"), g));
+    }
+    if rx!(r"^\S.*: page allocation failure[:.] order:\d+, mode:").is_match(l) {
+        return Some(("page allocation failure".into(), Guilty::Stack(PAGE_ALLOC)));
+    }
+    // kernel/irq/spurious.c __report_bad_irq(): an interrupt no handler claimed; the
+    // handlers it lists are the suspects.
+    if rx!(r"^irq \d+: nobody cared").is_match(l) {
+        let handler = lines[i + 1..lines.len().min(i + 60)]
+            .iter()
+            .skip_while(|s| s.trim() != "handlers:")
+            .skip(1)
+            .find_map(|s| {
+                rx!(r"^\s*\[<?[0-9a-f]+>?\]\s*\(?([A-Za-z_][\w.]*)")
+                    .captures(s)
+                    .map(|c| normalize_func(&c[1]))
+            });
+        return Some(("irq: nobody cared".into(), Guilty::Named(handler)));
+    }
+    if rx!(r"^BUG: Bad rss-counter state").is_match(l) {
+        return Some(("BUG: Bad rss-counter state".into(), Guilty::None));
+    }
+    if rx!(r"^(?:mce: )?\[Hardware Error\]: .*Machine [Cc]heck").is_match(l) {
+        return Some(("MCE: hardware error".into(), Guilty::None));
+    }
+    if rx!(r"^BUG: Dentry .* still in use \(\d+\) \[unmount of").is_match(l) {
+        // fs/dcache.c umount_check(), before its WARN_ON(): the file system unmounted.
+        return Some(("BUG: Dentry still in use".into(), Guilty::None));
+    }
+    if rx!(r"^VFS: Busy inodes after unmount").is_match(l) {
+        // fs/super.c generic_shutdown_super(): inodes still in use, freed with the super
+        // block (use-after-free), as syzkaller titles it.
+        let t = "VFS: Busy inodes after unmount (use-after-free)";
+        return Some((t.into(), Guilty::None));
+    }
+    if let Some(m) = rx!(r"^(SYZFAIL|SYZFATAL): (.*)$").captures(l) {
+        let msg = rx!(r"\d+").replace_all(m[2].trim(), "NUM");
+        return Some((format!("{}: {msg}", &m[1]), Guilty::None));
+    }
+    if let Some(m) = rx!(r"^(panic|fatal error): (.+)$").captures(l) {
+        let mut rest = after(12);
+        if rest.any(|s| rx!(r"^goroutine \d+ \[").is_match(s)) {
+            let msg = strip_numbers(&m[2]);
+            let func = lines[i + 1..lines.len().min(i + 200)]
+                .iter()
+                .filter_map(|s| {
+                    rx!(r"^\s*((?:[\w.\-]+/)*[\w\-]+\.[\w.*()\[\]]+)\(.*\)$")
+                        .captures(s)
+                        .map(|c| c[1].to_string())
+                })
+                .find(|f| !f.starts_with("runtime.") && !f.starts_with("panic("));
+            return Some((format!("{}: {msg}", &m[1]), Guilty::Named(func)));
+        }
+    }
+    None
+}
+
+/// `Preemption disabled at:` (kernel/sched/core.c `__might_resched()`), followed by one
+/// symbol line that is no frame of the call trace.
+fn is_preempt_site(line: &str) -> bool {
+    line.trim() == "Preemption disabled at:"
+}
+
+/// Whether a line is a report header that an x86 die header following it belongs to.
+fn classify_header_only(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with("kernel BUG at")
+        || t.starts_with("BUG: ")
+        || t.starts_with("------------[ cut here ]")
+        || t.starts_with("WARNING: ")
+        || t.starts_with("Unable to handle")
+}
+
+/// `kmem_cache_destroy()` and its helpers: the caller destroys a cache with live objects.
+const SLAB_SHUTDOWN: &[&str] = &[
+    "*kmem_cache_shutdown*",
+    "kmem_cache_destroy",
+    "shutdown_cache",
+    "list_slab_objects",
+    "slab_err",
+];
 
 fn header(func: Option<&str>, extra: &'static [&'static str]) -> Guilty {
     match func {
@@ -572,12 +967,18 @@ fn warning(lines: &[&str], i: usize, m: &Captures<'_>) -> Option<(String, Guilty
     let said = |w: &str| before.iter().any(|l| l.starts_with(w));
     let file = file.unwrap_or_default();
     let f = func.clone().unwrap_or_default();
+    if file.ends_with("lib/list_debug.c") {
+        return Some(("BUG: corrupted list".into(), Guilty::Stack(NONE)));
+    }
     let sub =
         if said("refcount_t:") || file.ends_with("lib/refcount.c") || f.starts_with("refcount_") {
             Some("refcount bug")
         } else if said("ODEBUG:") || file.ends_with("lib/debugobjects.c") {
             Some("ODEBUG bug")
-        } else if said("DEBUG_LOCKS_WARN_ON") || file.contains("kernel/locking/") {
+        } else if said("DEBUG_LOCKS_WARN_ON")
+            // (irqflag-debug.c checks its caller's use of the irq flags, not the locks)
+            || (file.contains("kernel/locking/") && !file.ends_with("irqflag-debug.c"))
+        {
             Some("locking bug")
         } else if said("kobject") || file.ends_with("lib/kobject.c") {
             Some("kobject bug")
@@ -609,6 +1010,13 @@ fn panic(msg: &str) -> (String, Guilty) {
         return (
             "kernel panic: corrupted stack end".into(),
             Guilty::Outermost(PANIC),
+        );
+    }
+    if msg.starts_with("kernel stack overflow") {
+        // arm64 handle_bad_stack(), riscv handle_bad_stack(): like a guard page hit.
+        return (
+            "kernel panic: kernel stack overflow".into(),
+            Guilty::Overflow,
         );
     }
     if msg.starts_with("Fatal exception") {
@@ -655,7 +1063,24 @@ impl<'a> Report<'a> {
     }
 
     fn ip(&self) -> Option<String> {
-        self.lines.iter().find_map(|l| parse_ip(l.trim_start()))
+        self.lines
+            .iter()
+            .find_map(|l| parse_ip(l.trim_start()))
+            .or_else(|| {
+                // A jump to a bad address (`PC is at 0xdeadbeef`): the caller in the link
+                // register.
+                let pc_unknown = self.lines.iter().any(|l| {
+                    rx!(r"^\s*(?:PC is at|pc\s*:|NIP\s*[:\[])\s*\[?<?0x?[0-9a-fA-F]+>?\]?\s*$")
+                        .is_match(l)
+                });
+                if pc_unknown {
+                    self.lines
+                        .iter()
+                        .find_map(|l| frames::parse_lr(l.trim_start()))
+                } else {
+                    None
+                }
+            })
     }
 
     /// Call-trace frames. Unreliable (`? `) frames are dropped when reliable ones exist.
@@ -668,7 +1093,13 @@ impl<'a> Report<'a> {
         }
         let mut frames = Vec::new();
         let mut ip_seen = false;
+        let mut site = false;
         for l in lines {
+            // `Preemption disabled at:` and its one `print_ip_sym()` line: where, not a
+            // frame of the call trace.
+            if std::mem::replace(&mut site, is_preempt_site(l)) {
+                continue;
+            }
             if interrupted_only && !ip_seen {
                 if let Some(f) = parse_ip(l.trim_start()) {
                     ip_seen = true;
@@ -691,6 +1122,96 @@ impl<'a> Report<'a> {
             .collect()
     }
 
+    /// For stalls: the stalled context's frames, innermost first. When the frames before the
+    /// first timer-interrupt entry (`apic_timer_interrupt`, `asm_sysvec_apic_timer_interrupt`,
+    /// arm64's `el1h_64_irq`) or `</IRQ>` are the stall detector's own (RCU's CPU stack
+    /// dump, the tick), the stalled context follows that entry; else (a soft lockup in a
+    /// softirq, a task dump) those frames are the stalled work's. The instruction pointer
+    /// printed first in that context is its innermost frame.
+    fn stall_stack(&self) -> Vec<String> {
+        let entry = |f: &str| {
+            let n = f.trim_start_matches('_');
+            // (4.x kernels with the KAISER patches also print a label inside the entry,
+            // `apic_timer_interrupt_entry_after_kaiser_bti`)
+            n.contains("apic_timer_interrupt")
+                || [
+                    "el1_irq",
+                    "el1h_64_irq",
+                    "el1_interrupt",
+                    "irq_svc",
+                    "__irq_svc",
+                ]
+                .contains(&n)
+        };
+        // The stall detectors' own frames.
+        let detector = |f: &str| {
+            [
+                "rcu_dump_cpu_stacks",
+                "rcu_sched_clock_irq",
+                "rcu_check_callbacks",
+                "check_cpu_stall",
+                "print_cpu_stall",
+                "print_other_cpu_stall",
+                "rcu_pending",
+                "nmi_cpu_backtrace",
+                "watchdog_timer_fn",
+                "update_process_times",
+                "tick_sched_handle",
+                "tick_sched_timer",
+                "dump_stack",
+            ]
+            .iter()
+            .any(|d| f.contains(d))
+        };
+        let mut bounded = false;
+        let mut out: Vec<frames::Frame> = Vec::new();
+        let mut ip_taken = false;
+        let mut first_ip = None;
+        for l in &self.lines[1..] {
+            let t = l.trim();
+            // A panic that follows (softlockup_panic) prints its own, interrupt, stack. One
+            // before any frame (panic_on_warn for a warning the stall dump ran into) is part
+            // of the detector's own stack, which the stalled context follows.
+            if t.starts_with("Kernel panic - not syncing") && !out.is_empty() {
+                break;
+            }
+            let boundary = t == "</IRQ>" || parse_frame(l).is_some_and(|f| entry(&f.func));
+            if boundary {
+                if !bounded && out.iter().any(|f| detector(&f.func)) {
+                    out.clear();
+                    ip_taken = false;
+                }
+                bounded = true;
+                continue;
+            }
+            if let Some(f) = parse_ip(l.trim_start()) {
+                first_ip.get_or_insert(f.clone());
+                if !ip_taken {
+                    ip_taken = true;
+                    out.push(frames::Frame {
+                        func: f,
+                        reliable: true,
+                    });
+                }
+                continue;
+            }
+            if let Some(f) = parse_frame(l) {
+                out.push(f);
+            }
+        }
+        let any_reliable = out.iter().any(|f| f.reliable);
+        let mut v: Vec<String> = out
+            .into_iter()
+            .filter(|f| f.reliable || !any_reliable)
+            .map(|f| f.func)
+            .collect();
+        // A CPU stuck waiting for an IPI's answer is stuck in the IPI, wherever called from.
+        if let Some(ip) = first_ip.filter(|f| f.starts_with("smp_call_function")) {
+            v.insert(0, ip);
+        }
+        v
+    }
+
     fn first_specific(&self, extra: &[&str], interrupted: bool) -> Option<String> {
         self.stack(interrupted)
             .into_iter()
@@ -702,38 +1223,53 @@ impl<'a> Report<'a> {
             Guilty::None => None,
             Guilty::Ip(extra) => match self.ip() {
                 Some(f) if !is_generic(&f, extra) => Some(f),
-                _ => self.first_specific(extra, false),
+                // A jump to a bad address from a work item with nothing else on its stack:
+                // the work queue, rather than no function at all.
+                _ => self.first_specific(extra, false).or_else(|| {
+                    self.stack(false)
+                        .into_iter()
+                        .find(|f| f == "process_one_work")
+                }),
             },
             Guilty::Header(f, extra) if !is_generic(f, extra) => Some(f.clone()),
             Guilty::Header(_, extra) | Guilty::Stack(extra) => self.first_specific(extra, false),
             Guilty::LockAt => self
                 .lines
                 .iter()
-                .filter_map(|l| parse_lock_at(l))
+                .enumerate()
+                .filter_map(|(j, l)| {
+                    parse_lock_at(l).or_else(|| {
+                        // Older lockdep prints the site on the line after `... at:`
+                        // (`print_ip_sym()`).
+                        if l.trim_end().ends_with(" at:") && !is_preempt_site(l) {
+                            self.lines
+                                .get(j + 1)
+                                .and_then(|n| parse_frame(n))
+                                .map(|f| f.func)
+                        } else {
+                            None
+                        }
+                    })
+                })
                 .find(|f| !is_generic(f, LOCKING))
                 .or_else(|| self.first_specific(LOCKING, false)),
             Guilty::Outermost(extra) => self
                 .stack(false)
                 .into_iter()
                 .rfind(|f| !is_generic(f, extra)),
-            Guilty::Interrupted => {
-                let stack = self.stack(true);
-                // `___sys_recvmsg`, `____sys_sendmsg`: helpers shared by several system
-                // calls, not the system call.
-                let anchor = stack.iter().position(|f| {
-                    is_generic(f, STALL_ANCHORS) && !is_generic(f, NONE) && !f.starts_with("___")
-                });
-                match anchor {
-                    // A netlink dispatcher stands for the handler it called.
-                    Some(a) if is_generic(&stack[a], DISPATCHERS) => stack[..a]
-                        .iter()
-                        .rev()
-                        .find(|f| !is_generic(f, DISPATCHERS))
-                        .or(Some(&stack[a]))
-                        .cloned(),
-                    Some(a) => Some(stack[a].clone()),
-                    None => stack.iter().find(|f| !is_generic(f, NONE)).cloned(),
-                }
+            Guilty::Interrupted => stall_frame(&self.stall_stack()),
+            Guilty::Named(f) => f.clone(),
+            Guilty::Overflow => {
+                let stack: Vec<String> = self
+                    .stack(false)
+                    .into_iter()
+                    .filter(|f| !is_generic(f, PANIC))
+                    .collect();
+                // The recursion: the innermost frame that repeats three times or more.
+                let repeated = stack
+                    .iter()
+                    .find(|f| stack.iter().filter(|g| g == f).count() >= 3);
+                repeated.or(stack.last()).cloned()
             }
         }
     }
@@ -742,17 +1278,14 @@ impl<'a> Report<'a> {
         let extra = match g {
             Guilty::Ip(e) | Guilty::Header(_, e) | Guilty::Stack(e) | Guilty::Outermost(e) => *e,
             Guilty::LockAt => LOCKING,
-            Guilty::None | Guilty::Interrupted => NONE,
+            Guilty::None | Guilty::Interrupted | Guilty::Overflow | Guilty::Named(_) => NONE,
         };
         let mut out: Vec<String> = Vec::new();
-        let ip = match g {
-            Guilty::Interrupted => None,
-            _ => self.ip(),
+        let all: Vec<String> = match g {
+            Guilty::Interrupted => self.stall_stack(),
+            _ => self.ip().into_iter().chain(self.stack(false)).collect(),
         };
-        for f in ip
-            .into_iter()
-            .chain(self.stack(matches!(g, Guilty::Interrupted)))
-        {
+        for f in all {
             if out.len() == MAX_FRAMES {
                 break;
             }

@@ -111,9 +111,16 @@ fn kind_of(prefix: &str, line: &str) -> Kind {
     let line = line.trim();
     if line.starts_with("Kernel panic - not syncing") {
         Kind::Panic
-    } else if line.starts_with("Oops: ") || DIE.iter().any(|d| prefix.starts_with(d)) {
+    } else if line.starts_with("Oops: ")
+        || line.starts_with("kernel BUG at")
+        || DIE.iter().any(|d| prefix.starts_with(d))
+        || prefix == "stack segment fault"
+        || rx!(r"^[a-zA-Z][\w ]*: [0-9a-f]{4} \[#\d+\]").is_match(line)
+    {
         Kind::Die
     } else if prefix == "WARNING"
+        || line.starts_with("WARNING: CPU: ")
+        || line.starts_with("WARNING: at ")
         || (prefix.starts_with("WARNING: ") && prefix.ends_with(" bug"))
         || is_sanitizer(prefix)
     {
@@ -192,6 +199,9 @@ fn consequence(msg: &str) -> Option<(Cause, usize)> {
         &["INFO: task hung", "INFO: task can't die"]
     } else if msg.starts_with("RCU Stall") {
         &["INFO: rcu detected stall"]
+    } else if msg.starts_with("Fatal machine check") || msg.starts_with("Machine check") {
+        // mce_panic(): the `[Hardware Error]` lines before say what failed.
+        &["MCE: hardware error"]
     } else if msg.starts_with("scheduling while atomic") {
         &["BUG: scheduling while atomic"]
     } else if msg.starts_with("System is deadlocked on memory") || msg.starts_with("Out of memory")
