@@ -415,20 +415,8 @@ pub fn report(store: &SqliteStore, sym: &Symbolizer, id: &str) -> Result<Value, 
     let (parts, raw) = log_parts(&d);
     let s = sym.symbolize_dump(&d);
     let (status, status_text) = status_text(&s.status);
-    let frames: Vec<Value> = s
-        .frames
-        .iter()
-        .map(|f| {
-            json!({
-                "text": f.text,
-                "rip": f.rip,
-                "unreliable": f.unreliable,
-                "locations": f.locations.iter().map(|l| json!({
-                    "function": l.function, "file": l.file, "line": l.line, "inlined": l.inlined,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
+    // The frames as `show --json` gives them.
+    let frames = crate::symbolize::render::to_json(&s)["frames"].take();
     let regs: Vec<Value> = match &d.regs {
         Some((_, OwnedRegs::X86_64(x))) => RegsX86_64::NAMES
             .iter()
