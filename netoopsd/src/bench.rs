@@ -37,6 +37,10 @@ pub struct BenchArgs {
     /// Keep going after the first rate that loses packets.
     #[arg(long)]
     pub all: bool,
+    /// The netoopsd to run as the collector (default: this one): two builds measured against
+    /// one load generator.
+    #[arg(long, value_name = "PATH")]
+    pub collector: Option<std::path::PathBuf>,
 }
 
 /// The oops every generated log ends with (our QEMU LKDTM BUG).
@@ -169,8 +173,17 @@ impl Step {
     }
 }
 
-fn step(rate: u64, secs: f64, kib: (usize, usize), db_dir: &Path) -> Result<Step, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current executable: {e}"))?;
+fn step(
+    rate: u64,
+    secs: f64,
+    kib: (usize, usize),
+    db_dir: &Path,
+    collector: Option<&Path>,
+) -> Result<Step, String> {
+    let exe = match collector {
+        Some(p) => p.to_path_buf(),
+        None => std::env::current_exe().map_err(|e| format!("current executable: {e}"))?,
+    };
     // Plan the dumps so that sending takes about `secs` at `rate`.
     let avg_packets = ((kib.0 + kib.1) * 1024 / 2).div_ceil(1392) as f64;
     let ndumps = ((rate as f64 * secs) / avg_packets).ceil().max(1.0) as u64;
@@ -275,7 +288,7 @@ pub fn run(a: &BenchArgs, _db: &Path) -> Result<String, String> {
     );
     let mut best: Option<Step> = None;
     for &rate in &a.rates {
-        let s = step(rate, a.seconds, kib, dir.path())?;
+        let s = step(rate, a.seconds, kib, dir.path(), a.collector.as_deref())?;
         let line = format!(
             "{:>10}  {:>8.0}  {:>7.1}  {:>6}  {:>8}  {:>12}  {:>13}  {:>11}  {:>14}  {:>7}  {:>11.1}  {}\n",
             s.rate,

@@ -6,6 +6,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::CapturesIfMatch;
+
 /// One frame of a call trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -29,7 +31,7 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
         &OFFSET,
         r"^\s*(?:<(?:IRQ|EOI|NMI)>\s+)?\(?(?:\[<?[0-9a-fA-F]+>?\]\s*)*(\?\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+/0x[0-9a-f]+",
     );
-    if let Some(c) = off.captures(line) {
+    if let Some(c) = off.caps(line) {
         return Some(Frame {
             func: normalize_func(&c[2]),
             reliable: c.get(1).is_none(),
@@ -40,7 +42,7 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
         &ARM32,
         r"^\s*\[<[0-9a-fA-F]+>\] \(([A-Za-z_][^\s+)]*)(?:\+0x[0-9a-f]+/0x[0-9a-f]+)?\) from ",
     );
-    if let Some(c) = arm.captures(line) {
+    if let Some(c) = arm.caps(line) {
         return Some(Frame {
             func: normalize_func(&c[1]),
             reliable: true,
@@ -50,7 +52,7 @@ pub fn parse_frame(line: &str) -> Option<Frame> {
         &INLINE,
         r"^\s*(?:\[<[0-9a-fA-F]+>\]\s*)*(\?\s+)?([A-Za-z_][\w.]*)\s+[\w/.\-]+:\d+(?::\d+)?\s+\[inline\]",
     );
-    inl.captures(line).map(|c| Frame {
+    inl.caps(line).map(|c| Frame {
         func: normalize_func(&c[2]),
         reliable: c.get(1).is_none(),
     })
@@ -67,7 +69,7 @@ pub fn parse_ip(line: &str) -> Option<String> {
         &IP,
         r"^\s*(?:RIP|IP|EIP|NIP|pc\s*|epc\s*|PC is at|EIP is at|RIP is at|Krnl PSW\s*:\s*[0-9a-f]+\s+[0-9a-f]+\s+\()\s*:?\s*(?:[0-9a-f]{4}:)?(?:\s*\[<?[0-9a-fA-F]+>?\])*\s*(?:[0-9a-f]{8,16}\s+)?\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
     );
-    ip.captures(line).map(|c| normalize_func(&c[1]))
+    ip.caps(line).map(|c| normalize_func(&c[1]))
 }
 
 /// The function of a link-register line, the faulting function's caller: `LR is at func+0x..`
@@ -79,7 +81,7 @@ pub fn parse_lr(line: &str) -> Option<String> {
         &LR,
         r"^\s*(?:LR is at|lr\s*:|LR\s*(?:\[<?[0-9a-fA-F]+>?\])?)\s*\.?([A-Za-z_<][^\s+]*?)\+0x[0-9a-f]+",
     );
-    lr.captures(line).map(|c| normalize_func(&c[1]))
+    lr.caps(line).map(|c| normalize_func(&c[1]))
 }
 
 /// Demangles a C++ (`_Z...`) or Rust (legacy `_ZN...E`, v0 `_R...`) symbol; other names are
@@ -113,7 +115,7 @@ pub fn parse_lock_at(line: &str) -> Option<String> {
         &AT,
         r"\bat: (?:\[<[0-9a-fA-F]+>\]\s*)*([A-Za-z_][\w.]*?)(?:\+0x[0-9a-f]+|\s+[\w/.\-]+:\d+)",
     );
-    at.captures(line).map(|c| normalize_func(&c[1]))
+    at.caps(line).map(|c| normalize_func(&c[1]))
 }
 
 /// Removes compiler suffixes (`.isra.0`, `.constprop.3`, `.part.1`, `.cold`, ...) and maps
@@ -132,7 +134,7 @@ pub fn normalize_func(f: &str) -> String {
         &SYSCALL,
         r"^(?:__(?:x64|ia32|x32|arm64|riscv|s390x?)_|__se_|__do_|__|\.)?(?:(?:compat_)?[Ss]y[Ss]|ksys)_(\w+)$",
     );
-    if let Some(c) = syscall.captures(&f) {
+    if let Some(c) = syscall.caps(&f) {
         return format!("sys_{}", &c[1]);
     }
     f.into_owned()

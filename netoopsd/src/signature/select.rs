@@ -51,6 +51,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
+use super::CapturesIfMatch;
+
 use super::{classify, Guilty};
 
 /// Headers at most this many lines after a report's previous header, with no closing line
@@ -334,7 +336,7 @@ fn choose_in(lines: &[&str], callers: &[Option<&str>]) -> Option<(usize, String,
         // 2. The last panic, or the report it is part of or a consequence of.
         let gp = group_of[p];
         let msg = rx!(r"^Kernel panic - not syncing:?\s*(.*)$")
-            .captures(lines[heads[p].line].trim())
+            .caps(lines[heads[p].line].trim())
             .map_or("", |c| c.get(1).map_or("", |m| m.as_str()));
         match consequence(msg) {
             Some((cause, dumps_allowed)) if groups[gp].head == p => {
