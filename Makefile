@@ -15,6 +15,9 @@
 #   make bench-loss        benchmark: full-log dumps arriving complete under random and bursty
 #                          frame loss, version 1 (copies) against version 2 (parity)
 #   make bench-dump        benchmark: a 64 KiB log out of a panic, netoops against netconsole
+#   make fuzz [FUZZ_SECONDS=3600]
+#                          every fuzz target (codec decode and roundtrip, netoopsd's receive
+#                          path) for FUZZ_SECONDS each; corpora grow under */fuzz/corpus/
 #   make fleet-check       build (and boot, where it can) netoops on a matrix of kernels and configs
 #                          (7.3, 7.2, config variants, Debian's cloud kernel, dkms); long
 #   make kernel            only build (or reuse) the cached test kernel
@@ -37,7 +40,7 @@ KMAKE_VARS := RUSTC=$(KRUSTC) HOSTRUSTC=$(KRUSTC) BINDGEN=$(BINDGEN) CLIPPY_DRIV
 # `make lint`) would write the same objects and both fail. Each build directory has a lock.
 LOCKED = mkdir -p build && flock build/.netoops-build.lock
 
-.PHONY: all module module-debug module-at install sign fleet-check setup kernel kernel-debug check demo bench-loss bench-dump clean
+.PHONY: all module module-debug module-at install sign fleet-check setup kernel kernel-debug check demo bench-loss bench-dump fuzz clean
 
 all: module
 
@@ -145,6 +148,13 @@ bench-loss: module
 # with a live and a dead link.
 bench-dump: module
 	@tests/bench_dump.py
+
+# Long fuzzing (make check runs the decoder and the receive path for 30 s each): every target in turn.
+FUZZ_SECONDS ?= 3600
+fuzz:
+	codec/fuzz/run.sh $(FUZZ_SECONDS) decode
+	codec/fuzz/run.sh $(FUZZ_SECONDS) roundtrip
+	netoopsd/fuzz/run.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -f *.o *.ko *.mod *.mod.c *.mod.o .*.cmd modules.order Module.symvers bindings_generated.rs .*.d
