@@ -1,7 +1,7 @@
 # Two targets: t1 on eth1, whose link the host takes down in the middle of a soft dump, then t0 on
 # eth0. The soft dump must go on to t0 at once and complete there; then a panic with eth1's link
-# still down: t1 is skipped at once, t0's dump completes. A 64 KiB log, 4 copies, 5 ms between
-# frames (about 1 s per target), the default 5 s budget.
+# still down: t1 is skipped at once, t0's dump completes. A 64 KiB log, 4 copies, 8 ms between
+# frames (about 1.5 s per target), the default 5 s budget.
 . /tests/lib.sh
 net_up eth0
 eth1_up
@@ -10,14 +10,14 @@ mk_target t1 10.0.3.2 6668 eth1
 mk_target t0 10.0.2.2 6667 eth0
 echo 1 > $CFG/t1/enabled
 echo 1 > $CFG/t0/enabled
-echo 5000 > $CFG/gap_us
+echo 8000 > $CFG/gap_us
 echo 4 > $CFG/copies
 # Version 1: the padding fill_log writes compresses to a handful of version-2 packets, and the
 # link must go down while the dump still has frames to send (about 200 per target here).
 echo 1 > $CFG/wire_version
 echo "BOOTID $(cat $CFG/boot_id)"
 fill_log 64
-# The host sets eth1's link down as t1's 20th frame reaches it (link_down_after): during the
+# The host sets eth1's link down as t1's 10th frame reaches it (link_down_after): during the
 # dump. The driver learns of it in deferred work on the CPU its interrupt went to; a SysRq
 # handler runs under rcu_read_lock, not preemptible in this kernel, so eth1's link interrupt is
 # sent to CPU 1 and the dump runs on CPU 0.

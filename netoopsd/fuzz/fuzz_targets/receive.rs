@@ -2,7 +2,8 @@
 //! packets with their CRC optionally made valid so that mutations reach the record checks
 //! and reassembly) from two senders, with the clock moving. Every datagram must be counted
 //! once, nothing may panic, and every dump handed out must be sound and store and reload
-//! as it was: no corrupt report is ever stored.
+//! as it was: no corrupt report is ever stored. Stored together, reports of one dump are kept
+//! once (`Store::put`).
 //!
 //! Version-2 packets (compressed pieces, parity, sealed under the golden vectors' test key)
 //! go the same way: when the first input byte is odd the collector holds that key, and only
@@ -40,10 +41,21 @@ fn check(f: &Finished, store: &mut SqliteStore) {
         assert!(d.missing_log().is_empty());
     }
     let r = NewReport::from_finished(f, SystemTime::UNIX_EPOCH);
-    let ids = store.put(std::slice::from_ref(&r)).expect("store");
-    let back = store.get(ids[0]).expect("get").expect("stored");
+    // Stored on its own, the report comes back as it was.
+    let mut alone = SqliteStore::in_memory().expect("in-memory store");
+    let ids = alone.put(std::slice::from_ref(&r)).expect("store");
+    let back = alone.get(ids[0]).expect("get").expect("stored");
     assert_eq!(back.packets, r.packets);
     assert_eq!(back.report.fields, r.fields);
+    // Among the reports before it, a report of a dump already stored (the same key from the
+    // same machine) is stored once: a stored complete report stays, a partial one is replaced
+    // only by one holding more of the dump's data packets, or as many and more parity.
+    let ids = store.put(std::slice::from_ref(&r)).expect("store");
+    let kept = store.get(ids[0]).expect("get").expect("stored");
+    let k = &kept.report.fields;
+    assert_eq!((&k.boot_id, k.seq, &k.reason), (&r.fields.boot_id, r.fields.seq, &r.fields.reason));
+    let held = (k.packets_received, kept.packets.len());
+    assert!(k.complete || held >= (r.fields.packets_received, r.packets.len()));
     let again = DumpState::from_packets(back.packets.iter().map(Vec::as_slice), "fuzz")
         .expect("stored packets decode");
     assert_eq!(again.packets.len(), d.packets.len());

@@ -263,8 +263,8 @@ pub trait Store {
     /// survive a crash of the collector. A report of a dump already stored (same boot id,
     /// sequence number, reason and machine: a replay, or copies that came after the
     /// collector forgot the dump) is not stored twice: the stored one keeps its id and the
-    /// time it was first stored, and is replaced only by a report holding more packets of
-    /// the dump.
+    /// time it was first stored; a complete one stays, a partial one is replaced only by a
+    /// report holding more packets of the dump.
     fn put(&mut self, reports: &[NewReport]) -> Result<Vec<i64>, String>;
     /// Reports matching `f`, newest first.
     fn list(&self, f: &Filter) -> Result<Vec<Stored>, String>;

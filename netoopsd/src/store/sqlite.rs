@@ -204,6 +204,17 @@ fn unpack(blob: &[u8]) -> Option<Vec<Vec<u8>>> {
     Some(out)
 }
 
+/// How many packets a [`pack`]ed blob holds.
+fn packed_count(blob: &[u8]) -> usize {
+    let (mut n, mut rest) = (0, blob);
+    while let Some(len) = rest.get(..4) {
+        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+        rest = rest.get(4 + len..).unwrap_or_default();
+        n += 1;
+    }
+    n
+}
+
 fn json_ranges(r: &[(u64, u64)]) -> String {
     serde_json::to_string(r).expect("ranges serialize")
 }
@@ -324,22 +335,32 @@ impl Store for SqliteStore {
                 .map_err(err)?;
             let mut same = tx
                 .prepare_cached(
-                    "SELECT id, complete, packets_received, received_ms FROM reports
+                    "SELECT id, complete, packets_received, received_ms, packets FROM reports
                      WHERE boot_id = ?1 AND seq = ?2 AND reason = ?3 AND machine = ?4
                      ORDER BY id LIMIT 1",
                 )
                 .map_err(err)?;
             for r in reports {
                 let f = &r.fields;
-                let held: Option<(i64, bool, i64, i64)> = same
+                let held: Option<(i64, bool, i64, i64, usize)> = same
                     .query_row(params![f.boot_id, f.seq, f.reason, f.machine], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                        let blob: Vec<u8> = row.get(4)?;
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get(2)?,
+                            row.get(3)?,
+                            packed_count(&blob),
+                        ))
                     })
                     .optional()
                     .map_err(err)?;
-                if let Some((id, complete, received, _)) = held {
+                if let Some((id, complete, received, _, held_packets)) = held {
                     ids.push(id);
-                    if complete || i64::from(f.packets_received) <= received {
+                    // More of the dump: more of its data packets, or as many and more parity.
+                    let more =
+                        (i64::from(f.packets_received), r.packets.len()) > (received, held_packets);
+                    if complete || !more {
                         continue;
                     }
                     // More of the dump than the stored report: it takes its place (and id).
@@ -381,7 +402,7 @@ impl Store for SqliteStore {
                 ])
                 .map_err(err)?;
                 match held {
-                    Some((id, _, _, first_stored_ms)) => {
+                    Some((id, _, _, first_stored_ms, _)) => {
                         tx.execute(
                             "UPDATE reports SET id = ?1, received_ms = ?2 WHERE id = ?3",
                             params![id, first_stored_ms, tx.last_insert_rowid()],
@@ -548,6 +569,23 @@ mod tests {
         assert_eq!(two.fields.packets_received, 4);
         // The same boot id and sequence number from another machine is another dump.
         assert_eq!(s.put(&[report(1, "a", "m2", "7.3")]).unwrap(), vec![3]);
+    }
+
+    #[test]
+    fn a_partial_report_is_replaced_by_one_with_as_many_data_packets_and_more_parity() {
+        let mut s = SqliteStore::in_memory().unwrap();
+        let partial = report(3, "b", "m1", "7.3");
+        let id = s.put(std::slice::from_ref(&partial)).unwrap();
+        // The same data packets plus a parity packet (not counted as received): it may
+        // recover a missing one later, so it is kept.
+        let mut more = partial.clone();
+        more.packets.push(vec![7; 100]);
+        assert_eq!(s.put(std::slice::from_ref(&more)).unwrap(), id);
+        assert_eq!(s.get(id[0]).unwrap().unwrap().packets, more.packets);
+        // Fewer packets in all do not replace it.
+        assert_eq!(s.put(&[partial]).unwrap(), id);
+        assert_eq!(s.get(id[0]).unwrap().unwrap().packets, more.packets);
+        assert_eq!(s.list(&Filter::default()).unwrap().len(), 1);
     }
 
     #[test]
