@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// one load generator.
     #[arg(long, value_name = "PATH")]
     pub collector: Option<std::path::PathBuf>,
+    /// Measure the collector's stages without the socket instead, on this many dumps held
+    /// in memory (receive + verify per core, report, store): see `bench_memory`.
+    #[arg(long, value_name = "DUMPS")]
+    pub memory: Option<u64>,
 }
 
 /// The oops every generated log ends with (our QEMU LKDTM BUG).
@@ -66,7 +70,7 @@ fn make_log(len: usize, n: u64) -> Vec<u8> {
 }
 
 /// All packets of generated dump `n` (distinct boot id).
-fn dump_packets(n: u64, log_len: usize) -> Vec<Vec<u8>> {
+pub(crate) fn dump_packets(n: u64, log_len: usize) -> Vec<Vec<u8>> {
     let log = make_log(log_len, n);
     let mut boot_id = [0u8; 16];
     boot_id[..8].copy_from_slice(&n.to_le_bytes());
@@ -282,6 +286,9 @@ pub fn run(a: &BenchArgs, _db: &Path) -> Result<String, String> {
         [one] => (*one, *one),
         _ => return Err("--log-kib: give MIN,MAX in KiB".into()),
     };
+    if let Some(dumps) = a.memory {
+        return crate::bench_memory::run(dumps.max(1), kib, a.seconds);
+    }
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let mut out = String::from(
         "target_pps  sent_pps  dumps/s  sent  received  socket_drops  rcvbuf_errors  lost_inside  complete/dumps  partial  max_rss_MiB  result\n",
