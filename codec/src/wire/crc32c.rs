@@ -66,7 +66,7 @@ pub fn crc32c_update(crc: u32, data: &[u8]) -> u32 {
 }
 
 /// [`crc32c_update`] from the tables (what the kernel module runs).
-pub fn table_update(crc: u32, data: &[u8]) -> u32 {
+pub(crate) fn table_update(crc: u32, data: &[u8]) -> u32 {
     let mut c = !crc;
     let t = &TABLES;
     let mut i = 0;
