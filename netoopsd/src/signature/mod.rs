@@ -229,8 +229,74 @@ struct Line<'a> {
 /// did not end its line (`syzkaller login: [  417.725670][    C1] rcu: ...`) goes before
 /// the timestamp of the kernel line that follows it, and is split off too.
 fn split_prefix(line: &str) -> Line<'_> {
+    let line = line.trim_end_matches('\r');
+    if let Some(l) = split_common(line) {
+        return l;
+    }
+    split_regex(line)
+}
+
+/// [`split_prefix`] of the common shape, `[   12.345678]` with an optional `[  T123]` after
+/// it, in ASCII, without the patterns: `None` for any other line (then the patterns decide,
+/// so the result is always theirs).
+fn split_common(line: &str) -> Option<Line<'_>> {
+    let b = line.as_bytes();
+    // `[` then a space or digit: no `dmesg -T`, Go or syslog time, no `kernel: ` or `<N>`.
+    if b.first() != Some(&b'[') || !b.get(1).is_some_and(|c| *c == b' ' || c.is_ascii_digit()) {
+        return None;
+    }
+    // `[`, spaces, a `lead` byte, digits (and dots with `dot`), `]`; returns where the text
+    // in the bracket starts and ends, and where the bracket ends.
+    let bracket =
+        |at: usize, lead: &dyn Fn(u8) -> bool, dot: bool| -> Option<(usize, usize, usize)> {
+            let mut i = at + 1;
+            while b.get(i) == Some(&b' ') {
+                i += 1;
+            }
+            let start = i;
+            if !b.get(i).is_some_and(|c| lead(*c)) {
+                return None;
+            }
+            i += 1;
+            while b
+                .get(i)
+                .is_some_and(|c| c.is_ascii_digit() || (dot && *c == b'.'))
+            {
+                i += 1;
+            }
+            (b.get(i) == Some(&b']')).then_some((start, i, i + 1))
+        };
+    let (ts, te, mut end) = bracket(0, &|c: u8| c.is_ascii_digit(), true)?;
+    // The timestamp's digits must be `\d+\.\d+`.
+    let stamp = &line[ts..te];
+    let (int, frac) = stamp.split_once('.')?;
+    if int.is_empty() || frac.is_empty() || frac.contains('.') {
+        return None;
+    }
+    let mut caller = None;
+    if b.get(end) == Some(&b'[') {
+        let (cs, ce, e) = bracket(end, &|c: u8| c == b'T' || c == b'C', false)?;
+        if ce == cs + 1 {
+            return None;
+        }
+        caller = Some(&line[cs..ce]);
+        end = e;
+    }
+    // `\s?`: one whitespace character.
+    if let Some(c) = line[end..].chars().next().filter(|c| c.is_whitespace()) {
+        end += c.len_utf8();
+    }
+    Some(Line {
+        text: &line[end..],
+        caller,
+        time: stamp.parse().ok(),
+    })
+}
+
+/// [`split_prefix`] by the patterns: every form of line.
+fn split_regex(line: &str) -> Line<'_> {
     let re = rx!(r"^(?:<\d+>)?(?:\[\s*(\d+\.\d+)\])?(?:\[\s*([TC]\d+)\])?\s?");
-    let mut line = line.trim_end_matches('\r');
+    let mut line = line;
     // `dmesg -T`'s human-readable time instead of the timestamp.
     if let Some(m) =
         rx!(r"^\[[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]?\d \d\d:\d\d:\d\d \d{4}\] ").find(line)
@@ -518,6 +584,9 @@ fn stall_frame(stack: &[String]) -> Option<String> {
 /// Whether line `i` starts a crash report, and if so its title prefix and where its guilty
 /// function is.
 fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
+    if !may_head(lines[i]) {
+        return None;
+    }
     let raw = lines[i].trim();
     // Old lockdep headers are bracketed: "[ INFO: possible circular locking dependency ... ]".
     let l = raw
@@ -838,6 +907,17 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
 /// overwritten`), the page allocator's `warn_alloc()`, machine checks, the VFS's busy inodes,
 /// syzkaller's own `SYZFAIL:`/`SYZFATAL:` and Go runtime crashes (`panic: `/`fatal error: `
 /// followed by a goroutine trace).
+/// Whether a line may be a report header at all: every header [`classify`] and
+/// [`classify_more`] recognise contains one of these words (each branch's pattern requires at
+/// least one of them in the line), so a line without any is no header. One pass of a
+/// multi-literal search instead of dozens of patterns on each of a log's many ordinary lines.
+fn may_head(line: &str) -> bool {
+    rx!(
+        r"BUG|KASAN: |general protection fault|divide|double fault|Watchdog detected hard LOCKUP|INFO: |WARNING|stack segment: |\[#|page allocation failure|nobody cared|Hardware Error|VFS: Busy inodes|SYZF|panic: |fatal error: |unreferenced object|usercopy: |UBSAN: |Kernel panic|rust_kernel: panicked|Unable to handle kernel|Internal error|Unhandled fault|unregister_netdevice: waiting|Oops: "
+    )
+    .is_match(line)
+}
+
 fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> {
     let after = |n: usize| {
         lines[i + 1..lines.len().min(i + 1 + n)]

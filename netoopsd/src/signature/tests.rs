@@ -1946,3 +1946,50 @@ fn old_kasan_on_address_form_names_no_function() {
         );
     }
 }
+
+/// The fast split of common lines gives exactly what the patterns give, or declines.
+#[test]
+fn common_line_split_equals_the_patterns() {
+    let heads = [
+        "[   12.345678] ",
+        "[12.3]",
+        "[ 1.2]x",
+        "[   12.345678][  T123] ",
+        "[   12.345678][    C1]\t",
+        "[   12.345678][ T] ",
+        "[   12.345678][X12] ",
+        "[   12.345678][ T12",
+        "[  12.34.5] ",
+        "[  .5] ",
+        "[  5.] ",
+        "[ 1a.2] ",
+        "[\t12.3] ",
+        "[ 12.3]\u{a0}",
+        "[ 12.3]\u{2003}x",
+        "[ 12.3] [T1] ",
+        "[ 12.3][T1]  ",
+        "[ 12.3][T1]",
+        "[",
+        "[ ",
+        "[ 1",
+        "[Mon Nov 30 15:04:05 2026] ",
+        "<4>[ 1.0] ",
+    ];
+    let texts = ["", "BUG: x", " ok", "[ 1.0] again", "\u{e9}t\u{e9}"];
+    for h in heads {
+        for t in texts {
+            let line = format!("{h}{t}");
+            let Some(fast) = split_common(&line) else {
+                continue;
+            };
+            let slow = split_regex(&line);
+            assert_eq!(
+                (fast.text, fast.caller, fast.time),
+                (slow.text, slow.caller, slow.time),
+                "{line:?}"
+            );
+        }
+    }
+    assert!(split_common("[   12.345678] BUG: x").is_some());
+    assert!(split_common("[   12.345678][  T123] x").is_some());
+}
