@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use netoops_codec::fec;
 use netoops_codec::wire::{
-    parse_header, parse_packet, parse_parity, rebuild_data_packet, relate, shard_area, ArchRegs,
-    CpuId, DecodeError, DumpInfo, DumpKey, Header, Inconsistency, Packet, PacketType, ParityPacket,
-    Reason, Record, Regs, RegsSource, RegsX86_64, Time, SHARD_PREFIX_LEN,
+    parse_header, parse_held_packet, parse_packet, parse_parity, rebuild_data_packet, relate,
+    shard_area, ArchRegs, CpuId, DecodeError, DumpInfo, DumpKey, Header, Inconsistency, Packet,
+    PacketType, ParityPacket, Reason, Record, Regs, RegsSource, RegsX86_64, Time, SHARD_PREFIX_LEN,
 };
 
 use crate::keys::{unwrap_datagram, Keys, Refused};
@@ -301,7 +301,7 @@ impl DumpState {
             against.push(m);
         }
         for m in against {
-            let other = parse_packet(&m.bytes).expect("held packets were validated");
+            let other = parse_held_packet(&m.bytes).expect("held packets were validated");
             if relate(&other, p)? == netoops_codec::wire::Relation::Copy {
                 return Ok(true);
             }

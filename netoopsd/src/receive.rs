@@ -65,17 +65,20 @@ fn to_std(s: &SockaddrStorage) -> Option<SocketAddr> {
 }
 
 /// The kernel's drop count of socket `s`: the `drops` column of its line (found by inode) in
-/// `/proc/net/udp` or `/proc/net/udp6`.
+/// `/proc/self/net/udp` or `udp6` (the process's own network namespace; visible under
+/// systemd's `ProcSubset=pid`, unlike `/proc/net`).
 fn proc_drops(s: &UdpSocket) -> Option<u64> {
     let inode = nix::sys::stat::fstat(s.as_fd()).ok()?.st_ino.to_string();
-    ["/proc/net/udp", "/proc/net/udp6"].iter().find_map(|path| {
-        let text = std::fs::read_to_string(path).ok()?;
-        text.lines().skip(1).find_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
-            (f.get(9) == Some(&inode.as_str())).then(|| f.last()?.parse().ok())?
+    ["/proc/self/net/udp", "/proc/self/net/udp6"]
+        .iter()
+        .find_map(|path| {
+            let text = std::fs::read_to_string(path).ok()?;
+            text.lines().skip(1).find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+                (f.get(9) == Some(&inode.as_str())).then(|| f.last()?.parse().ok())?
+            })
         })
-    })
 }
 
 /// Batched reception over a set of sockets.
@@ -110,7 +113,7 @@ impl Receiver {
     }
 
     /// Datagrams the kernel dropped because a socket's receive buffer was full: the
-    /// socket's own count in `/proc/net/udp` (`drops`), which also covers drops after the
+    /// socket's own count in `/proc/self/net/udp` (`drops`), which also covers drops after the
     /// last datagram received; `SO_RXQ_OVFL` (which comes only with a received datagram)
     /// where that file cannot be read.
     pub fn socket_drops(&self) -> u64 {

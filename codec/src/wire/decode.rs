@@ -592,6 +592,11 @@ fn decode_value(offset: usize, ty: u16, len: u16, v: &[u8]) -> Result<Record<'_>
 /// Steps 1 to 4 of `PROTOCOL.md` section 6 on `bytes`: magic, version (1 or 2), header and
 /// packet lengths against the input, not sealed (a sealed packet is opened first), CRC32C.
 pub fn parse_header(bytes: &[u8]) -> Result<Header, DecodeError> {
+    header_checked(bytes, true)
+}
+
+/// [`parse_header`], with the CRC32C checked or not (`crc`).
+fn header_checked(bytes: &[u8], crc: bool) -> Result<Header, DecodeError> {
     let have = bytes.len();
     let magic = array::<4>(bytes, 0).ok_or(DecodeError::Truncated { need: 4, have })?;
     if magic != MAGIC {
@@ -631,12 +636,14 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header, DecodeError> {
             key_id: header.key_id,
         });
     }
-    let computed = packet_crc(bytes);
-    if computed != header.crc {
-        return Err(DecodeError::BadCrc {
-            expected: header.crc,
-            computed,
-        });
+    if crc {
+        let computed = packet_crc(bytes);
+        if computed != header.crc {
+            return Err(DecodeError::BadCrc {
+                expected: header.crc,
+                computed,
+            });
+        }
     }
     Ok(header)
 }
@@ -715,7 +722,20 @@ pub fn parse_parity(bytes: &[u8]) -> Result<ParityPacket<'_>, DecodeError> {
 /// equal to the header's, register source equal to `DUMP_INFO`'s, log chunks within the log
 /// length. Never panics, whatever the input.
 pub fn parse_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
-    let header = parse_header(bytes)?;
+    packet_checked(bytes, true)
+}
+
+/// [`parse_packet`] of bytes that passed it before and were kept unchanged (a receiver's held
+/// packets, parsed again to compare a new packet with them): the header and `DUMP_INFO`
+/// checks only, neither the CRC32C (which guards the bytes in transit) nor the records after
+/// `DUMP_INFO`, which have not changed either.
+pub fn parse_held_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    packet_checked(bytes, false)
+}
+
+/// [`parse_packet`] with every check (`fresh`), or as [`parse_held_packet`].
+fn packet_checked(bytes: &[u8], fresh: bool) -> Result<Packet<'_>, DecodeError> {
+    let header = header_checked(bytes, fresh)?;
     if header.packet_type != PacketType::Data {
         return Err(DecodeError::UnsupportedPacketType {
             packet_type: header.packet_type.to_u8(),
@@ -747,7 +767,7 @@ pub fn parse_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
         Some(Err(e)) => return Err(e),
         _ => return Err(DecodeError::MissingDumpInfo { offset: base }),
     };
-    while let Some(r) = recs.next_checked() {
+    while let Some(r) = recs.next_checked().filter(|_| fresh) {
         let (offset, rec) = r?;
         match rec {
             Record::DumpInfo(_) => {

@@ -744,3 +744,28 @@ fn user_blob_and_regs_beyond_their_limits_are_malformed() {
         Err(DecodeError::BadRecordLength { ty: rt::REGS, .. })
     ));
 }
+
+/// A held packet parses again without its CRC and later records being checked, to the same
+/// header and `DUMP_INFO` as when it was received.
+#[test]
+fn held_packets_parse_again_to_the_same_header_and_dump_info() {
+    let dump = OOPS;
+    let p = packetize(&dump, 600);
+    for i in 0..p.packet_count() {
+        let (mut buf, n) = write(&p, i);
+        let fresh = parse_packet(&buf[..n]).expect("valid");
+        let held = parse_held_packet(&buf[..n]).expect("held");
+        assert_eq!(
+            (held.header, held.dump_info),
+            (fresh.header, fresh.dump_info)
+        );
+        assert_eq!(held.bytes(), fresh.bytes());
+        // Only a fresh packet's CRC is checked.
+        buf[n - 1] ^= 1;
+        assert!(matches!(
+            parse_packet(&buf[..n]),
+            Err(DecodeError::BadCrc { .. })
+        ));
+        assert!(parse_held_packet(&buf[..n]).is_ok());
+    }
+}
