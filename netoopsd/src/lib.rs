@@ -8,13 +8,15 @@
 //! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
 //! collector, [`query`] prints `ls`/`show`/`top`, [`bench`] measures the collector under
 //! load, [`input`] reads capture files, [`text`] and [`json`] print dumps, [`web`] serves
-//! the web view of the store (`serve`).
+//! the web view of the store (`serve`), [`config`] reads `--config` files (TOML) and
+//! [`metrics`] serves Prometheus metrics of `listen`.
 // deny, not forbid: `symbolize::resolve::map` maps debug files read-only, the one allowed
 // unsafe call (its SAFETY comment says why that is sound).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod config;
 pub mod decode;
 pub mod display;
 pub mod encode;
@@ -23,6 +25,7 @@ pub mod json;
 pub mod keys;
 pub mod listen;
 pub mod live;
+pub mod metrics;
 pub mod query;
 pub mod reassembly;
 pub mod receive;
