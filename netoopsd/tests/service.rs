@@ -469,9 +469,15 @@ fn sighup_reads_the_config_file_again() {
     let d = tempfile::tempdir().unwrap();
     let db = d.path().join("r.db");
     let conf = d.path().join("netoopsd.toml");
-    std::fs::write(&conf, "listen = [\"127.0.0.1:0\"]\npartial-timeout = 600\n").unwrap();
+    // A switch in the file: the final counters as JSON (read at the end of this test).
+    std::fs::write(
+        &conf,
+        "listen = [\"127.0.0.1:0\"]\npartial-timeout = 600\nstats-json = true\n",
+    )
+    .unwrap();
     let conf_s = conf.to_str().unwrap();
-    let mut p = Proc::start(&db, &["--config", conf_s]);
+    let mut p = Proc::start(&db, &["--config", conf_s, "--metrics", "127.0.0.1:0"]);
+    let metrics = p.http_addr("netoopsd: metrics on http://");
     assert!(p.udp.ip().is_loopback(), "{}", p.udp);
 
     // A bad value: the old settings stay, and the error names the file, key and value.
@@ -487,7 +493,11 @@ fn sighup_reads_the_config_file_again() {
         format!("netoopsd: reload failed, the settings are unchanged: {conf_s}: partial-timeout = \"soon\": invalid float literal")
     );
     // A good one, with an address that takes a restart.
-    std::fs::write(&conf, "listen = [\"127.0.0.1:1\"]\npartial-timeout = 1\n").unwrap();
+    std::fs::write(
+        &conf,
+        "listen = [\"127.0.0.1:1\"]\npartial-timeout = 1\nstats-json = true\n",
+    )
+    .unwrap();
     p.signal("-HUP");
     assert_eq!(
         p.stderr_line("netoopsd: reloaded"),
@@ -506,8 +516,45 @@ fn sighup_reads_the_config_file_again() {
     let stored = p.stored_line();
     assert!(stored.contains("state=partial(3/"), "{stored}");
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+
+    // Sealing keys from now on: unsealed packets are refused (counted in the final JSON line).
+    let keys = d.path().join("keys");
+    std::fs::write(&keys, format!("1 {}\n", "ab".repeat(32))).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "listen = [\"127.0.0.1:1\"]\npartial-timeout = 1\nkeys = {:?}\nstats-json = true\n",
+            keys.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    p.err_seen.clear();
+    p.signal("-HUP");
+    p.stderr_line("netoopsd: reloaded");
+    for x in &pk[3..5] {
+        p.send(x);
+    }
+    let s = scrape_until(metrics, |s| {
+        s.get("netoopsd_refused_packets_total", &[("kind", "unsealed")]) == Some(2.0)
+    });
+    // Two reloads went well, one not.
+    assert_eq!(s.val("netoopsd_reloads_total", &[("result", "ok")]), 2.0);
+    assert_eq!(s.val("netoopsd_reloads_total", &[("result", "error")]), 1.0);
+    // Sealing refusals are not caps.
+    assert_eq!(
+        s.get("netoopsd_caps_hit_total", &[("cap", "unsealed")]),
+        None
+    );
     p.signal("-TERM");
-    assert_eq!(p.wait(Duration::from_secs(10)).0, 0);
+    let (code, _, err) = p.wait(Duration::from_secs(10));
+    assert_eq!(code, 0, "{err:#?}");
+    let stats: serde_json::Value = err
+        .iter()
+        .find(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .unwrap_or_else(|| panic!("no JSON counters (stats-json = true): {err:#?}"));
+    assert_eq!(stats["refused_by_kind"]["unsealed"], 2, "{stats}");
+    assert_eq!(stats["added"], 3, "{stats}");
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
@@ -606,6 +653,37 @@ fn example_config_is_accepted() {
     assert_eq!(get(m, "/metrics").0, 200);
     p.signal("-TERM");
     assert_eq!(p.wait(Duration::from_secs(10)).0, 0);
+
+    // `serve --config`: its keys from the file (`http`, `db`), `listen`'s ignored.
+    let conf = d.path().join("serve.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen = [\"[::]:6667\"]\npartial-timeout = 5\nhttp = \"127.0.0.1:0\"\ndb = {:?}\n",
+            db.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let mut serve = Command::new(exe())
+        .args(["serve", "--config", conf.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("serving http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .parse()
+        .unwrap();
+    assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
 }
 
 fn systemd_analyze(args: &[&str]) -> std::process::Output {
