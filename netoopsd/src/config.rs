@@ -11,7 +11,10 @@
 //! `main.rs` is a key, with the flag's own parser and checks. A new flag (say the caps'
 //! `--max-partials-per-source`) is one field there, and `max-partials-per-source = 8` works in
 //! the file at once. Keys are found by asking clap for the subcommand's long flags
-//! ([`flags`]); `help`, `version`, `config` and `check-config` are not keys.
+//! ([`flags`]); `help`, `version`, `config` and `check-config` are not keys. A setting that
+//! SIGHUP should change without a restart is one more step: carry it in [`Reloaded`] (built by
+//! `reloadable()` in `main.rs`, which reads the same `ListenArgs`) and apply it in
+//! `listen::reload`; every other setting is taken at start only.
 //!
 //! Precedence: a flag given on the command line (or by its environment variable, e.g.
 //! `$NETOOPSD_DB`) wins over the file; for a repeatable flag (`--listen`), the command line's

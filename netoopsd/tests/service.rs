@@ -622,6 +622,48 @@ fn config_file_errors_name_the_file_the_key_and_the_value() {
     );
 }
 
+/// Every long flag of `listen --help` is a key of the file (so a flag added later is one too).
+#[test]
+fn every_listen_flag_is_a_config_key() {
+    let (code, help, _) = run(&["listen", "--help"]);
+    assert_eq!(code, 0);
+    let mut flags: Vec<String> = help
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix("--"))
+        .map(|w| {
+            w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+                .to_string()
+        })
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        .filter(|w| !["help", "version", "config", "check-config"].contains(&w.as_str()))
+        .collect();
+    flags.sort();
+    flags.dedup();
+    for must in [
+        "listen",
+        "db",
+        "partial-timeout",
+        "keys",
+        "metrics",
+        "http",
+        "verbose",
+    ] {
+        assert!(flags.iter().any(|f| f == must), "{must} not in {flags:?}");
+    }
+    let d = tempfile::tempdir().unwrap();
+    let conf = d.path().join("k.toml");
+    let c = conf.to_str().unwrap();
+    for f in &flags {
+        // A value that no flag takes as it is, or a switch turned off: either way the key
+        // must be known (an error, if any, is about the value).
+        for value in ["\"\\u0000?\"", "false"] {
+            std::fs::write(&conf, format!("{f} = {value}\n")).unwrap();
+            let (_, _, err) = run(&["listen", "--config", c, "--check-config"]);
+            assert!(!err.contains("unknown key"), "{f}: {err}");
+        }
+    }
+}
+
 #[test]
 fn example_config_is_accepted() {
     let conf = dist("netoopsd.toml");
