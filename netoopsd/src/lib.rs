@@ -9,7 +9,7 @@
 //! collector, [`query`] prints `ls`/`show`/`top`, [`bench`] measures the collector under
 //! load, [`input`] reads capture files, [`text`] and [`json`] print dumps, [`web`] serves
 //! the web view of the store (`serve`), [`config`] reads `--config` files (TOML) and
-//! [`metrics`] serves Prometheus metrics of `listen`.
+//! [`metrics`] serves Prometheus metrics of `listen`, [`sd_notify`] tells systemd it is ready.
 // deny, not forbid: `symbolize::resolve::map` maps debug files read-only, the one allowed
 // unsafe call (its SAFETY comment says why that is sound).
 #![deny(unsafe_code)]
@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod query;
 pub mod reassembly;
 pub mod receive;
+pub mod sd_notify;
 pub mod signature;
 pub mod store;
 pub mod symbolize;

@@ -260,6 +260,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         addrs.join(", "),
         opts.db.display()
     );
+    crate::sd_notify::ready(&format!("listening on {}", addrs.join(", ")));
 
     let stored = Arc::new(AtomicU64::new(0));
     let (tx, chan_rx) = sync_channel::<Finished>(1024);
@@ -338,6 +339,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
             }
         }
     }
+    crate::sd_notify::stopping();
     collector.drain(Instant::now(), &mut finished);
     publish(&collector, &rx);
     for f in finished.drain(..) {
@@ -382,6 +384,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
 /// Applies a reload: one line on standard error, `reloaded SOURCE` or why not (the settings
 /// then stay as they were).
 fn reload(r: &Reload, collector: &mut Collector, verbose: &mut bool, metrics: Option<&Metrics>) {
+    crate::sd_notify::reloading();
     let ok = match (r.read)() {
         Ok(new) => {
             collector.set_limits(new.limits);
@@ -405,4 +408,9 @@ fn reload(r: &Reload, collector: &mut Collector, verbose: &mut bool, metrics: Op
     if let Some(m) = metrics {
         m.reloaded(ok);
     }
+    crate::sd_notify::ready(&if ok {
+        format!("reloaded {}", r.source)
+    } else {
+        format!("reload of {} failed: running as before", r.source)
+    });
 }

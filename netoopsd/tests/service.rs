@@ -53,7 +53,13 @@ fn lines(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
 
 impl Proc {
     fn start(db: &Path, args: &[&str]) -> Proc {
+        Proc::start_env(db, args, &[])
+    }
+
+    fn start_env(db: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
         let mut child = Command::new(exe())
+            .env_remove("NOTIFY_SOCKET")
+            .envs(env.iter().copied())
             .arg("--db")
             .arg(db)
             .arg("listen")
@@ -555,6 +561,54 @@ fn sighup_reads_the_config_file_again() {
         .unwrap_or_else(|| panic!("no JSON counters (stats-json = true): {err:#?}"));
     assert_eq!(stats["refused_by_kind"]["unsealed"], 2, "{stats}");
     assert_eq!(stats["added"], 3, "{stats}");
+}
+
+/// The messages a `listen` sends to `$NOTIFY_SOCKET`, at `notify` (a path, or `@name`).
+fn notify_socket(at: &str) -> std::os::unix::net::UnixDatagram {
+    use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram};
+    let s = match at.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            UnixDatagram::bind_addr(&UnixAddr::from_abstract_name(name).unwrap()).unwrap()
+        }
+        None => UnixDatagram::bind(at).unwrap(),
+    };
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s
+}
+
+fn next_notice(s: &std::os::unix::net::UnixDatagram) -> String {
+    let mut buf = [0u8; 4096];
+    let n = s.recv(&mut buf).expect("a message to NOTIFY_SOCKET");
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[test]
+fn tells_systemd_ready_reloading_and_stopping() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("n.db");
+    let path = d.path().join("notify");
+    let abstract_name = format!("@netoopsd-test-{}", std::process::id());
+    for at in [path.to_str().unwrap(), abstract_name.as_str()] {
+        let sock = notify_socket(at);
+        let mut p = Proc::start_env(&db, &["--listen", "127.0.0.1:0"], &[("NOTIFY_SOCKET", at)]);
+        assert_eq!(
+            next_notice(&sock),
+            format!("READY=1\nSTATUS=listening on {}", p.udp)
+        );
+        p.signal("-HUP");
+        assert_eq!(next_notice(&sock), "RELOADING=1");
+        assert_eq!(
+            next_notice(&sock),
+            "READY=1\nSTATUS=reloaded the command line's settings (no --config)"
+        );
+        p.stderr_line("netoopsd: reloaded");
+        p.signal("-TERM");
+        assert_eq!(next_notice(&sock), "STOPPING=1");
+        let (code, _, err) = p.wait(Duration::from_secs(10));
+        assert_eq!(code, 0, "{err:#?}");
+        assert!(!err.iter().any(|l| l.contains("NOTIFY_SOCKET")), "{err:#?}");
+    }
 }
 
 fn run(args: &[&str]) -> (i32, String, String) {
