@@ -15,7 +15,7 @@ use clap::Args;
 use serde_json::Value;
 
 use netoops_codec::wire::{
-    ArchRegs, CpuId, Dump, DumpFacts, Reason, Regs, RegsSource, RegsX86_64, Time,
+    ArchRegs, CpuId, Dump, DumpFacts, Reason, Regs, RegsSource, RegsX86_64, Time, CRC_OFFSET,
 };
 
 /// Options of `netoopsd bench`.
@@ -25,11 +25,12 @@ pub struct BenchArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "5000,10000,20000,40000,80000,120000"
+        default_value = "20000,40000,80000,120000,150000,200000,300000"
     )]
     pub rates: Vec<u64>,
-    /// Seconds of sending per rate.
-    #[arg(long, default_value_t = 4.0)]
+    /// Seconds of sending per rate: long enough that the queues (socket buffer, the channel
+    /// to the storing thread) cannot hide a deficit.
+    #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
     /// Smallest and largest log, KiB.
     #[arg(long, value_delimiter = ',', default_value = "16,64")]
@@ -41,6 +42,16 @@ pub struct BenchArgs {
     /// one load generator.
     #[arg(long, value_name = "PATH")]
     pub collector: Option<std::path::PathBuf>,
+    /// Measure the collector's stages without the socket instead, on this many dumps held
+    /// in memory (receive + verify per core, report, store): see `bench_memory`.
+    #[arg(long, value_name = "DUMPS")]
+    pub memory: Option<u64>,
+    /// Measure only netoopsd, not the count-only reference receiver too.
+    #[arg(long)]
+    pub collector_only: bool,
+    /// Be the count-only reference receiver (run by the benchmark itself) for --seconds.
+    #[arg(long, hide = true)]
+    pub count_only: bool,
 }
 
 /// The oops every generated log ends with (our QEMU LKDTM BUG).
@@ -66,7 +77,7 @@ fn make_log(len: usize, n: u64) -> Vec<u8> {
 }
 
 /// All packets of generated dump `n` (distinct boot id).
-fn dump_packets(n: u64, log_len: usize) -> Vec<Vec<u8>> {
+pub(crate) fn dump_packets(n: u64, log_len: usize) -> Vec<Vec<u8>> {
     let log = make_log(log_len, n);
     let mut boot_id = [0u8; 16];
     boot_id[..8].copy_from_slice(&n.to_le_bytes());
@@ -134,9 +145,78 @@ pub fn rcvbuf_errors() -> u64 {
     total
 }
 
+/// Dumps pre-encoded once and sent again under fresh sequence numbers (the sequence number
+/// and CRC patched per packet), so that generating load costs the sender little more than
+/// its system calls.
+pub(crate) struct Pool {
+    templates: Vec<(Vec<Vec<u8>>, u64)>,
+}
+
+/// Where a version-1 packet holds its dump sequence number (PROTOCOL.md §2).
+const SEQ_OFFSET: usize = 32;
+
+impl Pool {
+    /// `n` dumps with logs of `kib.0..=kib.1` KiB (distinct boot ids).
+    pub(crate) fn new(n: usize, kib: (usize, usize)) -> Self {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let templates = (0..n as u64)
+            .map(|i| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let len = kib.0 * 1024 + (seed % ((kib.1 - kib.0) as u64 * 1024 + 1)) as usize;
+                (dump_packets(i, len), len as u64)
+            })
+            .collect();
+        Pool { templates }
+    }
+
+    /// Packets and log bytes of dump `n`: template `n % len` as sequence number `n / len`.
+    pub(crate) fn dump(&self, n: u64, out: &mut Vec<Vec<u8>>) -> u64 {
+        let (t, log) = &self.templates[(n % self.templates.len() as u64) as usize];
+        let seq = (n / self.templates.len() as u64) as u32;
+        out.clear();
+        for p in t {
+            let mut p = p.clone();
+            p[SEQ_OFFSET..SEQ_OFFSET + 4].copy_from_slice(&seq.to_le_bytes());
+            let crc = netoops_codec::wire::packet_crc(&p);
+            p[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+            out.push(p);
+        }
+        *log
+    }
+
+    /// Average packets per dump.
+    fn avg_packets(&self) -> f64 {
+        let n: usize = self.templates.iter().map(|(t, _)| t.len()).sum();
+        n as f64 / self.templates.len() as f64
+    }
+}
+
+/// Which receiver a step measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Receiver {
+    /// `netoopsd listen` on a fresh database.
+    Collector,
+    /// `netoopsd bench --count-only`: receives and counts, nothing else (the ceiling of the
+    /// machine's UDP stack with this generator).
+    CountOnly,
+}
+
+impl Receiver {
+    fn name(self) -> &'static str {
+        match self {
+            Receiver::Collector => "netoopsd",
+            Receiver::CountOnly => "count-only",
+        }
+    }
+}
+
 /// One rate's result.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// What received.
+    pub receiver: Receiver,
     /// Target packets per second.
     pub rate: u64,
     /// Packets sent.
@@ -145,62 +225,118 @@ pub struct Step {
     pub dumps: u64,
     /// Achieved sending rate.
     pub sent_pps: f64,
-    /// Dumps per second sent.
-    pub dumps_per_s: f64,
-    /// Packets the collector received.
+    /// Log bytes per second sent.
+    pub log_bps: f64,
+    /// Packets the receiver received.
     pub received: u64,
-    /// Dropped at the socket (collector's SO_RXQ_OVFL).
+    /// Dropped at the socket (the receiver's count: `SO_RXQ_OVFL`, `/proc/net/udp`).
     pub socket_drops: u64,
     /// System-wide RcvbufErrors increase during the step.
     pub rcvbuf_errors: u64,
-    /// Complete reports stored.
+    /// Complete reports stored (the collector).
     pub complete: u64,
-    /// Partial reports stored.
+    /// Partial reports stored (the collector).
     pub partial: u64,
-    /// Peak RSS of the collector, KiB.
+    /// CPU seconds (user + system) the receiver spent.
+    pub cpu_s: f64,
+    /// Peak RSS of the receiver, KiB.
     pub max_rss_kib: u64,
 }
 
 impl Step {
-    /// No packet lost anywhere and every dump stored complete.
+    /// No packet lost anywhere and, for the collector, every dump stored complete.
     pub fn lossless(&self) -> bool {
-        self.received == self.sent && self.socket_drops == 0 && self.complete == self.dumps
+        self.received == self.sent
+            && self.socket_drops == 0
+            && self.rcvbuf_errors == 0
+            && (self.receiver == Receiver::CountOnly || self.complete == self.dumps)
     }
-    /// Packets the collector received but that did not end up in a complete report's
-    /// count: losses inside the collector (should be 0).
+    /// Packets sent that the receiver neither received nor saw dropped at its socket.
     pub fn lost_inside(&self) -> i64 {
         self.sent as i64 - self.received as i64 - self.socket_drops as i64
     }
+    /// CPU seconds per 100,000 packets received.
+    pub fn cpu_per_100k(&self) -> f64 {
+        self.cpu_s / self.received.max(1) as f64 * 1e5
+    }
 }
 
+/// Sends `packets` on the connected socket with `sendmmsg`, retrying what the kernel did
+/// not take (ENOBUFS on loopback is the sender's own queue, not a loss).
+fn send_batch(tx: &UdpSocket, packets: &[Vec<u8>]) -> Result<(), String> {
+    use nix::sys::socket::{sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+    use std::io::IoSlice;
+    use std::os::fd::AsRawFd;
+    let mut rest = packets;
+    while !rest.is_empty() {
+        let iovs: Vec<[IoSlice<'_>; 1]> = rest.iter().map(|p| [IoSlice::new(p)]).collect();
+        let addrs: Vec<Option<SockaddrStorage>> = vec![None; rest.len()];
+        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(rest.len(), None);
+        match sendmmsg(
+            tx.as_raw_fd(),
+            &mut headers,
+            &iovs,
+            &addrs,
+            [],
+            MsgFlags::empty(),
+        ) {
+            Ok(r) => {
+                let n = r.count();
+                rest = &rest[n..];
+                if n == 0 {
+                    std::thread::yield_now();
+                }
+            }
+            Err(
+                nix::errno::Errno::ENOBUFS | nix::errno::Errno::EAGAIN | nix::errno::Errno::EINTR,
+            ) => std::thread::yield_now(),
+            Err(e) => return Err(format!("sendmmsg: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Packets per `sendmmsg` call.
+const SEND_BATCH: usize = 32;
+
 fn step(
+    receiver: Receiver,
     rate: u64,
     secs: f64,
-    kib: (usize, usize),
+    pool: &Pool,
     db_dir: &Path,
     collector: Option<&Path>,
 ) -> Result<Step, String> {
     let exe = match collector {
-        Some(p) => p.to_path_buf(),
-        None => std::env::current_exe().map_err(|e| format!("current executable: {e}"))?,
+        Some(p) if receiver == Receiver::Collector => p.to_path_buf(),
+        _ => std::env::current_exe().map_err(|e| format!("current executable: {e}"))?,
     };
     // Plan the dumps so that sending takes about `secs` at `rate`.
-    let avg_packets = ((kib.0 + kib.1) * 1024 / 2).div_ceil(1392) as f64;
-    let ndumps = ((rate as f64 * secs) / avg_packets).ceil().max(1.0) as u64;
-    let db = db_dir.join(format!("bench-{rate}.db"));
-    let mut child = Command::new(&exe)
-        .args(["--db"])
-        .arg(&db)
-        .args([
-            "listen",
-            "--listen",
-            "127.0.0.1:0",
-            "--stats-json",
-            "--partial-timeout",
-            "3",
-        ])
-        .args(["--exit-after-dumps", &ndumps.to_string()])
-        .args(["--timeout", &format!("{}", secs * 3.0 + 15.0)])
+    let ndumps = ((rate as f64 * secs) / pool.avg_packets()).ceil().max(1.0) as u64;
+    let timeout = format!("{}", secs * 3.0 + 15.0);
+    let mut cmd = Command::new(&exe);
+    match receiver {
+        Receiver::Collector => {
+            let db = db_dir.join(format!("bench-{rate}.db"));
+            let _ = std::fs::remove_file(&db);
+            cmd.args(["--db"]).arg(&db).args([
+                "listen",
+                "--listen",
+                "127.0.0.1:0",
+                "--stats-json",
+                "--partial-timeout",
+                "3",
+                "--exit-after-dumps",
+                &ndumps.to_string(),
+                "--timeout",
+                &timeout,
+            ]);
+        }
+        Receiver::CountOnly => {
+            cmd.args(["bench", "--count-only", "--seconds", &timeout]);
+        }
+    }
+    let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -210,7 +346,7 @@ fn step(
     let addr: SocketAddr = loop {
         line.clear();
         if err.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-            return Err("collector exited before listening".into());
+            return Err(format!("{}: exited before listening", receiver.name()));
         }
         if let Some(rest) = line.trim().strip_prefix("netoopsd: listening on ") {
             let a = rest.split_whitespace().next().unwrap_or("");
@@ -222,29 +358,37 @@ fn step(
     let before = rcvbuf_errors();
     let tx = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     tx.connect(addr).map_err(|e| format!("{addr}: {e}"))?;
-    let mut sent = 0u64;
+    let (mut sent, mut log_bytes) = (0u64, 0u64);
     let interval = 1.0 / rate as f64;
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut packets = Vec::new();
+    let mut batch: Vec<Vec<u8>> = Vec::with_capacity(SEND_BATCH);
     let start = Instant::now();
     for n in 0..ndumps {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let len = kib.0 * 1024 + (seed % ((kib.1 - kib.0) as u64 * 1024 + 1)) as usize;
-        for p in dump_packets(n, len) {
-            let due = start + Duration::from_secs_f64(sent as f64 * interval);
-            let now = Instant::now();
-            if due > now + Duration::from_micros(200) {
-                std::thread::sleep(due - now);
+        log_bytes += pool.dump(n, &mut packets);
+        for p in packets.drain(..) {
+            batch.push(p);
+            if batch.len() == SEND_BATCH {
+                // The batch's first packet is due at its place in the schedule.
+                let due = start + Duration::from_secs_f64(sent as f64 * interval);
+                let now = Instant::now();
+                if due > now + Duration::from_micros(100) {
+                    std::thread::sleep(due - now);
+                }
+                send_batch(&tx, &batch)?;
+                sent += batch.len() as u64;
+                batch.clear();
             }
-            // ENOBUFS on loopback is the sender's own queue: retry, it is not a loss.
-            while tx.send(&p).is_err() {
-                std::thread::yield_now();
-            }
-            sent += 1;
         }
     }
+    if !batch.is_empty() {
+        send_batch(&tx, &batch)?;
+        sent += batch.len() as u64;
+    }
     let elapsed = start.elapsed().as_secs_f64();
+    if receiver == Receiver::CountOnly {
+        // It stops when it has them all or after a second without a packet.
+        let _ = tx.send(format!("netoops-bench-end {sent}").as_bytes());
+    }
     let mut stats: Option<Value> = None;
     loop {
         line.clear();
@@ -257,75 +401,160 @@ fn step(
     }
     let _ = child.wait();
     let after = rcvbuf_errors();
-    let s = stats.ok_or("the collector printed no statistics")?;
+    let s = stats.ok_or_else(|| format!("{} printed no statistics", receiver.name()))?;
     let g = |k: &str| s[k].as_u64().unwrap_or(0);
     Ok(Step {
+        receiver,
         rate,
         sent,
         dumps: ndumps,
         sent_pps: sent as f64 / elapsed,
-        dumps_per_s: ndumps as f64 / elapsed,
+        log_bps: log_bytes as f64 / elapsed,
         received: g("packets"),
         socket_drops: g("socket_drops"),
         rcvbuf_errors: after.saturating_sub(before),
         complete: g("dumps_complete"),
         partial: g("dumps_partial"),
+        cpu_s: s["cpu_s"].as_f64().unwrap_or(0.0),
         max_rss_kib: g("max_rss_kib"),
     })
+}
+
+/// `bench --count-only`: the reference receiver. Binds 127.0.0.1, prints the listening line,
+/// receives and counts datagrams (as `listen` does: `recvmmsg` batches, the socket's drop
+/// counter) until the generator's end marker has come and a second passed without a
+/// datagram, or `secs` ran out; prints its counters as one JSON line on standard error.
+pub fn count_only(secs: f64) -> Result<String, String> {
+    let sockets = crate::receive::bind(&["127.0.0.1:0".parse().expect("address")], 8 << 20)?;
+    let mut rx = crate::receive::Receiver::new(sockets, 64);
+    let addrs: Vec<String> = rx.local_addrs().iter().map(ToString::to_string).collect();
+    eprintln!("netoopsd: listening on {}", addrs.join(", "));
+    let (mut packets, mut bytes) = (0u64, 0u64);
+    let mut ended = false;
+    let start = Instant::now();
+    let mut last = Instant::now();
+    while start.elapsed().as_secs_f64() < secs {
+        let n = rx.recv(Duration::from_millis(100), |p, _| {
+            if p.starts_with(b"netoops-bench-end ") {
+                ended = true;
+            } else {
+                packets += 1;
+                bytes += p.len() as u64;
+            }
+        })?;
+        if n > 0 {
+            last = Instant::now();
+        } else if ended && last.elapsed() > Duration::from_secs(1) {
+            break;
+        }
+    }
+    let stats = serde_json::json!({
+        "packets": packets,
+        "bytes": bytes,
+        "socket_drops": rx.socket_drops(),
+        "cpu_s": crate::listen::cpu_seconds(),
+        "max_rss_kib": crate::listen::max_rss_kib(),
+    });
+    eprintln!("{stats}");
+    Ok(String::new())
 }
 
 /// Runs the benchmark; returns the report text. `_db` is unused: each rate gets a fresh
 /// database in a temporary directory.
 pub fn run(a: &BenchArgs, _db: &Path) -> Result<String, String> {
+    if a.count_only {
+        return count_only(a.seconds);
+    }
     let kib = match a.log_kib.as_slice() {
         [lo, hi] if lo <= hi && *lo >= 1 => (*lo, *hi),
         [one] => (*one, *one),
         _ => return Err("--log-kib: give MIN,MAX in KiB".into()),
     };
+    if let Some(dumps) = a.memory {
+        return crate::bench_memory::run(dumps.max(1), kib, a.seconds);
+    }
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-    let mut out = String::from(
-        "target_pps  sent_pps  dumps/s  sent  received  socket_drops  rcvbuf_errors  lost_inside  complete/dumps  partial  max_rss_MiB  result\n",
+    eprintln!("bench: encoding {} dumps to send", POOL_DUMPS);
+    let pool = Pool::new(POOL_DUMPS, kib);
+    let mut out = format!(
+        "{:.1} s per rate, logs {}-{} KiB ({:.1} packets per dump); receivers measured in turn against one generator\n",
+        a.seconds,
+        kib.0,
+        kib.1,
+        pool.avg_packets()
     );
-    let mut best: Option<Step> = None;
+    out.push_str("receiver    target_pps  sent_pps  log_MB/s  sent      received  socket_drops  rcvbuf_errors  lost_inside  complete/dumps  CPU-s/100k  max_rss_MiB  result\n");
+    let mut best: Vec<(Receiver, Step)> = Vec::new();
+    let mut alive = vec![Receiver::CountOnly, Receiver::Collector];
+    if a.collector_only {
+        alive.retain(|r| *r == Receiver::Collector);
+    }
     for &rate in &a.rates {
-        let s = step(rate, a.seconds, kib, dir.path(), a.collector.as_deref())?;
-        let line = format!(
-            "{:>10}  {:>8.0}  {:>7.1}  {:>6}  {:>8}  {:>12}  {:>13}  {:>11}  {:>14}  {:>7}  {:>11.1}  {}\n",
-            s.rate,
-            s.sent_pps,
-            s.dumps_per_s,
-            s.sent,
-            s.received,
-            s.socket_drops,
-            s.rcvbuf_errors,
-            s.lost_inside(),
-            format!("{}/{}", s.complete, s.dumps),
-            s.partial,
-            s.max_rss_kib as f64 / 1024.0,
-            if s.lossless() { "lossless" } else { "LOSS" }
-        );
-        eprint!("{line}");
-        out.push_str(&line);
-        let ok = s.lossless();
-        if ok {
-            best = Some(s);
-        } else if !a.all {
+        for receiver in alive.clone() {
+            let s = step(
+                receiver,
+                rate,
+                a.seconds,
+                &pool,
+                dir.path(),
+                a.collector.as_deref(),
+            )?;
+            let line = format!(
+                "{:<10}  {:>10}  {:>8.0}  {:>8.1}  {:>8}  {:>8}  {:>12}  {:>13}  {:>11}  {:>14}  {:>10.3}  {:>11.1}  {}\n",
+                receiver.name(),
+                s.rate,
+                s.sent_pps,
+                s.log_bps / 1e6,
+                s.sent,
+                s.received,
+                s.socket_drops,
+                s.rcvbuf_errors,
+                s.lost_inside(),
+                if receiver == Receiver::Collector {
+                    format!("{}/{}", s.complete, s.dumps)
+                } else {
+                    "-".into()
+                },
+                s.cpu_per_100k(),
+                s.max_rss_kib as f64 / 1024.0,
+                if s.lossless() { "lossless" } else { "LOSS" }
+            );
+            eprint!("{line}");
+            out.push_str(&line);
+            if s.lossless() {
+                best.retain(|(r, _)| *r != receiver);
+                best.push((receiver, s));
+            } else if !a.all {
+                alive.retain(|r| *r != receiver);
+            }
+        }
+        if alive.is_empty() {
             break;
         }
     }
-    match best {
-        Some(b) => out.push_str(&format!(
-            "sustained without loss: {:.0} packets/s, {:.1} dumps/s (logs {}-{} KiB), collector peak RSS {:.1} MiB\n",
-            b.sent_pps,
-            b.dumps_per_s,
-            kib.0,
-            kib.1,
-            b.max_rss_kib as f64 / 1024.0
-        )),
-        None => out.push_str("no rate was sustained without loss\n"),
+    for receiver in [Receiver::CountOnly, Receiver::Collector] {
+        match best.iter().find(|(r, _)| *r == receiver) {
+            Some((_, b)) => out.push_str(&format!(
+                "{}: sustained without loss: {:.0} packets/s, {:.1} MB/s of log, {:.3} CPU-s per 100k packets, peak RSS {:.1} MiB\n",
+                receiver.name(),
+                b.sent_pps,
+                b.log_bps / 1e6,
+                b.cpu_per_100k(),
+                b.max_rss_kib as f64 / 1024.0
+            )),
+            None if a.collector_only && receiver == Receiver::CountOnly => {}
+            None => out.push_str(&format!("{}: no rate was sustained without loss\n", receiver.name())),
+        }
+    }
+    let rate = |r: Receiver| best.iter().find(|(x, _)| *x == r).map(|(_, s)| s.sent_pps);
+    if let (Some(c), Some(n)) = (rate(Receiver::CountOnly), rate(Receiver::Collector)) {
+        out.push_str(&format!("netoopsd / count-only: {:.0} %\n", n / c * 100.0));
     }
     Ok(out)
 }
+
+/// Dumps pre-encoded for the generator.
+const POOL_DUMPS: usize = 128;
 
 #[cfg(test)]
 mod tests {

@@ -7,15 +7,17 @@
 //! compressed log pieces, [`signature`] turns a log into a crash title,
 //! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
 //! collector, [`query`] prints `ls`/`show`/`top`, [`bench`] measures the collector under
-//! load, [`input`] reads capture files, [`text`] and [`json`] print dumps, [`web`] serves
-//! the web view of the store (`serve`), [`config`] reads `--config` files (TOML) and
-//! [`metrics`] serves Prometheus metrics of `listen`, [`sd_notify`] tells systemd it is ready.
+//! load ([`bench_memory`] its stages without the socket), [`input`] reads capture files,
+//! [`text`] and [`json`] print dumps, [`web`] serves the web view of the store (`serve`),
+//! [`config`] reads `--config` files (TOML), [`metrics`] serves Prometheus metrics of
+//! `listen`, [`sd_notify`] tells systemd it is ready.
 // deny, not forbid: `symbolize::resolve::map` maps debug files read-only, the one allowed
 // unsafe call (its SAFETY comment says why that is sound).
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod bench_memory;
 pub mod config;
 pub mod decode;
 pub mod display;

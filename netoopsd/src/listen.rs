@@ -105,6 +105,7 @@ impl Summary {
             "socket_drops": self.socket_drops,
             "batches": self.batches,
             "max_rss_kib": self.max_rss_kib,
+            "cpu_s": cpu_seconds(),
         })
     }
 
@@ -137,6 +138,15 @@ impl Summary {
             self.socket_drops
         )
     }
+}
+
+/// CPU time (user + system) this process has spent, in seconds.
+pub fn cpu_seconds() -> f64 {
+    use nix::sys::resource::{getrusage, UsageWho};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| {
+        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
+        t(u.user_time()) + t(u.system_time())
+    })
 }
 
 /// Peak resident set size of this process, from `/proc/self/status`.

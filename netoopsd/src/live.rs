@@ -196,6 +196,11 @@ impl Collector {
         self.pending.len()
     }
 
+    /// Bytes held by the dumps being reassembled.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
     /// Takes one datagram from `sender`. Dumps completed (or evicted to respect the
     /// limits) are appended to `out`.
     pub fn push(

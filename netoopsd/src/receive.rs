@@ -64,6 +64,20 @@ fn to_std(s: &SockaddrStorage) -> Option<SocketAddr> {
         .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
 }
 
+/// The kernel's drop count of socket `s`: the `drops` column of its line (found by inode) in
+/// `/proc/net/udp` or `/proc/net/udp6`.
+fn proc_drops(s: &UdpSocket) -> Option<u64> {
+    let inode = nix::sys::stat::fstat(s.as_fd()).ok()?.st_ino.to_string();
+    ["/proc/net/udp", "/proc/net/udp6"].iter().find_map(|path| {
+        let text = std::fs::read_to_string(path).ok()?;
+        text.lines().skip(1).find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+            (f.get(9) == Some(&inode.as_str())).then(|| f.last()?.parse().ok())?
+        })
+    })
+}
+
 /// Batched reception over a set of sockets.
 pub struct Receiver {
     sockets: Vec<UdpSocket>,
@@ -95,10 +109,16 @@ impl Receiver {
             .collect()
     }
 
-    /// Datagrams the kernel dropped because a socket's receive buffer was full (as last
-    /// reported by `SO_RXQ_OVFL`).
+    /// Datagrams the kernel dropped because a socket's receive buffer was full: the
+    /// socket's own count in `/proc/net/udp` (`drops`), which also covers drops after the
+    /// last datagram received; `SO_RXQ_OVFL` (which comes only with a received datagram)
+    /// where that file cannot be read.
     pub fn socket_drops(&self) -> u64 {
-        self.drops.iter().map(|&d| u64::from(d)).sum()
+        self.sockets
+            .iter()
+            .zip(&self.drops)
+            .map(|(s, &seen)| proc_drops(s).unwrap_or(0).max(u64::from(seen)))
+            .sum()
     }
 
     /// Waits up to `timeout` for datagrams, then receives what is queued (one batch per
@@ -238,6 +258,18 @@ mod tests {
         let mut n = 0;
         r.recv(Duration::from_secs(1), |_, _| n += 1).unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn drops_after_the_last_datagram_received_are_counted() {
+        // A small buffer filled while nobody reads: every datagram beyond it is dropped, and
+        // no datagram is received after the drops to carry SO_RXQ_OVFL's count.
+        let r = Receiver::new(bind(&["127.0.0.1:0".parse().unwrap()], 4096).unwrap(), 4);
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for _ in 0..200 {
+            tx.send_to(&[0; 1000], r.local_addrs()[0]).unwrap();
+        }
+        assert!(r.socket_drops() > 100, "{} drops counted", r.socket_drops());
     }
 
     #[test]

@@ -1,7 +1,11 @@
+#![cfg_attr(feature = "std", allow(dead_code))]
 //! CRC-32C (Castagnoli): reflected polynomial 0x82F63B78, initial value 0xFFFFFFFF, final
 //! XOR 0xFFFFFFFF; the check value of ASCII `123456789` is 0xE3069283. Table-driven, eight
 //! bytes a step ("slice-by-8": eight tables, generated at compile time, 8 KiB), the rest byte
 //! by byte; the collector checks every packet it receives, the sender every packet it sends.
+//! With the `std` feature (the collector, host tools) the `crc32c` crate computes it with the
+//! CPU's CRC instructions where present, about ten times faster; the tests check both against
+//! each other.
 
 const POLY: u32 = 0x82F6_3B78;
 
@@ -51,6 +55,18 @@ fn at(table: &[u32; 256], v: u32) -> u32 {
 /// Continues a CRC-32C computation. Start with `crc = 0`; the result of one call can be
 /// passed as `crc` to the next to checksum data that arrives in pieces.
 pub fn crc32c_update(crc: u32, data: &[u8]) -> u32 {
+    #[cfg(feature = "std")]
+    {
+        crc32c::crc32c_append(crc, data)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        table_update(crc, data)
+    }
+}
+
+/// [`crc32c_update`] from the tables (what the kernel module runs).
+pub(crate) fn table_update(crc: u32, data: &[u8]) -> u32 {
     let mut c = !crc;
     let t = &TABLES;
     let mut i = 0;
@@ -97,6 +113,8 @@ mod tests {
         assert_eq!(crc32c(&inc), 0x46DD_794E);
         let dec: [u8; 32] = core::array::from_fn(|i| 31 - i as u8);
         assert_eq!(crc32c(&dec), 0x113F_DB5C);
+        assert_eq!(table_update(0, &dec), 0x113F_DB5C);
+        assert_eq!(table_update(0, b"123456789"), 0xE306_9283);
     }
 
     /// The byte-at-a-time definition, against which the eight-byte steps are checked.
@@ -120,6 +138,11 @@ mod tests {
         for len in (0..=64).chain([511, 512, 513, 1459, 1460, 1500]) {
             for start in 0..8 {
                 let d = &data[start..(start + len).min(data.len())];
+                assert_eq!(
+                    table_update(0, d),
+                    bytewise(d),
+                    "tables: len {len} start {start}"
+                );
                 assert_eq!(crc32c(d), bytewise(d), "len {len} start {start}");
             }
         }
@@ -131,6 +154,7 @@ mod tests {
         for split in 0..=data.len() {
             let (a, b) = data.split_at(split);
             assert_eq!(crc32c_update(crc32c_update(0, a), b), crc32c(data));
+            assert_eq!(table_update(table_update(0, a), b), crc32c(data));
         }
     }
 }

@@ -1,0 +1,126 @@
+//! `netoopsd bench --memory`: the collector's stages measured without the socket, on packets
+//! held in memory, one core each: receive + verify (parse, CRC, reassembly: what the
+//! receiving thread does per datagram), the report of each finished dump (log joined,
+//! signature, index fields), and storing reports in batches. Each stage prints its rate and
+//! what it costs per packet or per dump, so that where the time goes is a measured figure.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::bench::dump_packets;
+use crate::live::{Collector, Finished, Limits};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{NewReport, Store};
+
+/// Reports stored per transaction (the storing thread's batch size).
+const STORE_BATCH: usize = 256;
+
+/// CPU time (user + system) of the calling thread so far.
+pub fn cpu_time() -> Duration {
+    use nix::sys::resource::{getrusage, UsageWho};
+    getrusage(UsageWho::RUSAGE_THREAD).map_or(Duration::ZERO, |u| {
+        let t = |tv: nix::sys::time::TimeVal| {
+            Duration::from_secs(tv.tv_sec() as u64) + Duration::from_micros(tv.tv_usec() as u64)
+        };
+        t(u.user_time()) + t(u.system_time())
+    })
+}
+
+/// Runs the stages on `dumps` generated dumps with logs of `kib.0`..=`kib.1` KiB, the
+/// receive stage for at least `secs` seconds; returns the report.
+pub fn run(dumps: u64, kib: (usize, usize), secs: f64) -> Result<String, String> {
+    let mut out = String::new();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let sets: Vec<Vec<Vec<u8>>> = (0..dumps)
+        .map(|n| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = kib.0 * 1024 + (seed % ((kib.1 - kib.0) as u64 * 1024 + 1)) as usize;
+            dump_packets(n, len)
+        })
+        .collect();
+    let packets: u64 = sets.iter().map(|s| s.len() as u64).sum();
+    let bytes: u64 = sets.iter().flatten().map(|p| p.len() as u64).sum();
+    out.push_str(&format!(
+        "{dumps} dumps, {packets} packets, {:.1} MiB of packets (logs {}-{} KiB)\n",
+        bytes as f64 / (1 << 20) as f64,
+        kib.0,
+        kib.1
+    ));
+    let sender = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    // Receive + verify: every packet through a collector, rounds until `secs` have passed.
+    let mut rounds = 0u64;
+    let mut finished: Vec<Finished> = Vec::new();
+    let mut kept: Vec<Finished> = Vec::new();
+    let (wall, t0, c0) = (SystemTime::now(), Instant::now(), cpu_time());
+    let mut peak_held = 0usize;
+    while rounds == 0 || t0.elapsed().as_secs_f64() < secs {
+        let mut c = Collector::new(Limits::default());
+        for set in &sets {
+            for p in set {
+                c.push(p, sender, t0, wall, &mut finished);
+            }
+            peak_held = peak_held.max(c.pending_bytes());
+            if kept.is_empty() || rounds == 0 {
+                kept.append(&mut finished);
+            } else {
+                finished.clear();
+            }
+        }
+        if c.counters.complete != dumps {
+            return Err(format!(
+                "receive stage: {} of {dumps} dumps complete",
+                c.counters.complete
+            ));
+        }
+        rounds += 1;
+    }
+    let cpu = (cpu_time() - c0).as_secs_f64();
+    let n = (packets * rounds) as f64;
+    out.push_str(&format!(
+        "receive+verify: {:.0} packets/s per core ({:.0} MB/s, {:.2} us/packet, {:.2} CPU-s per 100k packets), peak held {:.1} MiB\n",
+        n / cpu,
+        (bytes * rounds) as f64 / cpu / 1e6,
+        cpu / n * 1e6,
+        cpu / n * 1e5,
+        peak_held as f64 / (1 << 20) as f64
+    ));
+
+    // The report of each finished dump: log, signature, index fields.
+    let c0 = cpu_time();
+    let now = SystemTime::now();
+    let reports: Vec<NewReport> = kept
+        .iter()
+        .map(|f| NewReport::from_finished(f, now))
+        .collect();
+    let cpu = (cpu_time() - c0).as_secs_f64();
+    out.push_str(&format!(
+        "report (log, signature, fields): {:.0} dumps/s per core ({:.0} us/dump, {:.2} us/packet)\n",
+        kept.len() as f64 / cpu,
+        cpu / kept.len() as f64 * 1e6,
+        cpu / packets as f64 * 1e6
+    ));
+
+    // Storing, in batches, into a fresh SQLite file.
+    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let path = dir.path().join("bench-memory.db");
+    let mut store = SqliteStore::open(&path)?;
+    let c0 = cpu_time();
+    let t0 = Instant::now();
+    for b in reports.chunks(STORE_BATCH) {
+        store.put(b)?;
+    }
+    let (cpu, wall_s) = ((cpu_time() - c0).as_secs_f64(), t0.elapsed().as_secs_f64());
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    out.push_str(&format!(
+        "store (SQLite, batches of {STORE_BATCH}): {:.0} reports/s ({:.0} us/report CPU, {:.0} us wall), {:.2} us/packet, database {:.1} MiB\n",
+        reports.len() as f64 / wall_s,
+        cpu / reports.len() as f64 * 1e6,
+        wall_s / reports.len() as f64 * 1e6,
+        cpu / packets as f64 * 1e6,
+        size as f64 / (1 << 20) as f64
+    ));
+    Ok(out)
+}
