@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::config::Reload;
 use crate::display::dump_name;
 use crate::live::{Collector, Counters, Finished, Limits, Received};
-use crate::metrics::{Metrics, Snapshot, PUBLISH_EVERY};
+use crate::metrics::{Metrics, Publisher};
 use crate::reassembly::{parse_incoming, Origin};
 use crate::receive::{bind, Receiver};
 use crate::store::sqlite::SqliteStore;
@@ -292,16 +292,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     let mut end = End::Stopped;
     let mut failure = None;
     let mut verbose = opts.verbose;
-    let mut published = started;
-    let publish = |collector: &Collector, rx: &Receiver| {
-        if let Some(m) = &opts.metrics {
-            m.publish(Snapshot {
-                counters: collector.counters.clone(),
-                pending: collector.pending(),
-                socket_drops: rx.socket_drops(),
-            });
-        }
-    };
+    let mut publisher = Publisher::new(opts.metrics.clone());
     'outer: while !stop.load(Ordering::SeqCst) {
         if hup.swap(false, Ordering::SeqCst) {
             if let Some(r) = &opts.reload {
@@ -309,10 +300,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
             }
         }
         let now = Instant::now();
-        if now.duration_since(published) >= PUBLISH_EVERY {
-            publish(&collector, &rx);
-            published = now;
-        }
+        publisher.tick(now, &collector, &rx, false);
         if deadline.is_some_and(|d| now >= d) {
             if opts.exit_after_dumps.is_some() {
                 end = End::TimedOut;
@@ -351,7 +339,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     }
     crate::sd_notify::stopping();
     collector.drain(Instant::now(), &mut finished);
-    publish(&collector, &rx);
+    publisher.tick(Instant::now(), &collector, &rx, true);
     for f in finished.drain(..) {
         eprintln!(
             "netoopsd: storing dump {} from {} as it is ({} of {} packets) at exit",

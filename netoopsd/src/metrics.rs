@@ -3,8 +3,8 @@
 //! `prometheus-client` crate).
 //!
 //! The receiving thread is not slowed by scrapes: it owns the collector's [`Counters`] and
-//! publishes a copy of them at most every [`PUBLISH_EVERY`] ([`Metrics::publish`]), and a
-//! scrape reads the last copy. The storing thread records each batch it stores
+//! publishes a copy of them at most every [`PUBLISH_EVERY`] ([`Publisher`]; the sockets'
+//! drop counts at most every [`DROPS_EVERY`]), and a scrape reads the last copy. The storing thread records each batch it stores
 //! ([`Metrics::stored`]). Metrics:
 //!
 //! - `netoopsd_packets_total{outcome}`: datagrams by outcome: `added`, `duplicate`,
@@ -25,7 +25,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -39,10 +39,61 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::keys::Refused;
-use crate::live::Counters;
+use crate::live::{Collector, Counters};
+use crate::receive::Receiver;
 
 /// How often the receiving thread publishes its counters, at most.
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
+
+/// How often it reads the sockets' drop counts (a read of `/proc/net/udp`), at most.
+pub const DROPS_EVERY: Duration = Duration::from_secs(1);
+
+/// The receiving thread's side: publishes a [`Snapshot`] when [`PUBLISH_EVERY`] has passed.
+pub struct Publisher {
+    metrics: Option<Arc<Metrics>>,
+    last: Option<Instant>,
+    drops: u64,
+    drops_read: Option<Instant>,
+}
+
+impl Publisher {
+    /// Publishes to `metrics` (none: does nothing).
+    pub fn new(metrics: Option<Arc<Metrics>>) -> Self {
+        Publisher {
+            metrics,
+            last: None,
+            drops: 0,
+            drops_read: None,
+        }
+    }
+
+    /// Publishes the state of `collector` and `rx` if [`PUBLISH_EVERY`] has passed since the
+    /// last time, or now if `force`.
+    pub fn tick(&mut self, now: Instant, collector: &Collector, rx: &Receiver, force: bool) {
+        let Some(m) = &self.metrics else { return };
+        if !force
+            && self
+                .last
+                .is_some_and(|t| now.duration_since(t) < PUBLISH_EVERY)
+        {
+            return;
+        }
+        if force
+            || self
+                .drops_read
+                .is_none_or(|t| now.duration_since(t) >= DROPS_EVERY)
+        {
+            self.drops = rx.socket_drops();
+            self.drops_read = Some(now);
+        }
+        m.publish(Snapshot {
+            counters: collector.counters.clone(),
+            pending: collector.pending(),
+            socket_drops: self.drops,
+        });
+        self.last = Some(now);
+    }
+}
 
 /// Whether a refused kind is a sealing rule (not a cap).
 pub fn is_sealing(kind: &str) -> bool {
