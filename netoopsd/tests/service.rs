@@ -415,6 +415,15 @@ fn metrics_count_what_was_sent() {
 
 #[test]
 fn sigterm_stores_pending_dumps_as_partial_and_exits_0() {
+    stop_stores_pending_dumps_as_partial_and_exits_0("-TERM");
+}
+
+#[test]
+fn sigint_stores_pending_dumps_as_partial_and_exits_0() {
+    stop_stores_pending_dumps_as_partial_and_exits_0("-INT");
+}
+
+fn stop_stores_pending_dumps_as_partial_and_exits_0(signal: &str) {
     let d = tempfile::tempdir().unwrap();
     let db = d.path().join("t.db");
     let mut p = Proc::start(
@@ -440,9 +449,9 @@ fn sigterm_stores_pending_dumps_as_partial_and_exits_0() {
             && s.get("netoopsd_packets_total", &[("outcome", "added")]) == Some(half as f64)
     });
     assert_eq!(s.val("netoopsd_reports_stored_total", &[]), 0.0);
-    assert!(p.out.try_recv().is_err(), "nothing stored before SIGTERM");
+    assert!(p.out.try_recv().is_err(), "nothing stored before {signal}");
 
-    p.signal("-TERM");
+    p.signal(signal);
     let stored = p.stored_line();
     assert!(
         stored.contains(&format!("state=partial({half}/{})", pk.len())),
