@@ -23,8 +23,9 @@
 //!
 //! Errors name the file, the key and the value: a key that is no flag, a value of the wrong
 //! TOML type, a value the flag refuses (each key is checked on its own, so the error is
-//! about that key). Checks made after parsing (e.g. a negative timeout) use [`FromFile::name`]
-//! to say `FILE: key` instead of `--key` when the value came from the file.
+//! about that key). Every key is checked, even one the command line overrides: a file with an
+//! error is refused whole. Checks made after parsing (e.g. a negative timeout) use
+//! [`FromFile::name`] to say `FILE: key` instead of `--key` when the value came from the file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
