@@ -33,6 +33,7 @@ PKGS=(
     rustfmt-web rust-web-clippy
     dkms mmdebstrap
     chromium chromium-driver debuginfod
+    systemd  # systemd-analyze: netoopsd/tests/service.rs checks the unit
 )
 
 BINDGEN_VERSION=0.71.1

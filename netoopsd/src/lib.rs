@@ -7,8 +7,10 @@
 //! compressed log pieces, [`signature`] turns a log into a crash title,
 //! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
 //! collector, [`query`] prints `ls`/`show`/`top`, [`bench`] measures the collector under
-//! load ([`bench_memory`] its stages without the socket), [`input`] reads capture files, [`text`] and [`json`] print dumps, [`web`] serves
-//! the web view of the store (`serve`).
+//! load ([`bench_memory`] its stages without the socket), [`input`] reads capture files,
+//! [`text`] and [`json`] print dumps, [`web`] serves the web view of the store (`serve`),
+//! [`config`] reads `--config` files (TOML), [`metrics`] serves Prometheus metrics of
+//! `listen`, [`sd_notify`] tells systemd it is ready.
 // deny, not forbid: `symbolize::resolve::map` maps debug files read-only, the one allowed
 // unsafe call (its SAFETY comment says why that is sound).
 #![deny(unsafe_code)]
@@ -16,6 +18,7 @@
 
 pub mod bench;
 pub mod bench_memory;
+pub mod config;
 pub mod decode;
 pub mod display;
 pub mod encode;
@@ -24,9 +27,11 @@ pub mod json;
 pub mod keys;
 pub mod listen;
 pub mod live;
+pub mod metrics;
 pub mod query;
 pub mod reassembly;
 pub mod receive;
+pub mod sd_notify;
 pub mod signature;
 pub mod store;
 pub mod symbolize;

@@ -16,8 +16,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
 
+use crate::config::Reload;
 use crate::display::dump_name;
 use crate::live::{Collector, Counters, Finished, Limits, Received};
+use crate::metrics::{Metrics, Publisher};
 use crate::reassembly::{parse_incoming, Origin};
 use crate::receive::{bind, Receiver};
 use crate::store::sqlite::SqliteStore;
@@ -46,6 +48,10 @@ pub struct Options {
     pub stats_json: bool,
     /// Sealing keys: when given, only packets sealed under one of them are taken.
     pub keys: Option<crate::keys::Keys>,
+    /// Metrics to publish the counters to (`--metrics`, `/metrics` of `--http`).
+    pub metrics: Option<Arc<Metrics>>,
+    /// How to read the settings again on SIGHUP (none: SIGHUP is ignored).
+    pub reload: Option<Reload>,
 }
 
 /// How `listen` ended.
@@ -206,6 +212,7 @@ fn store_loop(
     stored: Arc<AtomicU64>,
     stop_after: Option<u64>,
     stop: Arc<AtomicBool>,
+    metrics: Option<Arc<Metrics>>,
     mut out: impl Write,
 ) -> Result<(), String> {
     while let Ok(first) = rx.recv() {
@@ -217,11 +224,15 @@ fn store_loop(
             }
         }
         let now = SystemTime::now();
+        let t0 = Instant::now();
         let reports = batch
             .iter_mut()
             .map(|f| report_of(&store, f, now))
             .collect::<Result<Vec<NewReport>, String>>()?;
         let ids = store.put(&reports)?;
+        if let Some(m) = &metrics {
+            m.stored(ids.len() as u64, t0.elapsed());
+        }
         let mut text = String::new();
         for (id, r) in ids.iter().zip(&reports) {
             text.push_str(&stored_line(*id, r));
@@ -239,7 +250,9 @@ fn store_loop(
 
 /// Runs the collector until a signal (SIGINT/SIGTERM), `--exit-after-dumps` or `--timeout`.
 /// Lines for stored reports go to `out`; the listening line, dropped packets (with
-/// `verbose`) and the final counters go to standard error.
+/// `verbose`) and the final counters go to standard error. At the end, the dumps still
+/// pending are stored as they are (partial). SIGHUP reads the settings again
+/// ([`Options::reload`]) and applies what needs no new socket.
 pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, String> {
     let store = SqliteStore::open(&opts.db)?;
     let sockets = bind(&opts.addrs, opts.rcvbuf)?;
@@ -248,21 +261,26 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop)).map_err(|e| format!("signal: {e}"))?;
     }
+    let hup = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&hup))
+        .map_err(|e| format!("signal: {e}"))?;
     let addrs: Vec<String> = rx.local_addrs().iter().map(ToString::to_string).collect();
     eprintln!(
         "netoopsd: listening on {} (database {})",
         addrs.join(", "),
         opts.db.display()
     );
+    crate::sd_notify::ready(&format!("listening on {}", addrs.join(", ")));
 
     let stored = Arc::new(AtomicU64::new(0));
     let (tx, chan_rx) = sync_channel::<Finished>(1024);
     let writer = {
         let (stored, stop) = (Arc::clone(&stored), Arc::clone(&stop));
         let stop_after = opts.exit_after_dumps;
+        let metrics = opts.metrics.clone();
         std::thread::Builder::new()
             .name("netoopsd-store".into())
-            .spawn(move || store_loop(store, chan_rx, stored, stop_after, stop, out))
+            .spawn(move || store_loop(store, chan_rx, stored, stop_after, stop, metrics, out))
             .map_err(|e| format!("cannot start the storing thread: {e}"))?
     };
 
@@ -273,9 +291,16 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     let mut finished = Vec::new();
     let mut end = End::Stopped;
     let mut failure = None;
-    let verbose = opts.verbose;
+    let mut verbose = opts.verbose;
+    let mut publisher = Publisher::new(opts.metrics.clone());
     'outer: while !stop.load(Ordering::SeqCst) {
+        if hup.swap(false, Ordering::SeqCst) {
+            if let Some(r) = &opts.reload {
+                reload(r, &mut collector, &mut verbose, opts.metrics.as_deref());
+            }
+        }
         let now = Instant::now();
+        publisher.tick(now, &collector, &rx, false);
         if deadline.is_some_and(|d| now >= d) {
             if opts.exit_after_dumps.is_some() {
                 end = End::TimedOut;
@@ -312,7 +337,9 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
             }
         }
     }
+    crate::sd_notify::stopping();
     collector.drain(Instant::now(), &mut finished);
+    publisher.tick(Instant::now(), &collector, &rx, true);
     for f in finished.drain(..) {
         eprintln!(
             "netoopsd: storing dump {} from {} as it is ({} of {} packets) at exit",
@@ -350,4 +377,38 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         eprintln!("{}", summary.to_json());
     }
     Ok(summary)
+}
+
+/// Applies a reload: one line on standard error, `reloaded SOURCE` or why not (the settings
+/// then stay as they were).
+fn reload(r: &Reload, collector: &mut Collector, verbose: &mut bool, metrics: Option<&Metrics>) {
+    crate::sd_notify::reloading();
+    let ok = match (r.read)() {
+        Ok(new) => {
+            collector.set_limits(new.limits);
+            collector.keys = new.keys;
+            *verbose = new.verbose;
+            eprintln!("netoopsd: reloaded {}", r.source);
+            if !new.need_restart.is_empty() {
+                eprintln!(
+                    "netoopsd: {}: changed, but taken only at the next start: {}",
+                    r.source,
+                    new.need_restart.join(", ")
+                );
+            }
+            true
+        }
+        Err(e) => {
+            eprintln!("netoopsd: reload failed, the settings are unchanged: {e}");
+            false
+        }
+    };
+    if let Some(m) = metrics {
+        m.reloaded(ok);
+    }
+    crate::sd_notify::ready(&if ok {
+        format!("reloaded {}", r.source)
+    } else {
+        format!("reload of {} failed: running as before", r.source)
+    });
 }

@@ -186,6 +186,11 @@ impl Collector {
         }
     }
 
+    /// Replaces the limits (a reload): they apply from the next packet or expiry on.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
     /// Dumps being reassembled.
     pub fn pending(&self) -> usize {
         self.pending.len()

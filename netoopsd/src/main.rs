@@ -1,15 +1,19 @@
 //! The `netoopsd` command.
 
+use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use netoopsd::config::{self, FromFile, Reload, Reloaded};
 use netoopsd::listen::{self, End};
 use netoopsd::live::Limits;
+use netoopsd::metrics::Metrics;
 use netoopsd::query::{self, Format};
 use netoopsd::receive::DEFAULT_PORT;
 use netoopsd::store::sqlite::SqliteStore;
@@ -108,6 +112,10 @@ struct ServeArgs {
     now: Option<i64>,
     #[command(flatten)]
     sym: netoopsd::symbolize::args::SymbolizeArgs,
+    /// Read settings from this TOML file: its keys are the long flags (`http = "[::]:8080"`,
+    /// `db = "..."`); flags given here win. Keys only `listen` takes are ignored.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
 }
 
 fn serve(db: PathBuf, a: ServeArgs) -> ExitCode {
@@ -117,6 +125,7 @@ fn serve(db: PathBuf, a: ServeArgs) -> ExitCode {
         now: a.now,
         symbolizer: netoopsd::symbolize::Symbolizer::new(a.sym.config()),
         create: false,
+        metrics: None,
     };
     let ready = |addr: SocketAddr| {
         println!("serving http://{addr}/");
@@ -163,9 +172,70 @@ struct ListenArgs {
     #[arg(long, value_name = "FILE")]
     keys: Option<PathBuf>,
     /// Also serve the web view on this address (as `serve --http`; the address is printed
-    /// on standard error).
+    /// on standard error), with the metrics at /metrics.
     #[arg(long, value_name = "ADDR:PORT")]
     http: Option<SocketAddr>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics (the address is printed on
+    /// standard error; port 0: any free port).
+    #[arg(long, value_name = "ADDR:PORT")]
+    metrics: Option<SocketAddr>,
+    /// Read settings from this TOML file: its keys are the long flags above
+    /// (`listen = ["[::]:6667"]`, `partial-timeout = 10`, `db = "..."`); flags given here
+    /// win. SIGHUP reads it again.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Check the settings (flags and --config file, key file) and exit: 0 if they are good.
+    #[arg(long)]
+    check_config: bool,
+}
+
+/// Settings that a reload cannot change (sockets, database), as text to compare.
+fn fixed(db: &std::path::Path, a: &ListenArgs) -> Vec<(&'static str, String)> {
+    vec![
+        ("listen", format!("{:?}", a.addrs)),
+        ("db", db.display().to_string()),
+        ("rcvbuf", a.rcvbuf.to_string()),
+        ("batch", a.batch.to_string()),
+        ("http", format!("{:?}", a.http)),
+        ("metrics", format!("{:?}", a.metrics)),
+    ]
+}
+
+/// The settings of `listen` that a reload changes, checked.
+fn reloadable(a: &ListenArgs, file: Option<&FromFile>) -> Result<Reloaded, String> {
+    let limits = Limits {
+        partial_timeout: seconds(a.partial_timeout, &config::name(file, "partial-timeout"))?,
+        max_pending: a.max_pending,
+        ..Limits::default()
+    };
+    let keys = match a.keys.as_deref().map(netoopsd::keys::Keys::load) {
+        None => None,
+        Some(Ok(k)) => Some(k),
+        Some(Err(e)) if file.is_some_and(|f| f.keys.contains("keys")) => {
+            return Err(format!("{}: {e}", config::name(file, "keys")))
+        }
+        Some(Err(e)) => return Err(e.to_string()),
+    };
+    Ok(Reloaded {
+        limits,
+        keys,
+        verbose: a.verbose,
+        need_restart: Vec::new(),
+    })
+}
+
+/// Parses the command line again with the configuration file as it is now (a reload).
+fn reparse(argv: &[OsString]) -> Result<(PathBuf, ListenArgs, Option<FromFile>), String> {
+    let (m, file) = match config::matches_with_config(&Cli::command(), argv) {
+        Ok(x) => x,
+        Err(Ok(e)) => return Err(e.to_string().trim().to_string()),
+        Err(Err(e)) => return Err(e),
+    };
+    let cli = Cli::from_arg_matches(&m).map_err(|e| e.to_string().trim().to_string())?;
+    match cli.command {
+        Command::Listen(a) => Ok((cli.db, a, file)),
+        _ => Err("not a listen command line".into()),
+    }
 }
 
 #[derive(Args)]
@@ -303,7 +373,31 @@ fn seconds(v: f64, opt: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v).map_err(|_| format!("{opt}: {v}: not a number of seconds"))
 }
 
-fn listen(db: PathBuf, a: ListenArgs) -> ExitCode {
+fn listen(db: PathBuf, a: ListenArgs, file: Option<FromFile>, argv: Vec<OsString>) -> ExitCode {
+    let name = |key: &str| config::name(file.as_ref(), key);
+    let settings = match reloadable(&a, file.as_ref()) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    let timeout = match a.timeout.map(|t| seconds(t, &name("timeout"))).transpose() {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    let source = match &file {
+        Some(f) => f.path.display().to_string(),
+        None => "the command line's settings (no --config)".to_string(),
+    };
+    if a.check_config {
+        println!("netoopsd: {source}: the settings are good");
+        return ExitCode::SUCCESS;
+    }
+    let metrics = (a.metrics.is_some() || a.http.is_some()).then(|| Arc::new(Metrics::new()));
+    if let (Some(addr), Some(m)) = (a.metrics, &metrics) {
+        match netoopsd::metrics::spawn(addr, Arc::clone(m), &name("metrics")) {
+            Ok(bound) => eprintln!("netoopsd: metrics on http://{bound}/metrics"),
+            Err(e) => return fail(&e),
+        }
+    }
     if let Some(addr) = a.http {
         let opts = netoopsd::web::ServeOptions {
             db: db.clone(),
@@ -311,6 +405,7 @@ fn listen(db: PathBuf, a: ListenArgs) -> ExitCode {
             now: None,
             symbolizer: netoopsd::symbolize::Symbolizer::default(),
             create: true,
+            metrics: metrics.clone(),
         };
         std::thread::spawn(move || {
             let ready = |a: SocketAddr| eprintln!("netoopsd: serving http://{a}/");
@@ -319,27 +414,31 @@ fn listen(db: PathBuf, a: ListenArgs) -> ExitCode {
             }
         });
     }
-    let limits = Limits {
-        partial_timeout: match seconds(a.partial_timeout, "--partial-timeout") {
-            Ok(d) => d,
-            Err(e) => return fail(&e),
-        },
-        max_pending: a.max_pending,
-        ..Limits::default()
+    let reload = {
+        let before = fixed(&db, &a);
+        let read = move || {
+            let (db, a, file) = reparse(&argv)?;
+            let mut r = reloadable(&a, file.as_ref())?;
+            let now = fixed(&db, &a);
+            r.need_restart = before
+                .iter()
+                .zip(&now)
+                .filter(|(b, n)| b != n)
+                .map(|(b, _)| b.0.to_string())
+                .collect();
+            Ok(r)
+        };
+        Reload {
+            source,
+            read: Arc::new(read),
+        }
     };
-    let timeout = match a.timeout.map(|t| seconds(t, "--timeout")).transpose() {
-        Ok(t) => t,
-        Err(e) => return fail(&e),
-    };
-    let keys = match a
-        .keys
-        .as_deref()
-        .map(netoopsd::keys::Keys::load)
-        .transpose()
-    {
-        Ok(k) => k,
-        Err(e) => return fail(&e.to_string()),
-    };
+    let Reloaded {
+        limits,
+        keys,
+        verbose,
+        ..
+    } = settings;
     let explicit = !a.addrs.is_empty();
     let mut opts = listen::Options {
         addrs: if explicit {
@@ -353,9 +452,11 @@ fn listen(db: PathBuf, a: ListenArgs) -> ExitCode {
         timeout,
         rcvbuf: a.rcvbuf,
         batch: a.batch,
-        verbose: a.verbose,
+        verbose,
         stats_json: a.stats_json,
         keys,
+        metrics,
+        reload: Some(reload),
     };
     let mut result = listen::run(&opts, std::io::stdout());
     if !explicit && matches!(&result, Err(e) if e.contains("cannot create socket")) {
@@ -378,10 +479,16 @@ fn listen(db: PathBuf, a: ListenArgs) -> ExitCode {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let (matches, file) = match config::matches_with_config(&Cli::command(), &argv) {
+        Ok(x) => x,
+        Err(Ok(e)) => e.exit(),
+        Err(Err(e)) => return fail(&e),
+    };
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let open = || SqliteStore::open_existing(&cli.db);
     match cli.command {
-        Command::Listen(a) => listen(cli.db.clone(), a),
+        Command::Listen(a) => listen(cli.db.clone(), a, file, argv),
         Command::Ls { filter, out } => {
             match filter
                 .to_filter()

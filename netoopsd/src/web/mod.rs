@@ -8,7 +8,8 @@
 //! Routes: `/` and `/api/buckets` (buckets, filtered by query parameters),
 //! `/bucket/{id}`, `/report/{id}`, `/report/{id}/log` (the raw log, as an attachment),
 //! `/machine/{name}`, each page with `/api/` before it for JSON. Unknown paths and ids give
-//! 404, bad filter values 400 naming the parameter.
+//! 404, bad filter values 400 naming the parameter. Beside `listen`, `/metrics` too
+//! ([`crate::metrics`]).
 
 pub mod pages;
 pub mod svg;
@@ -42,6 +43,8 @@ pub struct ServeOptions {
     pub symbolizer: Symbolizer,
     /// Create the database if there is none (when serving beside `listen`).
     pub create: bool,
+    /// Also serve these metrics at `/metrics` (beside `listen`).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// What the handlers share.
@@ -307,7 +310,11 @@ pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), S
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| format!("--http {addr}: {e}"))?;
         ready(addr);
-        axum::serve(listener, router(app))
+        let mut routes = router(app);
+        if let Some(m) = opts.metrics {
+            routes = crate::metrics::router(m).merge(routes);
+        }
+        axum::serve(listener, routes)
             .await
             .map_err(|e| format!("web server: {e}"))
     })
