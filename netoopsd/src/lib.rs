@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod caps;
 pub mod decode;
 pub mod display;
 pub mod encode;

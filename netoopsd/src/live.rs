@@ -1,8 +1,9 @@
 //! Live reassembly for `listen`: packets from the network, grouped into dumps keyed by
 //! sender address, boot id and sequence number; a dump is handed out complete as soon as its
 //! last packet arrives, or partial once no packet of it came for the partial timeout. Memory
-//! is bounded (pending dumps and their bytes); copies of dumps already handed out are
-//! recognised for a while and dropped. No I/O here: the caller feeds packets and the clock.
+//! is bounded (pending dumps and their bytes, in all and per source, see [`crate::caps`]);
+//! copies of dumps already handed out are recognised for a while and dropped. No I/O here: the
+//! caller feeds packets and the clock.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use netoops_codec::wire::DumpKey;
 
+use crate::caps::{Admission, Caps, Refusal, Sources};
 use crate::keys::{unwrap_datagram, Keys};
 use crate::reassembly::{parse_incoming, DumpState, Origin, Outcome};
 
@@ -18,10 +20,11 @@ use crate::reassembly::{parse_incoming, DumpState, Origin, Outcome};
 pub struct Limits {
     /// A dump with no new packet for this long is handed out as partial.
     pub partial_timeout: Duration,
-    /// At most this many dumps are reassembled at once; beyond, the oldest is handed out
-    /// as partial.
+    /// At most this many dumps are reassembled at once; beyond, a dump of the source holding
+    /// the most dumps (its least recently fed) is handed out as partial.
     pub max_pending: usize,
-    /// At most this many bytes are held by pending dumps; beyond, the oldest is handed out.
+    /// At most this many bytes are held by pending dumps; beyond, a dump of the source holding
+    /// the most bytes is handed out.
     pub max_pending_bytes: usize,
     /// How long packets of a dump already handed out are recognised (and dropped as late).
     pub finished_ttl: Duration,
@@ -32,6 +35,8 @@ pub struct Limits {
     /// [`Collector::push`]); beyond, the oldest are forgotten (their late packets then
     /// reopen them empty, and the store merges them with the stored report).
     pub max_kept_partial_bytes: usize,
+    /// Caps per source and the allow-list.
+    pub caps: Caps,
 }
 
 impl Default for Limits {
@@ -43,6 +48,7 @@ impl Default for Limits {
             finished_ttl: Duration::from_secs(600),
             max_finished: 100_000,
             max_kept_partial_bytes: 64 << 20,
+            caps: Caps::default(),
         }
     }
 }
@@ -76,6 +82,12 @@ pub struct Counters {
     pub partial: u64,
     /// ... of which because a limit was reached.
     pub evicted: u64,
+    /// Most bytes held by pending dumps at once.
+    pub peak_pending_bytes: u64,
+    /// Most sources tracked at once (see [`crate::caps`]).
+    pub peak_sources: u64,
+    /// Sources forgotten to bound their table.
+    pub sources_forgotten: u64,
 }
 
 impl Counters {
@@ -150,6 +162,8 @@ pub enum Received {
     Malformed(String),
     /// Its dump was already handed out complete, dropped.
     Late,
+    /// Refused by a cap or the allow-list ([`Refusal::kind`]), dropped.
+    Refused(&'static str),
 }
 
 /// The live reassembler.
@@ -160,9 +174,13 @@ pub struct Collector {
     finished: HashMap<Key, Instant>,
     finished_order: VecDeque<(Instant, Key)>,
     /// Partial dumps handed out, kept to be reopened by late packets (bounded).
-    kept: HashMap<Key, Pending>,
-    kept_order: VecDeque<Key>,
+    kept: HashMap<Key, (u64, Pending)>,
+    /// The kept dumps in the order kept (the first is forgotten first), by a counter.
+    kept_order: BTreeMap<u64, Key>,
+    kept_next: u64,
     kept_bytes: usize,
+    /// The sources and their caps.
+    sources: Sources,
     /// Sealing keys: when set, only sealed packets that open under one of them are taken.
     pub keys: Option<Keys>,
     /// Counters.
@@ -173,13 +191,15 @@ impl Collector {
     /// A collector with these limits.
     pub fn new(limits: Limits) -> Self {
         Collector {
+            sources: Sources::new(limits.caps.clone()),
             limits,
             pending: HashMap::new(),
             pending_bytes: 0,
             finished: HashMap::new(),
             finished_order: VecDeque::new(),
             kept: HashMap::new(),
-            kept_order: VecDeque::new(),
+            kept_order: BTreeMap::new(),
+            kept_next: 0,
             kept_bytes: 0,
             keys: None,
             counters: Counters::default(),
@@ -189,6 +209,26 @@ impl Collector {
     /// Dumps being reassembled.
     pub fn pending(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Bytes held by the dumps being reassembled.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    /// Partial dumps handed out and kept, and their bytes.
+    pub fn kept(&self) -> (usize, usize) {
+        (self.kept.len(), self.kept_bytes)
+    }
+
+    /// The sources seen (bounded).
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    fn refuse(&mut self, why: Refusal) -> Received {
+        *self.counters.refused.entry(why.kind()).or_insert(0) += 1;
+        Received::Refused(why.kind())
     }
 
     /// Takes one datagram from `sender`. Dumps completed (or evicted to respect the
@@ -204,6 +244,11 @@ impl Collector {
         let c = &mut self.counters;
         c.packets += 1;
         c.bytes += payload.len() as u64;
+        let len = payload.len();
+        if !self.sources.allowed(sender) {
+            return self.refuse(Refusal::NotAllowed);
+        }
+        let c = &mut self.counters;
         let payload = match unwrap_datagram(payload, self.keys.as_ref()) {
             Ok(p) => p,
             Err(why) => {
@@ -224,9 +269,15 @@ impl Collector {
             // completes the stored report); a complete one takes nothing more.
             match self.reopen(&key, now) {
                 Some(pending) if pending.dump.lacks(&p) => {
+                    let what = Admission::Reopen(pending.bytes);
+                    if let Err(why) = self.sources.admit(sender, what, len, now) {
+                        self.keep(key, pending);
+                        return self.refuse(why);
+                    }
                     self.counters.reopened += 1;
                     self.finished.remove(&key);
                     self.pending_bytes += pending.bytes;
+                    self.sources.opened(key, pending.bytes, now);
                     self.pending.insert(key, pending);
                 }
                 kept => {
@@ -238,14 +289,26 @@ impl Collector {
                 }
             }
         }
+        if !self.pending.contains_key(&key) {
+            if let Err(why) = self.sources.admit(sender, Admission::New, len, now) {
+                return self.refuse(why);
+            }
+            self.pending.insert(
+                key,
+                Pending {
+                    dump: DumpState::new_incoming(&p),
+                    first_seen: wall,
+                    last_seen: wall,
+                    last_instant: now,
+                    bytes: 0,
+                },
+            );
+            self.sources.opened(key, 0, now);
+        } else if let Err(why) = self.sources.admit(sender, Admission::Existing, len, now) {
+            return self.refuse(why);
+        }
         let c = &mut self.counters;
-        let pending = self.pending.entry(key).or_insert_with(|| Pending {
-            dump: DumpState::new_incoming(&p),
-            first_seen: wall,
-            last_seen: wall,
-            last_instant: now,
-            bytes: 0,
-        });
+        let pending = self.pending.get_mut(&key).expect("pending dump");
         let origin = Origin {
             source: sender.to_string(),
             offset: 0,
@@ -261,6 +324,9 @@ impl Collector {
                 let before = pending.bytes;
                 pending.bytes = pending.dump.memory();
                 self.pending_bytes += pending.bytes - before;
+                c.peak_pending_bytes = c.peak_pending_bytes.max(self.pending_bytes as u64);
+                self.sources.resized(&key, before, pending.bytes);
+                self.sources.charge(sender, len, now);
                 Received::Added
             }
             Outcome::Duplicate => {
@@ -284,15 +350,22 @@ impl Collector {
             out.push(self.finish(key, now, false));
         } else if matches!(result, Received::Inconsistent(_)) && pending.dump.packets.is_empty() {
             // Nothing held: forget the empty shell a contradicting first packet made.
-            self.pending.remove(&key);
+            if let Some(shell) = self.pending.remove(&key) {
+                self.pending_bytes -= shell.bytes;
+                self.sources.closed(&key, shell.bytes);
+            }
         }
         self.enforce_limits(now, &key, out);
+        let c = &mut self.counters;
+        c.peak_sources = c.peak_sources.max(self.sources.peak as u64);
+        c.sources_forgotten = self.sources.forgotten;
         result
     }
 
     fn finish(&mut self, key: Key, now: Instant, evicted: bool) -> Finished {
         let p = self.pending.remove(&key).expect("pending dump");
         self.pending_bytes -= p.bytes;
+        self.sources.closed(&key, p.bytes);
         if p.dump.is_complete() {
             self.counters.complete += 1;
         } else {
@@ -328,16 +401,18 @@ impl Collector {
             return;
         }
         self.kept_bytes += p.bytes;
-        if let Some(old) = self.kept.insert(key, p) {
+        let order = self.kept_next;
+        self.kept_next += 1;
+        if let Some((old_order, old)) = self.kept.insert(key, (order, p)) {
             self.kept_bytes -= old.bytes;
-        } else {
-            self.kept_order.push_back(key);
+            self.kept_order.remove(&old_order);
         }
+        self.kept_order.insert(order, key);
         while self.kept_bytes > self.limits.max_kept_partial_bytes {
-            let Some(k) = self.kept_order.pop_front() else {
+            let Some((_, k)) = self.kept_order.pop_first() else {
                 break;
             };
-            if let Some(old) = self.kept.remove(&k) {
+            if let Some((_, old)) = self.kept.remove(&k) {
                 self.kept_bytes -= old.bytes;
                 // Forgotten as finished too: its late packets start it again, empty.
                 self.finished.remove(&k);
@@ -350,9 +425,9 @@ impl Collector {
     /// finished either: its late packets start it again, and the store merges it with the
     /// stored report.)
     fn reopen(&mut self, key: &Key, now: Instant) -> Option<Pending> {
-        if let Some(mut p) = self.kept.remove(key) {
+        if let Some((order, mut p)) = self.kept.remove(key) {
             self.kept_bytes -= p.bytes;
-            self.kept_order.retain(|k| k != key);
+            self.kept_order.remove(&order);
             p.last_instant = now;
             return Some(p);
         }
@@ -363,13 +438,22 @@ impl Collector {
         while self.pending.len() > self.limits.max_pending
             || self.pending_bytes > self.limits.max_pending_bytes
         {
-            let oldest = self
-                .pending
-                .iter()
-                .filter(|(k, _)| *k != keep || self.pending.len() == 1)
-                .min_by_key(|(_, p)| p.last_instant)
-                .map(|(k, _)| *k);
-            match oldest {
+            // The least recently fed dump of the source holding the most (dumps, or bytes when
+            // only the bytes are over): a source spraying new dumps evicts its own first.
+            let by_bytes = self.pending.len() <= self.limits.max_pending;
+            let pending = &self.pending;
+            let victim = self
+                .sources
+                .heaviest(by_bytes)
+                .find_map(|keys| {
+                    keys.iter()
+                        .filter(|k| *k != keep)
+                        .min_by_key(|k| pending.get(*k).map(|p| p.last_instant))
+                        .copied()
+                })
+                .or_else(|| (pending.len() == 1).then(|| *keep))
+                .filter(|k| pending.contains_key(k));
+            match victim {
                 Some(k) => out.push(self.finish(k, now, true)),
                 None => break,
             }
@@ -383,9 +467,9 @@ impl Collector {
         if let Some((t, k)) = self.finished_order.pop_front() {
             if self.finished.get(&k) == Some(&t) {
                 self.finished.remove(&k);
-                if let Some(old) = self.kept.remove(&k) {
+                if let Some((order, old)) = self.kept.remove(&k) {
                     self.kept_bytes -= old.bytes;
-                    self.kept_order.retain(|o| *o != k);
+                    self.kept_order.remove(&order);
                 }
             }
         }
