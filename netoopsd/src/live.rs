@@ -691,4 +691,163 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert!(out[1].dump.is_complete());
     }
+
+    fn dump_seq(seq: u32) -> Vec<Vec<u8>> {
+        let mut d = OOPS;
+        d.seq = seq;
+        packets(d, 512)
+    }
+
+    /// Every datagram counted once, in one outcome.
+    fn counted_once(c: &Counters) {
+        let refused: u64 = c.refused.values().sum();
+        assert_eq!(
+            c.added + c.duplicates + c.inconsistent + c.malformed_total() + refused + c.late,
+            c.packets
+        );
+    }
+
+    #[test]
+    fn the_total_cap_evicts_from_the_source_holding_the_most() {
+        let limits = Limits {
+            max_pending: 4,
+            caps: Caps {
+                max_pending_per_source: 0,
+                new_dumps_per_minute: 0,
+                ..Caps::default()
+            },
+            ..Limits::default()
+        };
+        let mut c = Collector::new(limits);
+        let (t, w) = (Instant::now(), SystemTime::now());
+        let mut out = Vec::new();
+        // A's dump is the oldest pending.
+        let real = dump_seq(1);
+        c.push(&real[0], A, t, w, &mut out);
+        // B sprays new dumps: once four are pending, each new one evicts one of B's.
+        for seq in 100..140 {
+            let later = t + Duration::from_millis(u64::from(seq));
+            c.push(&dump_seq(seq)[0], B, later, w, &mut out);
+        }
+        assert_eq!(c.pending(), 4);
+        assert_eq!(out.len(), 40 - 3);
+        assert!(out.iter().all(|f| f.sender == B));
+        // B's oldest went first.
+        assert_eq!(out[0].dump.key.seq, 100);
+        assert_eq!(c.counters.evicted, 37);
+        // A's dump is still pending, and completes.
+        for p in &real[1..] {
+            c.push(p, A, t, w, &mut out);
+        }
+        let last = out.last().unwrap();
+        assert_eq!(last.sender, A);
+        assert!(last.dump.is_complete());
+        counted_once(&c.counters);
+    }
+
+    #[test]
+    fn caps_refuse_and_count_every_packet_by_reason() {
+        let limits = Limits {
+            caps: Caps {
+                allow: vec![crate::caps::parse_net("127.0.0.0/8").unwrap()],
+                max_pending_per_source: 2,
+                max_pending_bytes_per_source: 0,
+                new_dumps_per_minute: 3,
+                new_dumps_burst: 3,
+                bytes_per_source_per_hour: 4_000,
+                max_sources: 16,
+            },
+            ..Limits::default()
+        };
+        let mut c = Collector::new(limits);
+        let (t, w) = (Instant::now(), SystemTime::now());
+        let mut out = Vec::new();
+        // Outside the allow-list (B is ::1): refused before anything else.
+        assert_eq!(
+            c.push(&dump_seq(1)[0], B, t, w, &mut out),
+            Received::Refused("not_allowed")
+        );
+        assert_eq!(
+            c.push(b"junk", B, t, w, &mut out),
+            Received::Refused("not_allowed")
+        );
+        // Two dumps pending: a third is refused, packets of the two are not.
+        assert_eq!(c.push(&dump_seq(1)[0], A, t, w, &mut out), Received::Added);
+        assert_eq!(c.push(&dump_seq(2)[0], A, t, w, &mut out), Received::Added);
+        assert_eq!(
+            c.push(&dump_seq(3)[0], A, t, w, &mut out),
+            Received::Refused("source_pending_cap")
+        );
+        assert_eq!(c.push(&dump_seq(1)[1], A, t, w, &mut out), Received::Added);
+        // Once they are handed out (timeout), a new dump may start: of the burst of 3, two were
+        // used and 10 s at 3 a minute brought half a token back: one token, then none.
+        let t1 = t + Duration::from_secs(10);
+        c.expire(t1, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(c.push(&dump_seq(3)[0], A, t1, w, &mut out), Received::Added);
+        assert_eq!(
+            c.push(&dump_seq(10)[0], A, t1, w, &mut out),
+            Received::Refused("new_dump_rate")
+        );
+        // Bytes per hour: the rest of dump 3 takes the source past 4,000 bytes.
+        let three = dump_seq(3);
+        let mut refused_bytes = false;
+        for p in three[1..].iter().cycle().take(200) {
+            if c.push(p, A, t1, w, &mut out) == Received::Refused("source_bytes_per_hour") {
+                refused_bytes = true;
+                break;
+            }
+        }
+        assert!(refused_bytes);
+        let r = &c.counters.refused;
+        assert_eq!(r["not_allowed"], 2);
+        assert_eq!(r["source_pending_cap"], 1);
+        assert_eq!(r["new_dump_rate"], 1);
+        assert_eq!(r["source_bytes_per_hour"], 1);
+        counted_once(&c.counters);
+    }
+
+    #[test]
+    fn kept_partial_dumps_are_forgotten_oldest_first_in_constant_time() {
+        let limits = Limits {
+            max_kept_partial_bytes: 40 << 10,
+            caps: Caps {
+                new_dumps_per_minute: 0,
+                max_pending_per_source: 0,
+                ..Caps::default()
+            },
+            ..Limits::default()
+        };
+        let mut c = Collector::new(limits);
+        let (t, w) = (Instant::now(), SystemTime::now());
+        let mut out = Vec::new();
+        // 20,000 one-packet partial dumps handed out in turn (quadratic before: seconds).
+        let first = dump_seq(0)[0].clone();
+        let started = std::time::Instant::now();
+        for seq in 0..20_000u32 {
+            let mut p = first.clone();
+            // seq is at offset 32 in the header; the CRC is then fixed up.
+            p[32..36].copy_from_slice(&seq.to_le_bytes());
+            let crc = packet_crc(&p);
+            p[12..16].copy_from_slice(&crc.to_le_bytes());
+            assert_eq!(c.push(&p, A, t, w, &mut out), Received::Added, "{seq}");
+            c.drain(t, &mut out);
+            // A copy of the previous one lacks nothing: late (its kept dump is kept again).
+            if seq > 0 {
+                let mut q = first.clone();
+                q[32..36].copy_from_slice(&(seq - 1).to_le_bytes());
+                let crc = packet_crc(&q);
+                q[12..16].copy_from_slice(&crc.to_le_bytes());
+                assert_eq!(c.push(&q, A, t, w, &mut out), Received::Late);
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(20));
+        let (n, bytes) = c.kept();
+        assert!(bytes <= 40 << 10 && n > 0);
+        // The newest are kept, the oldest forgotten: a packet the newest lacks reopens it.
+        let newest = dump_seq(19_999);
+        assert_eq!(c.push(&newest[1], A, t, w, &mut out), Received::Added);
+        assert_eq!(c.counters.reopened, 1);
+        counted_once(&c.counters);
+    }
 }
