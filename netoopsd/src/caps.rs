@@ -10,18 +10,23 @@
 //!
 //! At most [`Caps::max_sources`] sources are tracked. A source holding pending dumps is never
 //! forgotten (there are at most `max_pending` of those); beyond the cap, the source idle the
-//! longest among the others is forgotten. Forgetting must not hand a flooding source a fresh
-//! allowance when it comes back (an attacker cycling through more addresses than the table
-//! holds would otherwise get a new burst for each), so what a forgotten source had used of its
-//! two buckets is folded into a fixed array of *debt slots*, indexed by a keyed hash of the
-//! address (random keys, so a sender cannot aim at a slot): each slot keeps the largest use
-//! folded into it, draining at the buckets' own rates, and a source (re)appearing starts from
-//! its slot's use instead of from zero. A slot never holds less than any source folded into it
-//! would still have used, so a forgotten source never gets more than if it had been tracked
-//! all along. The price: a new source whose slot holds a flooder's use starts with that debt
-//! (it drains within the buckets' refill times: `burst / rate` minutes for new dumps, at most
-//! an hour for bytes); with many slots and few flooders that is rare, and under a spray from
-//! more addresses than the table holds the caps err on refusing, never on granting.
+//! longest among the others is forgotten. A flooding source is never the one idle the longest
+//! unless more than `max_sources` other sources sent since its last packet; but forgetting
+//! must still not hand it a fresh allowance when it comes back (a sender cycling through more
+//! addresses than the table holds, or pausing while others churn the table, would otherwise
+//! get a new burst each time). So what a forgotten source had used of its two buckets is
+//! remembered in a second bounded table, the *debts*: `max_sources` entries in sets of
+//! [`WAYS`], each entry a 64-bit keyed hash of the address (random keys: a sender can neither
+//! aim at a set nor pass for another address) and the two buckets' use, draining at the
+//! buckets' own rates. A source (re)appearing starts from its own debt, if remembered, else from
+//! zero. When a set is full, the smallest debt (as a share of the allowances) makes way, or the
+//! new one is dropped if it is smaller still: debts that matter (flooders') stay, the small
+//! debts of ordinary machines are the ones forgotten, and forgetting those gives back little.
+//! Innocent sources never inherit another address's debt. Only a sender holding more heavy
+//! debts at once than the debt table holds (more than `max_sources` flooding addresses) can get
+//! fresh allowances back, and against such a spread-out flood the per-source caps cannot help
+//! anyway: the total caps ([`crate::live::Limits`]), eviction from the source holding the most,
+//! and retention bound it.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -139,8 +144,13 @@ impl Bucket {
     }
 }
 
+/// Entries per set of the debt table.
+pub const WAYS: usize = 8;
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Debt {
+    /// Keyed hash of the address; 0: a free entry.
+    tag: u64,
     new_dumps: Bucket,
     bytes: Bucket,
 }
@@ -182,7 +192,7 @@ fn canonical(a: IpAddr) -> IpAddr {
 impl Sources {
     /// No source yet.
     pub fn new(caps: Caps) -> Self {
-        let slots = (caps.max_sources / 4).clamp(64, 1 << 16);
+        let sets = caps.max_sources.div_ceil(WAYS).max(1);
         Sources {
             caps,
             table: HashMap::new(),
@@ -190,7 +200,7 @@ impl Sources {
             next_stamp: 0,
             by_count: BTreeSet::new(),
             by_bytes: BTreeSet::new(),
-            debts: vec![Debt::default(); slots],
+            debts: vec![Debt::default(); sets * WAYS],
             hasher: RandomState::new(),
             forgotten: 0,
             peak: 0,
@@ -224,11 +234,80 @@ impl Sources {
         self.caps.allow.iter().any(|n| n.contains(&a))
     }
 
-    fn slot(&self, a: &IpAddr) -> usize {
-        (self.hasher.hash_one(a) % self.debts.len() as u64) as usize
+    /// The address's tag (never 0) and the entries of its set.
+    fn set(&self, a: &IpAddr) -> (u64, std::ops::Range<usize>) {
+        let h = self.hasher.hash_one(a).max(1);
+        let set = (h % (self.debts.len() / WAYS) as u64) as usize;
+        (h, set * WAYS..(set + 1) * WAYS)
     }
 
-    /// The source's entry, made (from its debt slot) if needed, forgetting the source idle the
+    /// A debt's size: the shares of the two allowances used, at `now`.
+    fn weight(&self, d: &Debt, now: Instant) -> f64 {
+        let share = |b: &Bucket, cap: f64, rate: f64| {
+            if cap > 0.0 {
+                b.level_at(now, rate) / cap
+            } else {
+                0.0
+            }
+        };
+        share(
+            &d.new_dumps,
+            f64::from(self.caps.new_dumps_burst),
+            self.new_dump_rate(),
+        ) + share(
+            &d.bytes,
+            self.caps.bytes_per_source_per_hour as f64,
+            self.bytes_rate(),
+        )
+    }
+
+    /// Remembers what a forgotten source used.
+    fn owe(&mut self, a: &IpAddr, s: &Source, now: Instant) {
+        let (tag, set) = self.set(a);
+        let mut d = Debt {
+            tag,
+            new_dumps: s.new_dumps,
+            bytes: s.bytes,
+        };
+        let w = self.weight(&d, now);
+        if w <= 0.0 {
+            return; // nothing used: the same as fresh
+        }
+        let mut at = None;
+        let mut lightest = (f64::INFINITY, 0);
+        for i in set {
+            let e = &self.debts[i];
+            if e.tag == tag {
+                // Remembered already (cannot be while tracked; kept for safety): the larger.
+                d.new_dumps.fold(&e.new_dumps, self.new_dump_rate(), now);
+                d.bytes.fold(&e.bytes, self.bytes_rate(), now);
+                at = Some(i);
+                break;
+            }
+            let ew = if e.tag == 0 { 0.0 } else { self.weight(e, now) };
+            if ew < lightest.0 {
+                lightest = (ew, i);
+            }
+        }
+        match at {
+            Some(i) => self.debts[i] = d,
+            None if lightest.0 < w => self.debts[lightest.1] = d,
+            None => {} // every entry of the set owes more: this smaller debt is dropped
+        }
+    }
+
+    /// What `a` owes, if remembered (and forgets it: the source is tracked again).
+    fn debt_of(&mut self, a: &IpAddr) -> Option<Debt> {
+        let (tag, set) = self.set(a);
+        for i in set {
+            if self.debts[i].tag == tag {
+                return Some(std::mem::take(&mut self.debts[i]));
+            }
+        }
+        None
+    }
+
+    /// The source's entry, made (from its debt) if needed, forgetting the source idle the
     /// longest beyond the cap.
     fn entry(&mut self, a: IpAddr, now: Instant) -> &mut Source {
         if !self.table.contains_key(&a) {
@@ -237,14 +316,10 @@ impl Sources {
                     break; // all hold pending dumps: at most max_pending of them
                 };
                 let s = self.table.remove(&old).expect("idle sources are tracked");
-                let (nr, br) = (self.new_dump_rate(), self.bytes_rate());
-                let slot = self.slot(&old);
-                let d = &mut self.debts[slot];
-                d.new_dumps.fold(&s.new_dumps, nr, now);
-                d.bytes.fold(&s.bytes, br, now);
+                self.owe(&old, &s, now);
                 self.forgotten += 1;
             }
-            let d = self.debts[self.slot(&a)];
+            let d = self.debt_of(&a).unwrap_or_default();
             let stamp = self.next_stamp;
             self.next_stamp += 1;
             self.idle.insert(stamp, a);
@@ -653,33 +728,30 @@ mod tests {
         let holder = ip("198.51.100.1");
         s.admit(holder, Admission::New, 10, t).unwrap();
         s.opened(key(holder, 1), 100, t);
-        // 10,000 sources, each trying to start 3 dumps (its burst is 2). The first 99 fill
-        // the table and have their whole burst; later ones may start with the debt of a
-        // forgotten source in their slot: never more than the burst.
         let addr = |i: u32| IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
-        for i in 0..10_000 {
+        // 105 flooders, each using its whole burst of 2: 6 are forgotten, their debts
+        // remembered (at most 6 in a set of 8: none is dropped).
+        for i in 0..105 {
             let a = addr(i);
-            let taken = (0..3)
-                .filter(|_| s.admit(a, Admission::New, 10, t).is_ok())
-                .count();
-            assert!(taken <= 2, "source {i} started {taken} dumps");
-            if i < 99 {
-                assert_eq!(taken, 2, "source {i}");
-            }
+            assert_eq!(s.admit(a, Admission::New, 10, t), Ok(()));
+            assert_eq!(s.admit(a, Admission::New, 10, t), Ok(()));
+            assert_eq!(s.admit(a, Admission::New, 10, t), Err(Refusal::NewDumpRate));
             assert!(s.tracked() <= 100);
         }
-        assert_eq!(s.peak, 100);
-        assert!(s.forgotten >= 9_900);
-        assert_eq!(s.held(holder), (1, 100));
-        // Coming back after being forgotten, each has no fresh burst.
+        assert_eq!((s.peak, s.forgotten), (100, 6));
+        // Coming back (and so forgetting others, again and again), none has a fresh burst.
         let t1 = t + Duration::from_secs(1);
-        for i in 0..10_000 {
-            assert_eq!(
-                s.admit(addr(i), Admission::New, 10, t1),
-                Err(Refusal::NewDumpRate),
-                "source {i}"
-            );
+        for round in 0..3 {
+            for i in 0..105 {
+                assert_eq!(
+                    s.admit(addr(i), Admission::New, 10, t1),
+                    Err(Refusal::NewDumpRate),
+                    "source {i}, round {round}"
+                );
+            }
         }
+        assert!(s.forgotten > 3 * 6, "{}", s.forgotten);
+        assert_eq!(s.held(holder), (1, 100));
         // The debts drain at the bucket's rate: a token a minute.
         let t61 = t + Duration::from_secs(61);
         assert_eq!(s.admit(addr(7), Admission::New, 10, t61), Ok(()));
@@ -687,5 +759,19 @@ mod tests {
             s.admit(addr(7), Admission::New, 10, t61),
             Err(Refusal::NewDumpRate)
         );
+        // A new source does not inherit anybody's debt: its whole burst.
+        let newcomer = ip("203.0.113.9");
+        assert_eq!(s.admit(newcomer, Admission::New, 10, t1), Ok(()));
+        assert_eq!(s.admit(newcomer, Admission::New, 10, t1), Ok(()));
+        // 200,000 addresses, each starting one dump: the tables stay bounded.
+        for i in 0..200_000u32 {
+            let a = IpAddr::V6(std::net::Ipv6Addr::from(
+                0x2001_0db8_u128 << 96 | u128::from(i),
+            ));
+            let _ = s.admit(a, Admission::New, 10, t1);
+        }
+        assert_eq!(s.tracked(), 100);
+        assert_eq!(s.debts.len(), 104);
+        assert_eq!(s.held(holder), (1, 100));
     }
 }
