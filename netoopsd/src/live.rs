@@ -451,7 +451,7 @@ impl Collector {
                         .min_by_key(|k| pending.get(*k).map(|p| p.last_instant))
                         .copied()
                 })
-                .or_else(|| (pending.len() == 1).then(|| *keep))
+                .or_else(|| (pending.len() == 1).then_some(*keep))
                 .filter(|k| pending.contains_key(k));
             match victim {
                 Some(k) => out.push(self.finish(k, now, true)),
