@@ -227,7 +227,10 @@ impl Collector {
     }
 
     fn refuse(&mut self, why: Refusal) -> Received {
-        *self.counters.refused.entry(why.kind()).or_insert(0) += 1;
+        let c = &mut self.counters;
+        *c.refused.entry(why.kind()).or_insert(0) += 1;
+        c.peak_sources = c.peak_sources.max(self.sources.peak as u64);
+        c.sources_forgotten = self.sources.forgotten;
         Received::Refused(why.kind())
     }
 

@@ -481,3 +481,50 @@ fn a_flood_stays_under_the_caps_and_a_real_dump_still_gets_through() {
         "database file {file_peak} bytes at peak (bound {file_bound}), log {wal_peak} (bound {wal_bound}), {db_end} at the end"
     );
 }
+
+#[test]
+fn cap_and_retention_flags_are_checked_and_errors_name_the_flag_and_value() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (
+            &["--allow", "10.0.0.0/33"][..],
+            "'10.0.0.0/33' for '--allow <CIDR>'",
+        ),
+        (&["--allow", "ten"], "'ten' for '--allow <CIDR>'"),
+        (
+            &["--retain-bytes", "12Q"],
+            "'12Q' for '--retain-bytes <SIZE>'",
+        ),
+        (
+            &["--retain-bytes", "0"],
+            "--retain-bytes: 0: must be above 0",
+        ),
+        (
+            &["--retain-days", "-1"],
+            "--retain-days: -1: not a number of days",
+        ),
+        (
+            &["--max-pending-bytes-per-source", "lots"],
+            "'lots' for '--max-pending-bytes-per-source <SIZE>'",
+        ),
+        (
+            &["--max-sources", "0"],
+            "--max-sources: 0: must be at least 1",
+        ),
+        (
+            &["--new-dumps-burst", "0"],
+            "--new-dumps-burst: 0: must be at least 1",
+        ),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_netoopsd"))
+            .arg("--db")
+            .arg(dir.path().join("x.db"))
+            .args(["listen", "--listen", "127.0.0.1:0", "--timeout", "5"])
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} accepted");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
