@@ -2,8 +2,8 @@
 //! ranks them; decodes capture files.
 //!
 //! Modules, one job each: [`receive`] binds sockets and receives datagrams in batches,
-//! [`live`] reassembles dumps per sender with timeouts and limits, [`reassembly`] is the
-//! per-dump logic (shared with [`decode`]), [`keys`] opens sealed packets, [`zpiece`] inflates
+//! [`live`] reassembles dumps per sender with timeouts and limits, [`caps`] bounds what each
+//! source may hold and send (allow-list, rates, bytes), [`reassembly`] is the per-dump logic (shared with [`decode`]), [`keys`] opens sealed packets, [`zpiece`] inflates
 //! compressed log pieces, [`signature`] turns a log into a crash title,
 //! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
 //! collector, [`query`] prints `ls`/`show`/`top`, [`bench`] measures the collector under
@@ -18,6 +18,7 @@
 
 pub mod bench;
 pub mod bench_memory;
+pub mod caps;
 pub mod config;
 pub mod decode;
 pub mod display;

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver as ChanRx, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver as ChanRx, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -52,7 +52,37 @@ pub struct Options {
     pub metrics: Option<Arc<Metrics>>,
     /// How to read the settings again on SIGHUP (none: SIGHUP is ignored).
     pub reload: Option<Reload>,
+    /// What the store keeps.
+    pub retain: Retain,
 }
+
+/// Retention: reports older than `age` are deleted, then the oldest until those left hold at
+/// most `bytes` (packets plus log). Applied at start-up, about once a minute, after each
+/// [`Retain::every_bytes`] stored, and at exit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retain {
+    /// Keep reports this long.
+    pub age: Option<Duration>,
+    /// Keep at most this many bytes of reports.
+    pub bytes: Option<u64>,
+}
+
+impl Retain {
+    /// Whether anything is ever deleted.
+    pub fn is_set(&self) -> bool {
+        self.age.is_some() || self.bytes.is_some()
+    }
+
+    /// Prune after this many bytes stored (a quarter of the byte budget, 64 KiB to 64 MiB;
+    /// 64 MiB without one), so that the store holds at most 1.25 times its budget.
+    pub fn every_bytes(&self) -> u64 {
+        self.bytes
+            .map_or(64 << 20, |b| (b / 4).clamp(64 << 10, 64 << 20))
+    }
+}
+
+/// How often retention is applied at least.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// How `listen` ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +102,8 @@ pub struct Summary {
     pub counters: Counters,
     /// Reports stored.
     pub stored: u64,
+    /// Reports deleted by retention (`--retain-days`, `--retain-bytes`).
+    pub pruned: u64,
     /// Datagrams the kernel dropped at the socket (receive buffer full).
     pub socket_drops: u64,
     /// `recvmmsg` calls that returned datagrams.
@@ -102,6 +134,10 @@ impl Summary {
             "dumps_partial": c.partial,
             "dumps_evicted": c.evicted,
             "stored": self.stored,
+            "pruned": self.pruned,
+            "sources_peak": c.peak_sources,
+            "sources_forgotten": c.sources_forgotten,
+            "peak_pending_bytes": c.peak_pending_bytes,
             "socket_drops": self.socket_drops,
             "batches": self.batches,
             "max_rss_kib": self.max_rss_kib,
@@ -119,7 +155,7 @@ impl Summary {
             .collect();
         let refused: Vec<String> = c.refused.iter().map(|(k, n)| format!("{k} {n}")).collect();
         format!(
-            "netoopsd: {} packets ({} bytes): {} added, {} rebuilt from parity, {} duplicate, {} inconsistent, {} malformed{}, {} refused{}, {} late, {} partial dumps reopened; {} reports stored ({} complete, {} partial); {} dropped at the socket",
+            "netoopsd: {} packets ({} bytes): {} added, {} rebuilt from parity, {} duplicate, {} inconsistent, {} malformed{}, {} refused{}, {} late, {} partial dumps reopened; {} reports stored ({} complete, {} partial), {} pruned; {} dropped at the socket",
             c.packets,
             c.bytes,
             c.added,
@@ -135,6 +171,7 @@ impl Summary {
             self.stored,
             c.complete,
             c.partial,
+            self.pruned,
             self.socket_drops
         )
     }
@@ -206,16 +243,58 @@ fn report_of(store: &SqliteStore, f: &mut Finished, now: SystemTime) -> Result<N
     Ok(merged)
 }
 
+/// Applies retention now; returns the reports deleted.
+fn prune(store: &mut SqliteStore, retain: Retain) -> Result<u64, String> {
+    if !retain.is_set() {
+        return Ok(0);
+    }
+    let before_ms = retain.age.map(|age| {
+        let now = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        now.saturating_sub(age).as_millis() as i64
+    });
+    store.prune(before_ms, retain.bytes)
+}
+
+/// Where the storing thread counts what it did.
+struct Tally {
+    stored: Arc<AtomicU64>,
+    pruned: Arc<AtomicU64>,
+    /// Store latency and stored reports for `/metrics`.
+    metrics: Option<Arc<Metrics>>,
+}
+
 fn store_loop(
     mut store: SqliteStore,
     rx: ChanRx<Finished>,
-    stored: Arc<AtomicU64>,
+    tally: Tally,
     stop_after: Option<u64>,
     stop: Arc<AtomicBool>,
-    metrics: Option<Arc<Metrics>>,
+    retain: Retain,
     mut out: impl Write,
 ) -> Result<(), String> {
-    while let Ok(first) = rx.recv() {
+    let Tally {
+        stored,
+        pruned,
+        metrics,
+    } = tally;
+    pruned.fetch_add(prune(&mut store, retain)?, Ordering::SeqCst);
+    let mut last_prune = Instant::now();
+    let mut since_prune = 0u64;
+    loop {
+        if retain.is_set()
+            && (since_prune >= retain.every_bytes() || last_prune.elapsed() >= PRUNE_EVERY)
+        {
+            pruned.fetch_add(prune(&mut store, retain)?, Ordering::SeqCst);
+            last_prune = Instant::now();
+            since_prune = 0;
+        }
+        let first = match rx.recv_timeout(PRUNE_EVERY.saturating_sub(last_prune.elapsed())) {
+            Ok(f) => f,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let mut batch = vec![first];
         while batch.len() < 256 {
             match rx.try_recv() {
@@ -233,6 +312,10 @@ fn store_loop(
         if let Some(m) = &metrics {
             m.stored(ids.len() as u64, t0.elapsed());
         }
+        since_prune += reports
+            .iter()
+            .map(|r| (r.packets.iter().map(Vec::len).sum::<usize>() + r.log.len()) as u64)
+            .sum::<u64>();
         let mut text = String::new();
         for (id, r) in ids.iter().zip(&reports) {
             text.push_str(&stored_line(*id, r));
@@ -245,6 +328,7 @@ fn store_loop(
             stop.store(true, Ordering::SeqCst);
         }
     }
+    pruned.fetch_add(prune(&mut store, retain)?, Ordering::SeqCst);
     Ok(())
 }
 
@@ -255,6 +339,12 @@ fn store_loop(
 /// ([`Options::reload`]) and applies what needs no new socket.
 pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, String> {
     let store = SqliteStore::open(&opts.db)?;
+    if opts.retain.is_set() && !store.shrinks()? {
+        eprintln!(
+            "netoopsd: {}: made without incremental auto-vacuum: pruned reports free space inside the file, which does not shrink (see README)",
+            opts.db.display()
+        );
+    }
     let sockets = bind(&opts.addrs, opts.rcvbuf)?;
     let mut rx = Receiver::new(sockets, opts.batch);
     let stop = Arc::new(AtomicBool::new(false));
@@ -273,14 +363,19 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     crate::sd_notify::ready(&format!("listening on {}", addrs.join(", ")));
 
     let stored = Arc::new(AtomicU64::new(0));
+    let pruned = Arc::new(AtomicU64::new(0));
     let (tx, chan_rx) = sync_channel::<Finished>(1024);
     let writer = {
-        let (stored, stop) = (Arc::clone(&stored), Arc::clone(&stop));
-        let stop_after = opts.exit_after_dumps;
-        let metrics = opts.metrics.clone();
+        let tally = Tally {
+            stored: Arc::clone(&stored),
+            pruned: Arc::clone(&pruned),
+            metrics: opts.metrics.clone(),
+        };
+        let stop = Arc::clone(&stop);
+        let (stop_after, retain) = (opts.exit_after_dumps, opts.retain);
         std::thread::Builder::new()
             .name("netoopsd-store".into())
-            .spawn(move || store_loop(store, chan_rx, stored, stop_after, stop, metrics, out))
+            .spawn(move || store_loop(store, chan_rx, tally, stop_after, stop, retain, out))
             .map_err(|e| format!("cannot start the storing thread: {e}"))?
     };
 
@@ -368,6 +463,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         end,
         counters: collector.counters.clone(),
         stored,
+        pruned: pruned.load(Ordering::SeqCst),
         socket_drops: rx.socket_drops(),
         batches: rx.batches,
         max_rss_kib: max_rss_kib(),

@@ -1,8 +1,9 @@
 //! Live reassembly for `listen`: packets from the network, grouped into dumps keyed by
 //! sender address, boot id and sequence number; a dump is handed out complete as soon as its
 //! last packet arrives, or partial once no packet of it came for the partial timeout. Memory
-//! is bounded (pending dumps and their bytes); copies of dumps already handed out are
-//! recognised for a while and dropped. No I/O here: the caller feeds packets and the clock.
+//! is bounded (pending dumps and their bytes, in all and per source, see [`crate::caps`]);
+//! copies of dumps already handed out are recognised for a while and dropped. No I/O here: the
+//! caller feeds packets and the clock.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use netoops_codec::wire::DumpKey;
 
+use crate::caps::{Admission, Caps, Refusal, Sources};
 use crate::keys::{unwrap_datagram, Keys};
 use crate::reassembly::{parse_incoming, DumpState, Origin, Outcome};
 
@@ -18,10 +20,11 @@ use crate::reassembly::{parse_incoming, DumpState, Origin, Outcome};
 pub struct Limits {
     /// A dump with no new packet for this long is handed out as partial.
     pub partial_timeout: Duration,
-    /// At most this many dumps are reassembled at once; beyond, the oldest is handed out
-    /// as partial.
+    /// At most this many dumps are reassembled at once; beyond, a dump of the source holding
+    /// the most dumps (its least recently fed) is handed out as partial.
     pub max_pending: usize,
-    /// At most this many bytes are held by pending dumps; beyond, the oldest is handed out.
+    /// At most this many bytes are held by pending dumps; beyond, a dump of the source holding
+    /// the most bytes is handed out.
     pub max_pending_bytes: usize,
     /// How long packets of a dump already handed out are recognised (and dropped as late).
     pub finished_ttl: Duration,
@@ -32,6 +35,8 @@ pub struct Limits {
     /// [`Collector::push`]); beyond, the oldest are forgotten (their late packets then
     /// reopen them empty, and the store merges them with the stored report).
     pub max_kept_partial_bytes: usize,
+    /// Caps per source and the allow-list.
+    pub caps: Caps,
 }
 
 impl Default for Limits {
@@ -43,6 +48,7 @@ impl Default for Limits {
             finished_ttl: Duration::from_secs(600),
             max_finished: 100_000,
             max_kept_partial_bytes: 64 << 20,
+            caps: Caps::default(),
         }
     }
 }
@@ -76,6 +82,12 @@ pub struct Counters {
     pub partial: u64,
     /// ... of which because a limit was reached.
     pub evicted: u64,
+    /// Most bytes held by pending dumps at once.
+    pub peak_pending_bytes: u64,
+    /// Most sources tracked at once (see [`crate::caps`]).
+    pub peak_sources: u64,
+    /// Sources forgotten to bound their table.
+    pub sources_forgotten: u64,
 }
 
 impl Counters {
@@ -150,6 +162,8 @@ pub enum Received {
     Malformed(String),
     /// Its dump was already handed out complete, dropped.
     Late,
+    /// Refused by a cap or the allow-list ([`Refusal::kind`]), dropped.
+    Refused(&'static str),
 }
 
 /// The live reassembler.
@@ -160,9 +174,13 @@ pub struct Collector {
     finished: HashMap<Key, Instant>,
     finished_order: VecDeque<(Instant, Key)>,
     /// Partial dumps handed out, kept to be reopened by late packets (bounded).
-    kept: HashMap<Key, Pending>,
-    kept_order: VecDeque<Key>,
+    kept: HashMap<Key, (u64, Pending)>,
+    /// The kept dumps in the order kept (the first is forgotten first), by a counter.
+    kept_order: BTreeMap<u64, Key>,
+    kept_next: u64,
     kept_bytes: usize,
+    /// The sources and their caps.
+    sources: Sources,
     /// Sealing keys: when set, only sealed packets that open under one of them are taken.
     pub keys: Option<Keys>,
     /// Counters.
@@ -173,13 +191,15 @@ impl Collector {
     /// A collector with these limits.
     pub fn new(limits: Limits) -> Self {
         Collector {
+            sources: Sources::new(limits.caps.clone()),
             limits,
             pending: HashMap::new(),
             pending_bytes: 0,
             finished: HashMap::new(),
             finished_order: VecDeque::new(),
             kept: HashMap::new(),
-            kept_order: VecDeque::new(),
+            kept_order: BTreeMap::new(),
+            kept_next: 0,
             kept_bytes: 0,
             keys: None,
             counters: Counters::default(),
@@ -188,6 +208,7 @@ impl Collector {
 
     /// Replaces the limits (a reload): they apply from the next packet or expiry on.
     pub fn set_limits(&mut self, limits: Limits) {
+        self.sources.set_caps(limits.caps.clone());
         self.limits = limits;
     }
 
@@ -199,6 +220,24 @@ impl Collector {
     /// Bytes held by the dumps being reassembled.
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
+    }
+
+    /// Partial dumps handed out and kept, and their bytes.
+    pub fn kept(&self) -> (usize, usize) {
+        (self.kept.len(), self.kept_bytes)
+    }
+
+    /// The sources seen (bounded).
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    fn refuse(&mut self, why: Refusal) -> Received {
+        let c = &mut self.counters;
+        *c.refused.entry(why.kind()).or_insert(0) += 1;
+        c.peak_sources = c.peak_sources.max(self.sources.peak as u64);
+        c.sources_forgotten = self.sources.forgotten;
+        Received::Refused(why.kind())
     }
 
     /// Takes one datagram from `sender`. Dumps completed (or evicted to respect the
@@ -214,6 +253,11 @@ impl Collector {
         let c = &mut self.counters;
         c.packets += 1;
         c.bytes += payload.len() as u64;
+        let len = payload.len();
+        if !self.sources.allowed(sender) {
+            return self.refuse(Refusal::NotAllowed);
+        }
+        let c = &mut self.counters;
         let payload = match unwrap_datagram(payload, self.keys.as_ref()) {
             Ok(p) => p,
             Err(why) => {
@@ -234,9 +278,15 @@ impl Collector {
             // completes the stored report); a complete one takes nothing more.
             match self.reopen(&key, now) {
                 Some(pending) if pending.dump.lacks(&p) => {
+                    let what = Admission::Reopen(pending.bytes);
+                    if let Err(why) = self.sources.admit(sender, what, len, now) {
+                        self.keep(key, pending);
+                        return self.refuse(why);
+                    }
                     self.counters.reopened += 1;
                     self.finished.remove(&key);
                     self.pending_bytes += pending.bytes;
+                    self.sources.opened(key, pending.bytes, now);
                     self.pending.insert(key, pending);
                 }
                 kept => {
@@ -248,14 +298,26 @@ impl Collector {
                 }
             }
         }
+        if !self.pending.contains_key(&key) {
+            if let Err(why) = self.sources.admit(sender, Admission::New, len, now) {
+                return self.refuse(why);
+            }
+            self.pending.insert(
+                key,
+                Pending {
+                    dump: DumpState::new_incoming(&p),
+                    first_seen: wall,
+                    last_seen: wall,
+                    last_instant: now,
+                    bytes: 0,
+                },
+            );
+            self.sources.opened(key, 0, now);
+        } else if let Err(why) = self.sources.admit(sender, Admission::Existing, len, now) {
+            return self.refuse(why);
+        }
         let c = &mut self.counters;
-        let pending = self.pending.entry(key).or_insert_with(|| Pending {
-            dump: DumpState::new_incoming(&p),
-            first_seen: wall,
-            last_seen: wall,
-            last_instant: now,
-            bytes: 0,
-        });
+        let pending = self.pending.get_mut(&key).expect("pending dump");
         let origin = Origin {
             source: sender.to_string(),
             offset: 0,
@@ -271,6 +333,9 @@ impl Collector {
                 let before = pending.bytes;
                 pending.bytes = pending.dump.memory();
                 self.pending_bytes += pending.bytes - before;
+                c.peak_pending_bytes = c.peak_pending_bytes.max(self.pending_bytes as u64);
+                self.sources.resized(&key, before, pending.bytes);
+                self.sources.charge(sender, len, now);
                 Received::Added
             }
             Outcome::Duplicate => {
@@ -294,15 +359,22 @@ impl Collector {
             out.push(self.finish(key, now, false));
         } else if matches!(result, Received::Inconsistent(_)) && pending.dump.packets.is_empty() {
             // Nothing held: forget the empty shell a contradicting first packet made.
-            self.pending.remove(&key);
+            if let Some(shell) = self.pending.remove(&key) {
+                self.pending_bytes -= shell.bytes;
+                self.sources.closed(&key, shell.bytes);
+            }
         }
         self.enforce_limits(now, &key, out);
+        let c = &mut self.counters;
+        c.peak_sources = c.peak_sources.max(self.sources.peak as u64);
+        c.sources_forgotten = self.sources.forgotten;
         result
     }
 
     fn finish(&mut self, key: Key, now: Instant, evicted: bool) -> Finished {
         let p = self.pending.remove(&key).expect("pending dump");
         self.pending_bytes -= p.bytes;
+        self.sources.closed(&key, p.bytes);
         if p.dump.is_complete() {
             self.counters.complete += 1;
         } else {
@@ -338,16 +410,18 @@ impl Collector {
             return;
         }
         self.kept_bytes += p.bytes;
-        if let Some(old) = self.kept.insert(key, p) {
+        let order = self.kept_next;
+        self.kept_next += 1;
+        if let Some((old_order, old)) = self.kept.insert(key, (order, p)) {
             self.kept_bytes -= old.bytes;
-        } else {
-            self.kept_order.push_back(key);
+            self.kept_order.remove(&old_order);
         }
+        self.kept_order.insert(order, key);
         while self.kept_bytes > self.limits.max_kept_partial_bytes {
-            let Some(k) = self.kept_order.pop_front() else {
+            let Some((_, k)) = self.kept_order.pop_first() else {
                 break;
             };
-            if let Some(old) = self.kept.remove(&k) {
+            if let Some((_, old)) = self.kept.remove(&k) {
                 self.kept_bytes -= old.bytes;
                 // Forgotten as finished too: its late packets start it again, empty.
                 self.finished.remove(&k);
@@ -360,9 +434,9 @@ impl Collector {
     /// finished either: its late packets start it again, and the store merges it with the
     /// stored report.)
     fn reopen(&mut self, key: &Key, now: Instant) -> Option<Pending> {
-        if let Some(mut p) = self.kept.remove(key) {
+        if let Some((order, mut p)) = self.kept.remove(key) {
             self.kept_bytes -= p.bytes;
-            self.kept_order.retain(|k| k != key);
+            self.kept_order.remove(&order);
             p.last_instant = now;
             return Some(p);
         }
@@ -373,13 +447,22 @@ impl Collector {
         while self.pending.len() > self.limits.max_pending
             || self.pending_bytes > self.limits.max_pending_bytes
         {
-            let oldest = self
-                .pending
-                .iter()
-                .filter(|(k, _)| *k != keep || self.pending.len() == 1)
-                .min_by_key(|(_, p)| p.last_instant)
-                .map(|(k, _)| *k);
-            match oldest {
+            // The least recently fed dump of the source holding the most (dumps, or bytes when
+            // only the bytes are over): a source spraying new dumps evicts its own first.
+            let by_bytes = self.pending.len() <= self.limits.max_pending;
+            let pending = &self.pending;
+            let victim = self
+                .sources
+                .heaviest(by_bytes)
+                .find_map(|keys| {
+                    keys.iter()
+                        .filter(|k| *k != keep)
+                        .min_by_key(|k| pending.get(*k).map(|p| p.last_instant))
+                        .copied()
+                })
+                .or_else(|| (pending.len() == 1).then_some(*keep))
+                .filter(|k| pending.contains_key(k));
+            match victim {
                 Some(k) => out.push(self.finish(k, now, true)),
                 None => break,
             }
@@ -393,9 +476,9 @@ impl Collector {
         if let Some((t, k)) = self.finished_order.pop_front() {
             if self.finished.get(&k) == Some(&t) {
                 self.finished.remove(&k);
-                if let Some(old) = self.kept.remove(&k) {
+                if let Some((order, old)) = self.kept.remove(&k) {
                     self.kept_bytes -= old.bytes;
-                    self.kept_order.retain(|o| *o != k);
+                    self.kept_order.remove(&order);
                 }
             }
         }
@@ -616,5 +699,164 @@ mod tests {
         c.push(&soft[0], A, t, w, &mut out);
         assert_eq!(out.len(), 2);
         assert!(out[1].dump.is_complete());
+    }
+
+    fn dump_seq(seq: u32) -> Vec<Vec<u8>> {
+        let mut d = OOPS;
+        d.seq = seq;
+        packets(d, 512)
+    }
+
+    /// Every datagram counted once, in one outcome.
+    fn counted_once(c: &Counters) {
+        let refused: u64 = c.refused.values().sum();
+        assert_eq!(
+            c.added + c.duplicates + c.inconsistent + c.malformed_total() + refused + c.late,
+            c.packets
+        );
+    }
+
+    #[test]
+    fn the_total_cap_evicts_from_the_source_holding_the_most() {
+        let limits = Limits {
+            max_pending: 4,
+            caps: Caps {
+                max_pending_per_source: 0,
+                new_dumps_per_minute: 0,
+                ..Caps::default()
+            },
+            ..Limits::default()
+        };
+        let mut c = Collector::new(limits);
+        let (t, w) = (Instant::now(), SystemTime::now());
+        let mut out = Vec::new();
+        // A's dump is the oldest pending.
+        let real = dump_seq(1);
+        c.push(&real[0], A, t, w, &mut out);
+        // B sprays new dumps: once four are pending, each new one evicts one of B's.
+        for seq in 100..140 {
+            let later = t + Duration::from_millis(u64::from(seq));
+            c.push(&dump_seq(seq)[0], B, later, w, &mut out);
+        }
+        assert_eq!(c.pending(), 4);
+        assert_eq!(out.len(), 40 - 3);
+        assert!(out.iter().all(|f| f.sender == B));
+        // B's oldest went first.
+        assert_eq!(out[0].dump.key.seq, 100);
+        assert_eq!(c.counters.evicted, 37);
+        // A's dump is still pending, and completes.
+        for p in &real[1..] {
+            c.push(p, A, t, w, &mut out);
+        }
+        let last = out.last().unwrap();
+        assert_eq!(last.sender, A);
+        assert!(last.dump.is_complete());
+        counted_once(&c.counters);
+    }
+
+    #[test]
+    fn caps_refuse_and_count_every_packet_by_reason() {
+        let limits = Limits {
+            caps: Caps {
+                allow: vec![crate::caps::parse_net("127.0.0.0/8").unwrap()],
+                max_pending_per_source: 2,
+                max_pending_bytes_per_source: 0,
+                new_dumps_per_minute: 3,
+                new_dumps_burst: 3,
+                bytes_per_source_per_hour: 4_000,
+                max_sources: 16,
+            },
+            ..Limits::default()
+        };
+        let mut c = Collector::new(limits);
+        let (t, w) = (Instant::now(), SystemTime::now());
+        let mut out = Vec::new();
+        // Outside the allow-list (B is ::1): refused before anything else.
+        assert_eq!(
+            c.push(&dump_seq(1)[0], B, t, w, &mut out),
+            Received::Refused("not_allowed")
+        );
+        assert_eq!(
+            c.push(b"junk", B, t, w, &mut out),
+            Received::Refused("not_allowed")
+        );
+        // Two dumps pending: a third is refused, packets of the two are not.
+        assert_eq!(c.push(&dump_seq(1)[0], A, t, w, &mut out), Received::Added);
+        assert_eq!(c.push(&dump_seq(2)[0], A, t, w, &mut out), Received::Added);
+        assert_eq!(
+            c.push(&dump_seq(3)[0], A, t, w, &mut out),
+            Received::Refused("source_pending_cap")
+        );
+        assert_eq!(c.push(&dump_seq(1)[1], A, t, w, &mut out), Received::Added);
+        // Once they are handed out (timeout), a new dump may start: of the burst of 3, two were
+        // used and 10 s at 3 a minute brought half a token back: one token, then none.
+        let t1 = t + Duration::from_secs(10);
+        c.expire(t1, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(c.push(&dump_seq(3)[0], A, t1, w, &mut out), Received::Added);
+        assert_eq!(
+            c.push(&dump_seq(10)[0], A, t1, w, &mut out),
+            Received::Refused("new_dump_rate")
+        );
+        // Bytes per hour: the rest of dump 3 takes the source past 4,000 bytes.
+        let three = dump_seq(3);
+        let mut refused_bytes = false;
+        for p in three[1..].iter().cycle().take(200) {
+            if c.push(p, A, t1, w, &mut out) == Received::Refused("source_bytes_per_hour") {
+                refused_bytes = true;
+                break;
+            }
+        }
+        assert!(refused_bytes);
+        let r = &c.counters.refused;
+        assert_eq!(r["not_allowed"], 2);
+        assert_eq!(r["source_pending_cap"], 1);
+        assert_eq!(r["new_dump_rate"], 1);
+        assert_eq!(r["source_bytes_per_hour"], 1);
+        counted_once(&c.counters);
+    }
+
+    #[test]
+    fn kept_partial_dumps_are_forgotten_oldest_first_in_constant_time() {
+        let limits = Limits {
+            max_kept_partial_bytes: 40 << 10,
+            caps: Caps {
+                new_dumps_per_minute: 0,
+                max_pending_per_source: 0,
+                ..Caps::default()
+            },
+            ..Limits::default()
+        };
+        let mut c = Collector::new(limits);
+        let (t, w) = (Instant::now(), SystemTime::now());
+        let mut out = Vec::new();
+        // 20,000 one-packet partial dumps handed out in turn (quadratic before: seconds).
+        let first = dump_seq(0)[0].clone();
+        let started = std::time::Instant::now();
+        for seq in 0..20_000u32 {
+            let mut p = first.clone();
+            // seq is at offset 32 in the header; the CRC is then fixed up.
+            p[32..36].copy_from_slice(&seq.to_le_bytes());
+            let crc = packet_crc(&p);
+            p[12..16].copy_from_slice(&crc.to_le_bytes());
+            assert_eq!(c.push(&p, A, t, w, &mut out), Received::Added, "{seq}");
+            c.drain(t, &mut out);
+            // A copy of the previous one lacks nothing: late (its kept dump is kept again).
+            if seq > 0 {
+                let mut q = first.clone();
+                q[32..36].copy_from_slice(&(seq - 1).to_le_bytes());
+                let crc = packet_crc(&q);
+                q[12..16].copy_from_slice(&crc.to_le_bytes());
+                assert_eq!(c.push(&q, A, t, w, &mut out), Received::Late);
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(20));
+        let (n, bytes) = c.kept();
+        assert!(bytes <= 40 << 10 && n > 0);
+        // The newest are kept, the oldest forgotten: a packet the newest lacks reopens it.
+        let newest = dump_seq(19_999);
+        assert_eq!(c.push(&newest[1], A, t, w, &mut out), Received::Added);
+        assert_eq!(c.counters.reopened, 1);
+        counted_once(&c.counters);
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use netoopsd::caps::Caps;
 use netoopsd::config::{self, FromFile, Reload, Reloaded};
 use netoopsd::listen::{self, End};
 use netoopsd::live::Limits;
@@ -158,9 +159,56 @@ struct ListenArgs {
     /// Datagrams per recvmmsg call.
     #[arg(long, default_value_t = 64, value_name = "N")]
     batch: usize,
-    /// At most this many dumps reassembled at once (the oldest is stored partial beyond).
+    /// At most this many dumps reassembled at once, in all; beyond, the least recently fed
+    /// dump of the source holding the most is stored partial.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     max_pending: usize,
+    /// At most this much memory held by the dumps being reassembled, in all (about twice their
+    /// packets' bytes); beyond, a dump of the source holding the most is stored partial. SIZE
+    /// is bytes or a number with K, M, G (KiB, MiB, GiB) or KB, MB, GB.
+    #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = size)]
+    max_pending_bytes: u64,
+    /// At most this much memory held by partial dumps already stored, kept so that late
+    /// packets complete them in memory (the oldest are forgotten beyond).
+    #[arg(long, default_value = "64MiB", value_name = "SIZE", value_parser = size)]
+    max_kept_partial_bytes: u64,
+    /// At most this many dumps reassembled at once per source address; packets starting
+    /// another are refused (counted as source_pending_cap). 0: no cap.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    max_pending_per_source: usize,
+    /// At most this much memory held by one source's dumps being reassembled; its packets are
+    /// refused beyond (source_pending_cap). 0: no cap.
+    #[arg(long, default_value = "32MiB", value_name = "SIZE", value_parser = size)]
+    max_pending_bytes_per_source: u64,
+    /// New dumps a source may start per minute, on average (a token bucket of
+    /// --new-dumps-burst tokens); packets starting more are refused (new_dump_rate), packets
+    /// of its dumps already reassembled never are. 0: no cap.
+    #[arg(long, default_value_t = 12, value_name = "PER_MINUTE")]
+    max_new_dumps_per_source: u32,
+    /// New dumps a source may start at once (the bucket's size).
+    #[arg(long, default_value_t = 32, value_name = "N")]
+    new_dumps_burst: u32,
+    /// Bytes of packets a source may have taken per hour (a bucket of SIZE refilled over an
+    /// hour); its packets are refused beyond (source_bytes_per_hour). 0: no cap.
+    #[arg(long, default_value = "256MiB", value_name = "SIZE", value_parser = size)]
+    max_bytes_per_source_per_hour: u64,
+    /// Sources tracked for these caps at most; beyond, the one idle the longest is forgotten
+    /// (what it used of its allowance is remembered in a hashed slot, so coming back gives it
+    /// nothing fresh).
+    #[arg(long, default_value_t = 65_536, value_name = "N")]
+    max_sources: usize,
+    /// Take packets only from this network (repeatable; default: from anywhere), e.g.
+    /// 10.0.0.0/8 or fd00::/8; others are refused (not_allowed) before anything else.
+    #[arg(long = "allow", value_name = "CIDR", value_parser = net)]
+    allow: Vec<ipnet::IpNet>,
+    /// Delete reports stored more than this many days ago (may be fractional), at start-up
+    /// and then about once a minute. Default: keep them.
+    #[arg(long, value_name = "DAYS", allow_negative_numbers = true)]
+    retain_days: Option<f64>,
+    /// Keep at most this many bytes of reports (packets plus log), deleting the oldest first,
+    /// at start-up, about once a minute and after each quarter of SIZE stored. Default: no cap.
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    retain_bytes: Option<u64>,
     /// Report every dropped packet (malformed, inconsistent) on standard error.
     #[arg(long, short)]
     verbose: bool,
@@ -198,16 +246,15 @@ fn fixed(db: &std::path::Path, a: &ListenArgs) -> Vec<(&'static str, String)> {
         ("batch", a.batch.to_string()),
         ("http", format!("{:?}", a.http)),
         ("metrics", format!("{:?}", a.metrics)),
+        ("max-sources", a.max_sources.to_string()),
+        ("retain-days", format!("{:?}", a.retain_days)),
+        ("retain-bytes", format!("{:?}", a.retain_bytes)),
     ]
 }
 
 /// The settings of `listen` that a reload changes, checked.
 fn reloadable(a: &ListenArgs, file: Option<&FromFile>) -> Result<Reloaded, String> {
-    let limits = Limits {
-        partial_timeout: seconds(a.partial_timeout, &config::name(file, "partial-timeout"))?,
-        max_pending: a.max_pending,
-        ..Limits::default()
-    };
+    let limits = limits(a, &|key| config::name(file, key))?;
     let keys = match a.keys.as_deref().map(netoopsd::keys::Keys::load) {
         None => None,
         Some(Ok(k)) => Some(k),
@@ -369,6 +416,104 @@ fn fail(e: &str) -> ExitCode {
     ExitCode::from(1)
 }
 
+fn size(s: &str) -> Result<u64, String> {
+    netoopsd::caps::parse_size(s)
+}
+
+fn net(s: &str) -> Result<ipnet::IpNet, String> {
+    netoopsd::caps::parse_net(s)
+}
+
+fn at_least_one<T: PartialOrd + From<u8> + std::fmt::Display>(
+    v: T,
+    opt: &str,
+    why: &str,
+) -> Result<T, String> {
+    if v < T::from(1) {
+        return Err(format!("{opt}: {v}: must be at least 1 ({why})"));
+    }
+    Ok(v)
+}
+
+/// The reassembly limits and caps of `listen`, checked.
+fn limits(a: &ListenArgs, name: &dyn Fn(&str) -> String) -> Result<Limits, String> {
+    let usize_of = |v: u64, opt: &str| {
+        usize::try_from(v).map_err(|_| format!("{opt}: {v}: too large for this machine"))
+    };
+    Ok(Limits {
+        partial_timeout: seconds(a.partial_timeout, &name("partial-timeout"))?,
+        max_pending: at_least_one(
+            a.max_pending,
+            &name("max-pending"),
+            "no dump could be reassembled",
+        )?,
+        max_pending_bytes: usize_of(
+            at_least_one(
+                a.max_pending_bytes,
+                &name("max-pending-bytes"),
+                "no dump could be reassembled",
+            )?,
+            &name("max-pending-bytes"),
+        )?,
+        max_kept_partial_bytes: usize_of(
+            a.max_kept_partial_bytes,
+            &name("max-kept-partial-bytes"),
+        )?,
+        caps: Caps {
+            allow: a.allow.clone(),
+            max_pending_per_source: a.max_pending_per_source,
+            max_pending_bytes_per_source: usize_of(
+                a.max_pending_bytes_per_source,
+                &name("max-pending-bytes-per-source"),
+            )?,
+            new_dumps_per_minute: a.max_new_dumps_per_source,
+            new_dumps_burst: if a.max_new_dumps_per_source > 0 {
+                at_least_one(
+                    a.new_dumps_burst,
+                    &name("new-dumps-burst"),
+                    "0 would refuse every dump",
+                )?
+            } else {
+                a.new_dumps_burst
+            },
+            bytes_per_source_per_hour: a.max_bytes_per_source_per_hour,
+            max_sources: at_least_one(
+                a.max_sources,
+                &name("max-sources"),
+                "a source must be tracked",
+            )?,
+        },
+        ..Limits::default()
+    })
+}
+
+/// Retention, checked.
+fn retain(a: &ListenArgs, name: &dyn Fn(&str) -> String) -> Result<listen::Retain, String> {
+    let age = match a.retain_days {
+        Some(d) if d.is_finite() && d > 0.0 => Some(
+            Duration::try_from_secs_f64(d * 86_400.0)
+                .map_err(|_| format!("{}: {d}: too many days", name("retain-days")))?,
+        ),
+        Some(d) => {
+            return Err(format!(
+                "{}: {d}: not a number of days above 0",
+                name("retain-days")
+            ))
+        }
+        None => None,
+    };
+    let bytes = match a.retain_bytes {
+        Some(0) => {
+            return Err(format!(
+                "{}: 0: must be above 0 (it would delete every report)",
+                name("retain-bytes")
+            ))
+        }
+        b => b,
+    };
+    Ok(listen::Retain { age, bytes })
+}
+
 fn seconds(v: f64, opt: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v).map_err(|_| format!("{opt}: {v}: not a number of seconds"))
 }
@@ -433,6 +578,10 @@ fn listen(db: PathBuf, a: ListenArgs, file: Option<FromFile>, argv: Vec<OsString
             read: Arc::new(read),
         }
     };
+    let retain = match retain(&a, &name) {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
     let Reloaded {
         limits,
         keys,
@@ -457,6 +606,7 @@ fn listen(db: PathBuf, a: ListenArgs, file: Option<FromFile>, argv: Vec<OsString
         keys,
         metrics,
         reload: Some(reload),
+        retain,
     };
     let mut result = listen::run(&opts, std::io::stdout());
     if !explicit && matches!(&result, Err(e) if e.contains("cannot create socket")) {

@@ -637,7 +637,7 @@ fn config_file_errors_name_the_file_the_key_and_the_value() {
     for (text, want) in [
         (
             "listne = [\"[::]:6667\"]\n",
-            format!("netoopsd: error: {c}: unknown key \"listne\" (= [\"[::]:6667\"]): the keys of `listen` are its long flags: batch, db, "),
+            format!("netoopsd: error: {c}: unknown key \"listne\" (= [\"[::]:6667\"]): the keys of `listen` are its long flags: allow, batch, db, "),
         ),
         (
             "listen = [\"[::]:66670\"]\n",

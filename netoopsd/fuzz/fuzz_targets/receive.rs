@@ -10,7 +10,7 @@
 //! packets that open under it may be taken.
 //!
 //! Input: [mode u8], then repeated [flags u8][len u16 LE][len bytes]; mode bit 0: the
-//! collector has the test key; flags bit 0: fix the CRC, bit 1: the second sender, bits
+//! collector has the test key; mode bit 1: only 127.0.0.0/8 is allowed; flags bit 0: fix the CRC, bit 1: the second sender, bits
 //! 2-7: seconds the clock advances before the datagram.
 #![no_main]
 
@@ -19,6 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
 use netoops_codec::wire::{golden, packet_crc, CRC_OFFSET};
+use netoopsd::caps::Caps;
 use netoopsd::keys::Keys;
 use netoopsd::live::{Collector, Finished, Limits};
 use netoopsd::reassembly::{parse_incoming, DumpState};
@@ -71,6 +72,21 @@ fuzz_target!(|data: &[u8]| {
         finished_ttl: Duration::from_secs(60),
         max_finished: 8,
         max_kept_partial_bytes: 16 << 10,
+        // Small caps per source, so that sequences reach them (and, with mode bit 1, an
+        // allow-list that refuses the second sender).
+        caps: Caps {
+            allow: if data.first().is_some_and(|m| m & 2 != 0) {
+                vec!["127.0.0.0/8".parse().unwrap()]
+            } else {
+                Vec::new()
+            },
+            max_pending_per_source: 3,
+            max_pending_bytes_per_source: 48 << 10,
+            new_dumps_per_minute: 6,
+            new_dumps_burst: 3,
+            bytes_per_source_per_hour: 256 << 10,
+            max_sources: 1,
+        },
     };
     let mut c = Collector::new(limits);
     let Some((&mode, data)) = data.split_first() else {

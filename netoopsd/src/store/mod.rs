@@ -276,4 +276,7 @@ pub trait Store {
     fn same_dump(&self, r: &NewReport) -> Result<Option<Full>, String>;
     /// Buckets of the reports matching `f`, largest first.
     fn top(&self, f: &Filter) -> Result<Vec<Bucket>, String>;
+    /// Deletes the reports stored before `before_ms` (Unix ms), then the oldest reports until
+    /// those left hold at most `max_bytes` (packets plus log); returns how many were deleted.
+    fn prune(&mut self, before_ms: Option<i64>, max_bytes: Option<u64>) -> Result<u64, String>;
 }

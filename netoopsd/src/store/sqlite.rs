@@ -115,6 +115,18 @@ impl SqliteStore {
                 "{name}: database schema version {version} is newer than this netoopsd ({SCHEMA_VERSION})"
             ));
         }
+        if version == 0 {
+            // A new database: freed pages are given back to the file system by
+            // `PRAGMA incremental_vacuum` after pruning (see `prune`). This only takes while
+            // the database has no table yet.
+            let tables: i64 = conn
+                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+                .map_err(|e| format!("{name}: not a netoopsd database: {e}"))?;
+            if tables == 0 {
+                conn.execute_batch("PRAGMA auto_vacuum=INCREMENTAL;")
+                    .map_err(err)?;
+            }
+        }
         let _: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(err)?;
@@ -129,6 +141,19 @@ impl SqliteStore {
                 .map_err(err)?;
         }
         Ok(SqliteStore { conn, name })
+    }
+
+    /// Whether freed pages are given back to the file system after pruning: true for a
+    /// database created by this netoopsd (incremental auto-vacuum). A database created before
+    /// keeps its size after pruning (SQLite keeps the freed pages and reuses them for new
+    /// reports, so it does not grow past its largest size); `sqlite3 FILE 'PRAGMA
+    /// auto_vacuum=INCREMENTAL; VACUUM;'`, with no collector running, converts it.
+    pub fn shrinks(&self) -> Result<bool, String> {
+        let mode: i64 = self
+            .conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .map_err(self.err("reading auto_vacuum"))?;
+        Ok(mode == 2)
     }
 
     /// The connection (for the query functions of [`super::stats`]).
@@ -415,6 +440,53 @@ impl Store for SqliteStore {
         }
         tx.commit().map_err(err)?;
         Ok(ids)
+    }
+
+    fn prune(&mut self, before_ms: Option<i64>, max_bytes: Option<u64>) -> Result<u64, String> {
+        let name = self.name.clone();
+        let err = |e: rusqlite::Error| format!("{name}: pruning reports: {e}");
+        let tx = self.conn.transaction().map_err(err)?;
+        let mut n = 0;
+        if let Some(before) = before_ms {
+            n += tx
+                .execute("DELETE FROM reports WHERE received_ms < ?1", [before])
+                .map_err(err)?;
+        }
+        if let Some(max) = max_bytes {
+            // Newest first, a running sum of their bytes: every report past `max` goes.
+            n += tx
+                .execute(
+                    "DELETE FROM reports WHERE id IN (
+                         SELECT id FROM (
+                             SELECT id, sum(length(packets) + octet_length(log)) OVER (
+                                 ORDER BY received_ms DESC, id DESC ROWS UNBOUNDED PRECEDING
+                             ) AS upto
+                             FROM reports)
+                         WHERE upto > ?1)",
+                    [i64::try_from(max).unwrap_or(i64::MAX)],
+                )
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        if n > 0 {
+            // Give the freed pages back (incremental auto-vacuum; a no-op for a database made
+            // without it, see `shrinks`), then checkpoint so that the file itself shrinks and
+            // the write-ahead log is emptied.
+            // (Each step of the statement frees a page: run it to the end.)
+            let mut st = self
+                .conn
+                .prepare("PRAGMA incremental_vacuum")
+                .map_err(err)?;
+            let mut rows = st.query([]).map_err(err)?;
+            while rows.next().map_err(err)?.is_some() {}
+            drop(rows);
+            drop(st);
+            let _: i64 = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                .map_err(err)?;
+        }
+        Ok(n as u64)
     }
 
     fn list(&self, f: &Filter) -> Result<Vec<Stored>, String> {
@@ -789,5 +861,55 @@ mod tests {
             Some(vec![vec![1], vec![2, 3]])
         );
         assert_eq!(unpack(&[5, 0, 0, 0, 1]), None);
+    }
+
+    #[test]
+    fn prune_deletes_old_then_oldest_reports_and_the_file_shrinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let mut s = SqliteStore::open(&path).unwrap();
+        assert!(s.shrinks().unwrap());
+        // 300 reports of 20,000 bytes of packets and 1,000 of log, stored at 1 s, 2 s, ...
+        for i in 1..=300 {
+            let mut r = report(i, "b", "m", "k");
+            r.packets = vec![vec![i as u8; 20_000]];
+            r.log = "é".repeat(500);
+            s.put(&[r]).unwrap();
+        }
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let wal = dir.path().join("p.db-wal");
+        s.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap();
+        let before = size(&path);
+        assert!(before > 300 * 21_000, "{before}");
+        // Nothing to do: nothing deleted.
+        assert_eq!(s.prune(Some(0), Some(u64::MAX)).unwrap(), 0);
+        // Stored before 51 s: the first 50.
+        assert_eq!(s.prune(Some(51_000), None).unwrap(), 50);
+        let left = s.list(&Filter::default()).unwrap();
+        assert_eq!(left.len(), 250);
+        assert_eq!(left.last().unwrap().received_ms, 51_000);
+        // At most 1 MB: the newest 47 (each holds 20,000 + 1,000 bytes, the log counted in
+        // bytes, not characters).
+        assert_eq!(s.prune(None, Some(1_000_000)).unwrap(), 250 - 47);
+        let left = s.list(&Filter::default()).unwrap();
+        assert_eq!(left.len(), 47);
+        assert_eq!(left.last().unwrap().received_ms, 254_000);
+        assert_eq!(left[0].received_ms, 300_000);
+        let after = size(&path) + size(&wal);
+        assert!(
+            after < 1_300_000 && after * 4 < before,
+            "{before} bytes before, {after} after"
+        );
+        // A database that had tables before netoopsd first opened it has no incremental
+        // auto-vacuum, and says so.
+        let old = dir.path().join("old.db");
+        let c = Connection::open(&old).unwrap();
+        c.execute_batch("CREATE TABLE t (x);").unwrap();
+        drop(c);
+        assert!(!SqliteStore::open(&old).unwrap().shrinks().unwrap());
     }
 }
