@@ -5,12 +5,17 @@
 //! transaction, and prints one line per stored report. The channel between them is bounded:
 //! if storage falls behind, reception waits and the kernel's socket buffer absorbs (and
 //! counts, as socket drops) what does not fit.
+//!
+//! When storing fails (the database server went away), the storing thread keeps the
+//! reports in memory and tries again with exponential backoff ([`RETRY_FIRST`] doubling to
+//! [`RETRY_MAX`]), still taking finished dumps from the channel; beyond [`HELD_MAX_REPORTS`]
+//! reports or [`HELD_MAX_BYTES`] bytes held, new reports are dropped and counted.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver as ChanRx, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver as ChanRx, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,10 +23,19 @@ use serde_json::{json, Value};
 
 use crate::display::dump_name;
 use crate::live::{Collector, Counters, Finished, Limits, Received};
-use crate::reassembly::{parse_incoming, Origin};
 use crate::receive::{bind, Receiver};
-use crate::store::sqlite::SqliteStore;
-use crate::store::{NewReport, Store};
+use crate::store::{NewReport, Store, Stored};
+
+/// The first wait before storing again after a failure.
+pub const RETRY_FIRST: Duration = Duration::from_millis(100);
+/// The longest wait between two tries.
+pub const RETRY_MAX: Duration = Duration::from_secs(5);
+/// At most this many reports are held while the database is unavailable...
+pub const HELD_MAX_REPORTS: usize = 10_000;
+/// ... holding at most this many bytes of packets and log.
+pub const HELD_MAX_BYTES: usize = 256 << 20;
+/// At exit, how long reports still held are tried before they are dropped.
+pub const EXIT_RETRY: Duration = Duration::from_secs(10);
 
 /// What `listen` is asked to do.
 #[derive(Debug, Clone)]
@@ -66,6 +80,10 @@ pub struct Summary {
     pub counters: Counters,
     /// Reports stored.
     pub stored: u64,
+    /// Reports dropped because storing failed while too many were held (or at exit).
+    pub store_dropped: u64,
+    /// Failed attempts to store a batch (each retried after a backoff).
+    pub store_retries: u64,
     /// Datagrams the kernel dropped at the socket (receive buffer full).
     pub socket_drops: u64,
     /// `recvmmsg` calls that returned datagrams.
@@ -96,6 +114,8 @@ impl Summary {
             "dumps_partial": c.partial,
             "dumps_evicted": c.evicted,
             "stored": self.stored,
+            "store_dropped": self.store_dropped,
+            "store_retries": self.store_retries,
             "socket_drops": self.socket_drops,
             "batches": self.batches,
             "max_rss_kib": self.max_rss_kib,
@@ -112,7 +132,7 @@ impl Summary {
             .collect();
         let refused: Vec<String> = c.refused.iter().map(|(k, n)| format!("{k} {n}")).collect();
         format!(
-            "netoopsd: {} packets ({} bytes): {} added, {} rebuilt from parity, {} duplicate, {} inconsistent, {} malformed{}, {} refused{}, {} late, {} partial dumps reopened; {} reports stored ({} complete, {} partial); {} dropped at the socket",
+            "netoopsd: {} packets ({} bytes): {} added, {} rebuilt from parity, {} duplicate, {} inconsistent, {} malformed{}, {} refused{}, {} late, {} partial dumps reopened; {} reports stored ({} complete, {} partial); {} dropped at the socket; {} store retries, {} reports dropped unstored",
             c.packets,
             c.bytes,
             c.added,
@@ -128,7 +148,9 @@ impl Summary {
             self.stored,
             c.complete,
             c.partial,
-            self.socket_drops
+            self.socket_drops,
+            self.store_retries,
+            self.store_dropped
         )
     }
 }
@@ -141,97 +163,164 @@ pub fn max_rss_kib() -> Option<u64> {
 }
 
 /// One line per stored report: `stored id=N dump=BOOT#SEQ from=ADDR reason=R state=...
-/// bucket=B title="..."`.
-pub fn stored_line(id: i64, r: &NewReport) -> String {
-    let f = &r.fields;
+/// bucket=B title="..."`, as the report is stored now (after a merge with parts stored
+/// before, its merged state).
+pub fn stored_line(s: &Stored) -> String {
+    let f = &s.fields;
     let state = if f.complete {
         "complete".to_string()
     } else {
         format!("partial({}/{})", f.packets_received, f.packet_count)
     };
     format!(
-        "stored id={id} dump={}#{} from={} reason={} state={state} bucket={} title={:?}",
-        f.boot_id, f.seq, r.sender, f.reason, f.bucket, f.title
+        "stored id={} dump={}#{} from={} reason={} state={state} bucket={} title={:?}",
+        s.id, f.boot_id, f.seq, s.sender, f.reason, f.bucket, f.title
     )
 }
 
-/// The report of a finished dump. A partial dump first takes the packets of the report stored
-/// for the same dump, if that one is partial too: packets that come after a partial report was
-/// stored complete it (by replacing it, under its id), even across a restart of the collector.
-fn report_of(store: &SqliteStore, f: &mut Finished, now: SystemTime) -> Result<NewReport, String> {
-    let r = NewReport::from_finished(f, now);
-    if r.fields.complete {
-        return Ok(r);
+/// The report of a finished dump. Merging it with parts of the same dump stored before (by
+/// this receiver before a restart, or by another) is [`Store::put`]'s work.
+fn report_of(f: &Finished, now: SystemTime) -> NewReport {
+    NewReport::from_finished(f, now)
+}
+
+/// Counters of the storing thread.
+#[derive(Default)]
+struct StoreCounters {
+    stored: AtomicU64,
+    dropped: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// Reports waiting to be stored, bounded by [`HELD_MAX_REPORTS`] and [`HELD_MAX_BYTES`].
+#[derive(Default)]
+struct Held {
+    reports: Vec<NewReport>,
+    bytes: usize,
+}
+
+impl Held {
+    fn size(r: &NewReport) -> usize {
+        r.packets.iter().map(Vec::len).sum::<usize>() + r.log.len()
     }
-    let Some(held) = store.same_dump(&r)? else {
-        return Ok(r);
-    };
-    if held.report.fields.complete {
-        return Ok(r);
-    }
-    let held_since = held.report.first_packet_ms;
-    let before = f.dump.packets.len() + f.dump.parity.len();
-    for (i, bytes) in held.packets.iter().enumerate() {
-        if let Ok(p) = parse_incoming(bytes) {
-            if p.key() == f.dump.key {
-                let origin = Origin {
-                    source: format!("report {}", held.report.id),
-                    offset: i as u64,
-                };
-                f.dump.offer_incoming(&p, origin);
-            }
+
+    /// Takes a finished dump's report, unless the bound is reached: then it is dropped,
+    /// said on standard error and counted.
+    fn take(&mut self, f: &Finished, counters: &StoreCounters) {
+        let r = report_of(f, SystemTime::now());
+        let size = Self::size(&r);
+        if self.reports.len() >= HELD_MAX_REPORTS || self.bytes + size > HELD_MAX_BYTES {
+            counters.dropped.fetch_add(1, Ordering::SeqCst);
+            eprintln!(
+                "netoopsd: dropped the report of dump {} from {}: {} reports ({} bytes) already wait for the database",
+                dump_name(&f.dump.key),
+                f.sender,
+                self.reports.len(),
+                self.bytes
+            );
+            return;
         }
+        self.bytes += size;
+        self.reports.push(r);
     }
-    if f.dump.packets.len() + f.dump.parity.len() == before {
-        return Ok(r);
-    }
-    let mut merged = NewReport::from_finished(f, now);
-    merged.first_packet_ms = merged.first_packet_ms.min(held_since);
-    Ok(merged)
 }
 
 fn store_loop(
-    mut store: SqliteStore,
+    mut store: Box<dyn Store + Send>,
     rx: ChanRx<Finished>,
-    stored: Arc<AtomicU64>,
+    counters: Arc<StoreCounters>,
     stop_after: Option<u64>,
     stop: Arc<AtomicBool>,
     mut out: impl Write,
 ) -> Result<(), String> {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < 256 {
-            match rx.try_recv() {
-                Ok(f) => batch.push(f),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+    let mut held = Held::default();
+    let mut open = true;
+    let mut backoff = RETRY_FIRST;
+    let mut exit_deadline: Option<Instant> = None;
+    loop {
+        if held.reports.is_empty() {
+            if !open {
+                return Ok(());
+            }
+            match rx.recv() {
+                Ok(f) => held.take(&f, &counters),
+                Err(_) => return Ok(()),
             }
         }
-        let now = SystemTime::now();
-        let reports = batch
-            .iter_mut()
-            .map(|f| report_of(&store, f, now))
-            .collect::<Result<Vec<NewReport>, String>>()?;
-        let ids = store.put(&reports)?;
-        let mut text = String::new();
-        for (id, r) in ids.iter().zip(&reports) {
-            text.push_str(&stored_line(*id, r));
-            text.push('\n');
+        while held.reports.len() < 256 {
+            match rx.try_recv() {
+                Ok(f) => held.take(&f, &counters),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
         }
-        // Standard output may be closed (a pipe whose reader went away): storing goes on.
-        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-        let n = stored.fetch_add(ids.len() as u64, Ordering::SeqCst) + ids.len() as u64;
-        if stop_after.is_some_and(|m| n >= m) {
-            stop.store(true, Ordering::SeqCst);
+        if held.reports.is_empty() {
+            continue;
+        }
+        let n = held.reports.len().min(256);
+        match store.put_stored(&held.reports[..n]) {
+            Ok(stored) => {
+                backoff = RETRY_FIRST;
+                let batch: Vec<NewReport> = held.reports.drain(..n).collect();
+                held.bytes -= batch.iter().map(Held::size).sum::<usize>();
+                let mut text = String::new();
+                for s in &stored {
+                    text.push_str(&stored_line(s));
+                    text.push('\n');
+                }
+                // Standard output may be closed (a pipe whose reader went away): storing goes on.
+                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+                let k = stored.len() as u64;
+                let total = counters.stored.fetch_add(k, Ordering::SeqCst) + k;
+                if stop_after.is_some_and(|m| total >= m) {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+            Err(e) => {
+                counters.retries.fetch_add(1, Ordering::SeqCst);
+                eprintln!(
+                    "netoopsd: storing {n} reports failed (trying again in {} ms, {} held): {e}",
+                    backoff.as_millis(),
+                    held.reports.len()
+                );
+                if !open {
+                    let deadline =
+                        *exit_deadline.get_or_insert_with(|| Instant::now() + EXIT_RETRY);
+                    if Instant::now() >= deadline {
+                        let k = held.reports.len() as u64;
+                        counters.dropped.fetch_add(k, Ordering::SeqCst);
+                        return Err(format!("{k} reports were not stored at exit: {e}"));
+                    }
+                    std::thread::sleep(backoff);
+                } else {
+                    // Wait, still taking finished dumps so that reception goes on.
+                    let until = Instant::now() + backoff;
+                    while let Some(left) = until.checked_duration_since(Instant::now()) {
+                        match rx.recv_timeout(left) {
+                            Ok(f) => held.take(&f, &counters),
+                            Err(RecvTimeoutError::Timeout) => break,
+                            Err(RecvTimeoutError::Disconnected) => {
+                                open = false;
+                                break;
+                            }
+                        }
+                    }
+                }
+                backoff = (backoff * 2).min(RETRY_MAX);
+            }
         }
     }
-    Ok(())
 }
 
 /// Runs the collector until a signal (SIGINT/SIGTERM), `--exit-after-dumps` or `--timeout`.
 /// Lines for stored reports go to `out`; the listening line, dropped packets (with
 /// `verbose`) and the final counters go to standard error.
 pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, String> {
-    let store = SqliteStore::open(&opts.db)?;
+    let spec = opts.db.to_string_lossy();
+    let store = crate::store::open(&spec)?;
     let sockets = bind(&opts.addrs, opts.rcvbuf)?;
     let mut rx = Receiver::new(sockets, opts.batch);
     let stop = Arc::new(AtomicBool::new(false));
@@ -242,17 +331,17 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     eprintln!(
         "netoopsd: listening on {} (database {})",
         addrs.join(", "),
-        opts.db.display()
+        store.name()
     );
 
-    let stored = Arc::new(AtomicU64::new(0));
+    let counters = Arc::new(StoreCounters::default());
     let (tx, chan_rx) = sync_channel::<Finished>(1024);
     let writer = {
-        let (stored, stop) = (Arc::clone(&stored), Arc::clone(&stop));
+        let (counters, stop) = (Arc::clone(&counters), Arc::clone(&stop));
         let stop_after = opts.exit_after_dumps;
         std::thread::Builder::new()
             .name("netoopsd-store".into())
-            .spawn(move || store_loop(store, chan_rx, stored, stop_after, stop, out))
+            .spawn(move || store_loop(store, chan_rx, counters, stop_after, stop, out))
             .map_err(|e| format!("cannot start the storing thread: {e}"))?
     };
 
@@ -323,7 +412,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     if let Some(e) = failure {
         return Err(e);
     }
-    let stored = stored.load(Ordering::SeqCst);
+    let stored = counters.stored.load(Ordering::SeqCst);
     if end == End::TimedOut && opts.exit_after_dumps.is_some_and(|n| stored >= n) {
         end = End::Stopped;
     }
@@ -331,6 +420,8 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         end,
         counters: collector.counters.clone(),
         stored,
+        store_dropped: counters.dropped.load(Ordering::SeqCst),
+        store_retries: counters.retries.load(Ordering::SeqCst),
         socket_drops: rx.socket_drops(),
         batches: rx.batches,
         max_rss_kib: max_rss_kib(),
