@@ -33,6 +33,7 @@ PKGS=(
     rustfmt-web rust-web-clippy
     dkms mmdebstrap
     chromium chromium-driver debuginfod
+    postgresql
 )
 
 BINDGEN_VERSION=0.71.1
