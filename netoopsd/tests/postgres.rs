@@ -567,10 +567,23 @@ fn ls_top_show_stats_and_web_pages_read_the_same_from_either_backend() {
     let c = shared();
     let url = c.database();
     let now = 1_767_225_600_000 + 12 * 3_600_000;
-    let mut lite = SqliteStore::in_memory().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fleet.db").display().to_string();
+    let mut lite = SqliteStore::open(Path::new(&file)).unwrap();
     let mut pg = PgStore::connect(&url).unwrap();
     assert_eq!(pg.schema_version().unwrap(), 1);
-    let reports = fleet(now);
+    let mut reports = fleet(now);
+    // And one real dump (id 41), so that report pages have packets to decode.
+    let pk = packets(OOPS, 512);
+    let at = std::time::UNIX_EPOCH + Duration::from_millis(now as u64 - 60_000);
+    let real = netoopsd::live::Finished {
+        sender: "10.0.0.9".parse().unwrap(),
+        dump: netoopsd::reassembly::DumpState::from_packets(pk.iter().map(Vec::as_slice), "t")
+            .unwrap(),
+        first_seen: at,
+        last_seen: at,
+    };
+    reports.push(NewReport::from_finished(&real, at));
     assert_eq!(lite.put(&reports).unwrap(), pg.put(&reports).unwrap());
     // A replay changes nothing in either.
     assert_eq!(lite.put(&reports).unwrap(), pg.put(&reports).unwrap());
@@ -602,7 +615,7 @@ fn ls_top_show_stats_and_web_pages_read_the_same_from_either_backend() {
         let [a, b] = stores.map(|s| s.top(f).unwrap());
         assert_eq!(a, b, "top {f:?}");
     }
-    for id in 1..=41 {
+    for id in 1..=42 {
         let [a, b] = stores.map(|s| s.get(id).unwrap());
         assert_eq!(a, b, "get {id}");
     }
@@ -633,7 +646,7 @@ fn ls_top_show_stats_and_web_pages_read_the_same_from_either_backend() {
     ];
     let [a, b] = stores.map(|s| s.releases().unwrap());
     assert_eq!(a, b);
-    assert_eq!(a[0], "6.12.0");
+    assert_eq!(a[0], "6.12.0-netoops");
     for col in [
         "reason",
         "hostname",
@@ -685,6 +698,31 @@ fn ls_top_show_stats_and_web_pages_read_the_same_from_either_backend() {
         assert_eq!(a, b, "machine {m}");
     }
 
+    // The web view served by `netoopsd serve` over HTTP: the same JSON from both.
+    let now_s = (now / 1000).to_string();
+    let servers = [&file, &url].map(|db| Server::start(db, &now_s));
+    for path in [
+        "/api/buckets",
+        "/api/buckets?reason=panic&days=30",
+        "/api/buckets?q=function+1",
+        "/api/bucket/steady",
+        "/api/bucket/rising?kernel=6.9.1",
+        "/api/machine/m3",
+        "/api/report/41",
+        "/report/41",
+        "/api/report/999",
+        "/",
+        "/bucket/fresh",
+    ] {
+        let [a, b] = servers.each_ref().map(|s| s.get(path));
+        assert!(
+            a.starts_with("HTTP/1.1 200") || path.ends_with("999"),
+            "{path}: {a}"
+        );
+        assert_eq!(a, b, "{path}");
+    }
+    drop(servers);
+
     // Pruning: by age, then by size, the same in both.
     let [a, b] = [
         lite.prune(Some(now - 30 * 86_400_000), None).unwrap(),
@@ -705,4 +743,56 @@ fn ls_top_show_stats_and_web_pages_read_the_same_from_either_backend() {
     // The command line reads it too.
     let ls = json(&url, &["ls", "--json"]);
     assert_eq!(ls.as_array().unwrap().len(), a.len());
+}
+
+/// A `netoopsd serve` process.
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(db: &str, now_s: &str) -> Self {
+        let mut child = Command::new(exe())
+            .args(["--db", db, "serve", "--http", "127.0.0.1:0", "--now", now_s])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("serving http://")
+            .and_then(|a| a.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("serving line: {line:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    /// The response to `GET path`: status line and body (headers that vary left out).
+    fn get(&self, path: &str) -> String {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        )
+        .unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        let (head, body) = r.split_once("\r\n\r\n").unwrap_or((&r, ""));
+        let status = head.lines().next().unwrap_or("").to_string();
+        format!("{status}\n{body}")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -144,8 +144,11 @@ impl PgStore {
             config.application_name("netoopsd");
         }
         let name = describe(&config);
-        let mut client = Self::open(&config, &name)?;
-        migrate(&mut client).map_err(|e| format!("{name}: migrating the schema: {e}"))?;
+        let client = off_runtime(|| {
+            let mut client = Self::open(&config, &name)?;
+            migrate(&mut client).map_err(|e| format!("{name}: migrating the schema: {e}"))?;
+            Ok::<_, String>(client)
+        })?;
         Ok(PgStore {
             config,
             name,
@@ -171,25 +174,43 @@ impl PgStore {
 
     /// Runs `f` on the connection, opening one first if there is none; drops a connection
     /// that failed other than by an error the server reported (it is likely broken).
-    fn with<T>(
+    fn with<T: Send>(
         &self,
         what: &str,
-        f: impl FnOnce(&mut Client) -> Result<T, String>,
+        f: impl FnOnce(&mut Client) -> Result<T, String> + Send,
     ) -> Result<T, String> {
-        let mut slot = self.client.borrow_mut();
-        if slot.as_ref().is_none_or(Client::is_closed) {
-            *slot = None;
-            *slot = Some(
-                Self::open(&self.config, &self.name).map_err(|e| format!("{e} (while {what})"))?,
-            );
-        }
-        let client = slot.as_mut().expect("connected above");
-        let r = f(client);
-        if r.is_err() && (client.is_closed() || client.is_valid(Duration::from_secs(2)).is_err()) {
-            *slot = None;
-        }
-        r
+        let mut guard = self.client.borrow_mut();
+        let slot: &mut Option<Client> = &mut guard;
+        let (config, name) = (&self.config, &self.name);
+        off_runtime(move || {
+            if slot.as_ref().is_none_or(Client::is_closed) {
+                *slot = None;
+                *slot = Some(Self::open(config, name).map_err(|e| format!("{e} (while {what})"))?);
+            }
+            let client = slot.as_mut().expect("connected above");
+            let r = f(client);
+            if r.is_err()
+                && (client.is_closed() || client.is_valid(Duration::from_secs(2)).is_err())
+            {
+                *slot = None;
+            }
+            r
+        })
     }
+}
+
+/// Runs `f` outside any Tokio runtime: the synchronous client drives its own runtime and
+/// cannot be used from inside another (the web view's handlers run in one), so there `f`
+/// runs on a thread of its own.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| {
+        s.spawn(f)
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
 }
 
 /// Applies the migrations the database lacks, in one transaction, under an advisory lock
@@ -309,10 +330,10 @@ fn run(c: &mut impl GenericClient, q: &str, args: &[Arg]) -> Result<Vec<Vec<Cell
 impl PgStore {
     /// Runs the shared SQL of [`sql`] in one transaction; errors name the database and `what`
     /// was being done.
-    fn in_transaction<T>(
+    fn in_transaction<T: Send>(
         &self,
         what: &str,
-        f: impl FnOnce(&mut sql::Exec<'_>) -> Result<T, String>,
+        f: impl FnOnce(&mut sql::Exec<'_>) -> Result<T, String> + Send,
     ) -> Result<T, String> {
         let name = &self.name;
         self.with(what, |client| {
@@ -344,8 +365,9 @@ impl Stats for PgStore {
     }
 
     fn query(&self, what: &str, q: &str, args: &[Arg]) -> Result<Vec<Vec<Cell>>, String> {
+        let name = &self.name;
         self.with(what, |c| {
-            run(c, q, args).map_err(|e| format!("{}: {what}: {e}", self.name))
+            run(c, q, args).map_err(|e| format!("{name}: {what}: {e}"))
         })
     }
 }
@@ -365,13 +387,13 @@ impl Store for PgStore {
     }
 
     fn get(&self, id: i64) -> Result<Option<Full>, String> {
-        self.in_transaction("reading a report", |run| sql::get(run, &self.name, id))
+        let name = &self.name;
+        self.in_transaction("reading a report", |run| sql::get(run, name, id))
     }
 
     fn same_dump(&self, r: &NewReport) -> Result<Option<Full>, String> {
-        self.in_transaction("looking up a dump", |run| {
-            sql::same_dump(run, &self.name, r)
-        })
+        let name = &self.name;
+        self.in_transaction("looking up a dump", |run| sql::same_dump(run, name, r))
     }
 
     fn top(&self, f: &Filter) -> Result<Vec<Bucket>, String> {
