@@ -796,3 +796,82 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// The report of `packets` (some of a dump's), as one receiver would hand it out.
+fn part(packets: &[Vec<u8>], sender: &str, now: std::time::SystemTime) -> NewReport {
+    let f = netoopsd::live::Finished {
+        sender: sender.parse().unwrap(),
+        dump: netoopsd::reassembly::DumpState::from_packets(packets.iter().map(Vec::as_slice), "t")
+            .unwrap(),
+        first_seen: now,
+        last_seen: now,
+    };
+    NewReport::from_finished(&f, now)
+}
+
+#[test]
+fn parts_of_the_same_dumps_put_at_the_same_moment_are_merged_not_lost() {
+    let c = shared();
+    let url = c.database();
+    let now = std::time::SystemTime::now();
+    // 40 dumps, each split in two halves; two stores (two receivers' connections) put one
+    // half each, released together, in batches of 8 and in opposite orders.
+    let halves: Vec<(NewReport, NewReport)> = (0..40u32)
+        .map(|seq| {
+            let mut d = OOPS;
+            d.seq = seq;
+            let pk = packets(d, 512);
+            let (even, odd): (Vec<_>, Vec<_>) =
+                pk.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
+            let strip =
+                |v: Vec<(usize, Vec<u8>)>| v.into_iter().map(|(_, p)| p).collect::<Vec<_>>();
+            (
+                part(&strip(even), "10.0.0.7", now),
+                part(&strip(odd), "10.0.0.7", now),
+            )
+        })
+        .collect();
+    assert!(halves
+        .iter()
+        .all(|(a, b)| !a.fields.complete && !b.fields.complete));
+    let mut first: Vec<NewReport> = halves.iter().map(|h| h.0.clone()).collect();
+    let second: Vec<NewReport> = halves.iter().map(|h| h.1.clone()).collect();
+    first.reverse();
+    let barrier = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        for reports in [&first, &second] {
+            let (url, barrier) = (&url, &barrier);
+            s.spawn(move || {
+                let mut store = PgStore::connect(url).unwrap();
+                barrier.wait();
+                for batch in reports.chunks(8) {
+                    store.put(batch).unwrap();
+                }
+            });
+        }
+    });
+    let pg = PgStore::connect(&url).unwrap();
+    let all = pg.list(&Filter::default()).unwrap();
+    assert_eq!(all.len(), 40, "one report per dump");
+    let partial: Vec<_> = all.iter().filter(|r| !r.fields.complete).collect();
+    assert!(partial.is_empty(), "parts lost: {partial:?}");
+    for r in &all {
+        let full = pg.get(r.id).unwrap().unwrap();
+        assert_eq!(full.packets.len(), 9, "report {}", r.id);
+    }
+}
+
+#[test]
+fn a_partial_report_is_merged_with_the_next_part_in_sqlite_too() {
+    let now = std::time::SystemTime::now();
+    let pk = packets(OOPS, 512);
+    let mut s = SqliteStore::in_memory().unwrap();
+    let a = s.put_stored(&[part(&pk[..3], "10.0.0.7", now)]).unwrap();
+    assert!(!a[0].fields.complete);
+    // The second part alone lacks the first packet (the facts): still the same dump.
+    let b = s.put_stored(&[part(&pk[3..], "10.0.0.7", now)]).unwrap();
+    assert_eq!(a[0].id, b[0].id);
+    assert!(b[0].fields.complete, "{:?}", b[0].fields);
+    assert_eq!(s.get(a[0].id).unwrap().unwrap().packets.len(), 9);
+    assert_eq!(s.list(&Filter::default()).unwrap().len(), 1);
+}
