@@ -192,14 +192,27 @@ struct StoreCounters {
     retries: AtomicU64,
 }
 
-/// Reports waiting to be stored, bounded by [`HELD_MAX_REPORTS`] and [`HELD_MAX_BYTES`].
-#[derive(Default)]
+/// Reports waiting to be stored, bounded (by [`HELD_MAX_REPORTS`] and [`HELD_MAX_BYTES`]).
 struct Held {
     reports: Vec<NewReport>,
     bytes: usize,
+    max_reports: usize,
+    max_bytes: usize,
+    /// At exit, how long the reports still held are tried.
+    exit_retry: Duration,
 }
 
 impl Held {
+    fn new(max_reports: usize, max_bytes: usize) -> Self {
+        Held {
+            reports: Vec::new(),
+            bytes: 0,
+            max_reports,
+            max_bytes,
+            exit_retry: EXIT_RETRY,
+        }
+    }
+
     fn size(r: &NewReport) -> usize {
         r.packets.iter().map(Vec::len).sum::<usize>() + r.log.len()
     }
@@ -209,7 +222,7 @@ impl Held {
     fn take(&mut self, f: &Finished, counters: &StoreCounters) {
         let r = report_of(f, SystemTime::now());
         let size = Self::size(&r);
-        if self.reports.len() >= HELD_MAX_REPORTS || self.bytes + size > HELD_MAX_BYTES {
+        if self.reports.len() >= self.max_reports || self.bytes + size > self.max_bytes {
             counters.dropped.fetch_add(1, Ordering::SeqCst);
             eprintln!(
                 "netoopsd: dropped the report of dump {} from {}: {} reports ({} bytes) already wait for the database",
@@ -225,6 +238,8 @@ impl Held {
     }
 }
 
+/// The storing thread: stores the reports of the dumps `rx` hands out, in batches, until
+/// `rx` is closed; retries with backoff while storing fails, holding reports in `held`.
 fn store_loop(
     mut store: Box<dyn Store + Send>,
     rx: ChanRx<Finished>,
@@ -232,8 +247,8 @@ fn store_loop(
     stop_after: Option<u64>,
     stop: Arc<AtomicBool>,
     mut out: impl Write,
+    mut held: Held,
 ) -> Result<(), String> {
-    let mut held = Held::default();
     let mut open = true;
     let mut backoff = RETRY_FIRST;
     let mut exit_deadline: Option<Instant> = None;
@@ -288,7 +303,7 @@ fn store_loop(
                 );
                 if !open {
                     let deadline =
-                        *exit_deadline.get_or_insert_with(|| Instant::now() + EXIT_RETRY);
+                        *exit_deadline.get_or_insert_with(|| Instant::now() + held.exit_retry);
                     if Instant::now() >= deadline {
                         let k = held.reports.len() as u64;
                         counters.dropped.fetch_add(k, Ordering::SeqCst);
@@ -341,7 +356,10 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         let stop_after = opts.exit_after_dumps;
         std::thread::Builder::new()
             .name("netoopsd-store".into())
-            .spawn(move || store_loop(store, chan_rx, counters, stop_after, stop, out))
+            .spawn(move || {
+                let held = Held::new(HELD_MAX_REPORTS, HELD_MAX_BYTES);
+                store_loop(store, chan_rx, counters, stop_after, stop, out, held)
+            })
             .map_err(|e| format!("cannot start the storing thread: {e}"))?
     };
 
@@ -431,4 +449,149 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         eprintln!("{}", summary.to_json());
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reassembly::DumpState;
+    use crate::store::sql::{Arg, Cell, Dialect};
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::stats::Stats;
+    use crate::store::{Bucket, Filter, Full};
+    use netoops_codec::wire::golden::OOPS;
+
+    /// A store whose first `failures` puts fail, as a database that is away for a while.
+    struct Flaky {
+        inner: SqliteStore,
+        failures: u32,
+        puts: Arc<AtomicU64>,
+    }
+
+    impl Stats for Flaky {
+        fn dialect(&self) -> Dialect {
+            self.inner.dialect()
+        }
+        fn name(&self) -> String {
+            self.inner.name()
+        }
+        fn query(&self, what: &str, sql: &str, args: &[Arg]) -> Result<Vec<Vec<Cell>>, String> {
+            self.inner.query(what, sql, args)
+        }
+    }
+
+    impl Store for Flaky {
+        fn put_stored(&mut self, reports: &[NewReport]) -> Result<Vec<Stored>, String> {
+            self.puts.fetch_add(1, Ordering::SeqCst);
+            if self.failures > 0 {
+                self.failures -= 1;
+                return Err("flaky: the server is away".into());
+            }
+            self.inner.put_stored(reports)
+        }
+        fn list(&self, f: &Filter) -> Result<Vec<Stored>, String> {
+            self.inner.list(f)
+        }
+        fn get(&self, id: i64) -> Result<Option<Full>, String> {
+            self.inner.get(id)
+        }
+        fn same_dump(&self, r: &NewReport) -> Result<Option<Full>, String> {
+            self.inner.same_dump(r)
+        }
+        fn top(&self, f: &Filter) -> Result<Vec<Bucket>, String> {
+            self.inner.top(f)
+        }
+        fn prune(&mut self, before_ms: Option<i64>, max_bytes: Option<u64>) -> Result<u64, String> {
+            self.inner.prune(before_ms, max_bytes)
+        }
+    }
+
+    fn finished(seq: u32) -> Finished {
+        let mut d = OOPS;
+        d.seq = seq;
+        let pk = crate::encode::encode_dump(d, 512).unwrap();
+        Finished {
+            sender: "10.0.0.1".parse().unwrap(),
+            dump: DumpState::from_packets(pk.iter().map(Vec::as_slice), "t").unwrap(),
+            first_seen: SystemTime::now(),
+            last_seen: SystemTime::now(),
+        }
+    }
+
+    #[test]
+    fn failed_puts_are_retried_with_backoff_and_reports_beyond_the_bound_dropped() {
+        let (tx, rx) = sync_channel(8);
+        for seq in 0..3 {
+            tx.send(finished(seq)).unwrap();
+        }
+        drop(tx);
+        let puts = Arc::new(AtomicU64::new(0));
+        let store = Flaky {
+            inner: SqliteStore::in_memory().unwrap(),
+            failures: 2,
+            puts: Arc::clone(&puts),
+        };
+        let counters = Arc::new(StoreCounters::default());
+        let mut out = Vec::new();
+        let started = Instant::now();
+        store_loop(
+            Box::new(store),
+            rx,
+            Arc::clone(&counters),
+            None,
+            Arc::new(AtomicBool::new(false)),
+            &mut out,
+            Held::new(2, usize::MAX),
+        )
+        .unwrap();
+        // Two failures: waits of 100 then 200 ms before the third try stored both.
+        assert!(
+            started.elapsed() >= RETRY_FIRST * 3,
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(puts.load(Ordering::SeqCst), 3);
+        assert_eq!(counters.retries.load(Ordering::SeqCst), 2);
+        assert_eq!(counters.stored.load(Ordering::SeqCst), 2);
+        assert_eq!(counters.dropped.load(Ordering::SeqCst), 1);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(out.lines().all(|l| l.contains("state=complete")), "{out}");
+    }
+
+    #[test]
+    fn reports_still_held_at_exit_are_dropped_after_a_last_try() {
+        let (tx, rx) = sync_channel(8);
+        tx.send(finished(0)).unwrap();
+        drop(tx);
+        let store = Flaky {
+            inner: SqliteStore::in_memory().unwrap(),
+            failures: u32::MAX,
+            puts: Arc::new(AtomicU64::new(0)),
+        };
+        // A byte bound that one report fits in.
+        let size = Held::size(&report_of(&finished(0), SystemTime::now()));
+        let counters = Arc::new(StoreCounters::default());
+        let mut held = Held::new(10, size);
+        held.exit_retry = Duration::from_millis(500);
+        held.take(&finished(1), &counters);
+        assert_eq!(held.reports.len(), 1);
+        let e = store_loop(
+            Box::new(store),
+            rx,
+            Arc::clone(&counters),
+            None,
+            Arc::new(AtomicBool::new(false)),
+            std::io::sink(),
+            held,
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("1 reports were not stored at exit: flaky"),
+            "{e}"
+        );
+        // The one that did not fit, and the one never stored.
+        assert_eq!(counters.dropped.load(Ordering::SeqCst), 2);
+        assert!(counters.retries.load(Ordering::SeqCst) >= 3);
+    }
 }
