@@ -81,22 +81,23 @@ impl PgCluster {
     fn new() -> Self {
         let bin = pg_bindir();
         static N: AtomicU32 = AtomicU32::new(0);
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/pg");
-        std::fs::create_dir_all(&root).unwrap();
-        let dir = root.join(format!(
+        let name = format!(
             "{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        if is_root() {
-            let ok = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .unwrap();
-            assert!(ok.success(), "chown of {} failed", dir.display());
+        );
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../build/pg");
+        let mut dir = Self::make_dir(&root.join(&name));
+        // The server's socket path must fit in 107 bytes, and as root the `postgres` user
+        // must reach the directory: a checkout deep down, or under /root, cannot hold it.
+        if dir.as_os_str().len() > 70 || !Self::reachable(&dir) {
+            let _ = std::fs::remove_dir_all(&dir);
+            dir = Self::make_dir(&std::env::temp_dir().join(format!("netoopsd-pg-{name}")));
+            assert!(
+                Self::reachable(&dir),
+                "{}: not usable by the postgres user",
+                dir.display()
+            );
         }
         let c = PgCluster {
             bin,
@@ -121,6 +122,31 @@ impl PgCluster {
         );
         c.start();
         c
+    }
+
+    /// A fresh directory, owned by the `postgres` user when running as root.
+    fn make_dir(dir: &Path) -> PathBuf {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        if is_root() {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir)
+                .status()
+                .unwrap();
+            assert!(ok.success(), "chown of {} failed", dir.display());
+        }
+        dir.canonicalize().unwrap()
+    }
+
+    /// Whether the server binaries (run as `postgres` when root) can write in `dir`.
+    fn reachable(dir: &Path) -> bool {
+        !is_root()
+            || Command::new("runuser")
+                .args(["-u", "postgres", "--", "test", "-w"])
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success())
     }
 
     fn data(&self) -> String {
