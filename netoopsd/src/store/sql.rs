@@ -367,30 +367,57 @@ pub fn same_dump(run: &mut Exec<'_>, name: &str, r: &NewReport) -> Result<Option
     }
 }
 
-/// The stored report `put` compares `r` with: same boot id, sequence number and reason, and
-/// the same machine or, when either of the two lacks the facts that name the machine (its
-/// machine is its sender address), the same sender.
-fn held_for_put(run: &mut Exec<'_>, name: &str, r: &NewReport) -> Result<Option<Full>, String> {
+/// The stored report `put` compares `r` with (without its packets): same boot id, sequence
+/// number and reason, and the same machine or, when either of the two lacks the facts that
+/// name the machine (its machine is its sender address), the same sender.
+fn held_for_put(run: &mut Exec<'_>, r: &NewReport) -> Result<Option<Stored>, String> {
     let f = &r.fields;
-    let rows = run(
-        "SELECT id FROM reports
-         WHERE boot_id = ? AND seq = ? AND reason = ?
-           AND (machine = ? OR (sender = ? AND (machine = sender OR ?)))
-         ORDER BY CASE WHEN machine = ? THEN 0 ELSE 1 END, id LIMIT 1",
-        &[
-            Arg::Text(f.boot_id.clone()),
-            Arg::Int(i64::from(f.seq)),
-            Arg::Text(f.reason.clone()),
-            Arg::Text(f.machine.clone()),
-            Arg::Text(r.sender.clone()),
-            Arg::Bool(f.machine == r.sender),
-            Arg::Text(f.machine.clone()),
-        ],
-    )?;
-    match rows.first() {
-        Some(row) => get(run, name, Row(row).int(0)?),
-        None => Ok(None),
+    let key = [
+        Arg::Text(f.boot_id.clone()),
+        Arg::Int(i64::from(f.seq)),
+        Arg::Text(f.reason.clone()),
+    ];
+    // One plain condition per statement and no ORDER BY: either leads SQLite to a scan of
+    // the table (in id order) instead of a search of the `reports_dump` index. There is
+    // normally one matching row; of several, the oldest.
+    let select = |cond: &str| {
+        format!(
+            "SELECT {COLUMNS} FROM reports WHERE boot_id = ? AND seq = ? AND reason = ? \
+             AND {cond}"
+        )
+    };
+    let first = |rows: Vec<Vec<Cell>>| -> Result<Option<Stored>, String> {
+        let mut all = rows
+            .iter()
+            .map(|row| stored_from_row(&Row(row)))
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by_key(|s| s.id);
+        Ok(all.into_iter().next())
+    };
+    let mut args = key.to_vec();
+    args.push(Arg::Text(f.machine.clone()));
+    if let Some(s) = first(run(&select("machine = ?"), &args)?)? {
+        return Ok(Some(s));
     }
+    let mut args = key.to_vec();
+    args.push(Arg::Text(r.sender.clone()));
+    let cond = if f.machine == r.sender {
+        "sender = ?"
+    } else {
+        "sender = ? AND machine = sender"
+    };
+    first(run(&select(cond), &args)?)
+}
+
+/// The packets of stored report `id`.
+fn packets_of(run: &mut Exec<'_>, name: &str, id: i64) -> Result<Vec<Vec<u8>>, String> {
+    let rows = run("SELECT packets FROM reports WHERE id = ?", &[Arg::Int(id)])?;
+    let blob = rows
+        .first()
+        .map(|r| Row(r).bytes(0))
+        .transpose()?
+        .ok_or_else(|| format!("{name}: report {id} went away while being merged"))?;
+    unpack(&blob).ok_or_else(|| format!("{name}: report {id}: stored packets are damaged"))
 }
 
 /// [`super::Store::top`] in either dialect.
@@ -459,9 +486,14 @@ pub fn put(
             run("SELECT pg_advisory_xact_lock(?)", &[Arg::Int(k)])?;
         }
     }
+    // SQLite: RETURNING costs more than asking for the row id after.
     let insert = format!(
-        "INSERT INTO reports ({WRITTEN}) VALUES ({}) RETURNING id",
-        vec!["?"; 31].join(", ")
+        "INSERT INTO reports ({WRITTEN}) VALUES ({}){}",
+        vec!["?"; 31].join(", "),
+        match d {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " RETURNING id",
+        }
     );
     let update = format!(
         "UPDATE reports SET ({WRITTEN}) = ({}) WHERE id = ?",
@@ -469,8 +501,11 @@ pub fn put(
     );
     let mut out = Vec::with_capacity(reports.len());
     for r in reports {
-        let Some(held) = held_for_put(run, name, r)? else {
-            let rows = run(&insert, &report_args(r))?;
+        let Some(held) = held_for_put(run, r)? else {
+            let mut rows = run(&insert, &report_args(r))?;
+            if d == Dialect::Sqlite {
+                rows = run("SELECT last_insert_rowid()", &[])?;
+            }
             let id = rows
                 .first()
                 .map(|row| Row(row).int(0))
@@ -479,11 +514,15 @@ pub fn put(
             out.push(as_stored(id, r));
             continue;
         };
-        let id = held.report.id;
-        if held.report.fields.complete {
-            out.push(held.report);
+        let id = held.id;
+        if held.fields.complete {
+            out.push(held);
             continue;
         }
+        let held = Full {
+            packets: packets_of(run, name, id)?,
+            report: held,
+        };
         let held_size = (held.report.fields.packets_received, held.packets.len());
         let replacement = match merge(&held, r) {
             Some(m) if more((m.fields.packets_received, m.packets.len()), held_size) => Some(m),
