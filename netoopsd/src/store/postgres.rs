@@ -8,13 +8,14 @@
 //! A connection that breaks (the server restarted) is opened again by the next call.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::error::Error as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use postgres::config::Host;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
-use postgres::{Client, Config, GenericClient, NoTls};
+use postgres::{Client, Config, GenericClient, NoTls, Statement};
 
 use super::sql::{self, Arg, Cell, Dialect};
 use super::stats::Stats;
@@ -68,6 +69,7 @@ CREATE INDEX reports_bucket ON reports(bucket, received_ms);
 CREATE INDEX reports_time ON reports(received_ms);
 CREATE INDEX reports_host ON reports(hostname);
 CREATE INDEX reports_dump ON reports(boot_id, seq);
+CREATE INDEX reports_dump_machine ON reports(boot_id, seq, reason, machine);
 CREATE INDEX reports_machine ON reports(machine, boot_id);
 CREATE INDEX reports_microcode ON reports(microcode);
 CREATE INDEX reports_product ON reports(product_name);
@@ -83,8 +85,17 @@ pub struct PgStore {
     /// `PostgreSQL database DB on HOST:PORT` (never the password), for errors.
     name: String,
     /// The connection; `None` after it broke, until the next call opens another.
-    client: RefCell<Option<Client>>,
+    client: RefCell<Option<Conn>>,
 }
+
+/// A connection and the statements prepared on it (by their SQL).
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+/// At most this many prepared statements are kept per connection.
+const STATEMENTS_KEPT: usize = 64;
 
 /// `PostgreSQL database DB on HOST:PORT` for a parsed URL: what errors name.
 fn describe(c: &Config) -> String {
@@ -152,14 +163,24 @@ impl PgStore {
         Ok(PgStore {
             config,
             name,
-            client: RefCell::new(Some(client)),
+            client: RefCell::new(Some(Conn {
+                client,
+                statements: HashMap::new(),
+            })),
         })
     }
 
     fn open(config: &Config, name: &str) -> Result<Client, String> {
-        config
+        let mut client = config
             .connect(NoTls)
-            .map_err(|e| format!("{name}: cannot connect: {}", pg_error(&e)))
+            .map_err(|e| format!("{name}: cannot connect: {}", pg_error(&e)))?;
+        // Statements are prepared once per connection; a plan made generic while the table
+        // was small (a sequential scan) would stay after it grew, so each execution is
+        // planned for the table as it is.
+        client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+            .map_err(|e| format!("{name}: {}", pg_error(&e)))?;
+        Ok(client)
     }
 
     /// The schema version of the database (the highest migration applied).
@@ -177,20 +198,25 @@ impl PgStore {
     fn with<T: Send>(
         &self,
         what: &str,
-        f: impl FnOnce(&mut Client) -> Result<T, String> + Send,
+        f: impl FnOnce(&mut Conn) -> Result<T, String> + Send,
     ) -> Result<T, String> {
         let mut guard = self.client.borrow_mut();
-        let slot: &mut Option<Client> = &mut guard;
+        let slot: &mut Option<Conn> = &mut guard;
         let (config, name) = (&self.config, &self.name);
         off_runtime(move || {
-            if slot.as_ref().is_none_or(Client::is_closed) {
+            if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
                 *slot = None;
-                *slot = Some(Self::open(config, name).map_err(|e| format!("{e} (while {what})"))?);
+                let client = Self::open(config, name).map_err(|e| format!("{e} (while {what})"))?;
+                *slot = Some(Conn {
+                    client,
+                    statements: HashMap::new(),
+                });
             }
-            let client = slot.as_mut().expect("connected above");
-            let r = f(client);
+            let conn = slot.as_mut().expect("connected above");
+            let r = f(conn);
             if r.is_err()
-                && (client.is_closed() || client.is_valid(Duration::from_secs(2)).is_err())
+                && (conn.client.is_closed()
+                    || conn.client.is_valid(Duration::from_secs(2)).is_err())
             {
                 *slot = None;
             }
@@ -278,11 +304,31 @@ impl ToSql for Arg {
     to_sql_checked!();
 }
 
-/// Runs one statement (`?` placeholders): its rows as [`Cell`]s.
-fn run(c: &mut impl GenericClient, q: &str, args: &[Arg]) -> Result<Vec<Vec<Cell>>, String> {
+/// Runs one statement (`?` placeholders), prepared once per connection (`statements`): its
+/// rows as [`Cell`]s.
+fn run(
+    c: &mut impl GenericClient,
+    statements: &mut HashMap<String, Statement>,
+    q: &str,
+    args: &[Arg],
+) -> Result<Vec<Vec<Cell>>, String> {
     let q = Dialect::Postgres.placeholders(q);
+    // Statements without parameters (the advisory locks of a batch, with the keys written
+    // in) are not kept.
+    let st = match statements.get(&q) {
+        Some(st) => st.clone(),
+        None if args.is_empty() => c.prepare(&q).map_err(|e| pg_error(&e))?,
+        None => {
+            let st = c.prepare(&q).map_err(|e| pg_error(&e))?;
+            if statements.len() >= STATEMENTS_KEPT {
+                statements.clear();
+            }
+            statements.insert(q, st.clone());
+            st
+        }
+    };
     let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-    let rows = c.query(q.as_str(), &params).map_err(|e| pg_error(&e))?;
+    let rows = c.query(&st, &params).map_err(|e| pg_error(&e))?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let mut cells = Vec::with_capacity(row.len());
@@ -336,11 +382,12 @@ impl PgStore {
         f: impl FnOnce(&mut sql::Exec<'_>) -> Result<T, String> + Send,
     ) -> Result<T, String> {
         let name = &self.name;
-        self.with(what, |client| {
+        self.with(what, |conn| {
             let err = |e: String| format!("{name}: {what}: {e}");
-            let mut tx = client.transaction().map_err(|e| err(pg_error(&e)))?;
+            let statements = &mut conn.statements;
+            let mut tx = conn.client.transaction().map_err(|e| err(pg_error(&e)))?;
             let out = {
-                let mut runner = |q: &str, args: &[Arg]| run(&mut tx, q, args);
+                let mut runner = |q: &str, args: &[Arg]| run(&mut tx, statements, q, args);
                 f(&mut runner).map_err(|e| {
                     if e.starts_with(name.as_str()) {
                         e
@@ -367,7 +414,8 @@ impl Stats for PgStore {
     fn query(&self, what: &str, q: &str, args: &[Arg]) -> Result<Vec<Vec<Cell>>, String> {
         let name = &self.name;
         self.with(what, |c| {
-            run(c, q, args).map_err(|e| format!("{name}: {what}: {e}"))
+            run(&mut c.client, &mut c.statements, q, args)
+                .map_err(|e| format!("{name}: {what}: {e}"))
         })
     }
 }

@@ -478,13 +478,19 @@ pub fn put(
     name: &str,
     reports: &[NewReport],
 ) -> Result<Vec<Stored>, String> {
-    if d == Dialect::Postgres {
+    if d == Dialect::Postgres && !reports.is_empty() {
         let mut keys: Vec<i64> = reports.iter().map(|r| dump_lock_key(&r.fields)).collect();
         keys.sort_unstable();
         keys.dedup();
-        for k in keys {
-            run("SELECT pg_advisory_xact_lock(?)", &[Arg::Int(k)])?;
-        }
+        // One statement, the keys in increasing order (rows of VALUES are taken in order).
+        let values: Vec<String> = keys.iter().map(|k| format!("({k})")).collect();
+        run(
+            &format!(
+                "SELECT pg_advisory_xact_lock(k) FROM (VALUES {}) AS t(k)",
+                values.join(", ")
+            ),
+            &[],
+        )?;
     }
     // SQLite: RETURNING costs more than asking for the row id after.
     let insert = format!(
