@@ -347,46 +347,50 @@ pub fn get(run: &mut Exec<'_>, name: &str, id: i64) -> Result<Option<Full>, Stri
 
 /// [`super::Store::same_dump`] in either dialect.
 pub fn same_dump(run: &mut Exec<'_>, name: &str, r: &NewReport) -> Result<Option<Full>, String> {
-    let f = &r.fields;
-    let rows = run(
-        "SELECT id FROM reports
-         WHERE boot_id = ? AND seq = ? AND reason = ? AND (machine = ? OR sender = ?)
-         ORDER BY CASE WHEN machine = ? THEN 0 ELSE 1 END, id LIMIT 1",
-        &[
-            Arg::Text(f.boot_id.clone()),
-            Arg::Int(i64::from(f.seq)),
-            Arg::Text(f.reason.clone()),
-            Arg::Text(f.machine.clone()),
-            Arg::Text(r.sender.clone()),
-            Arg::Text(f.machine.clone()),
-        ],
-    )?;
-    match rows.first() {
-        Some(row) => get(run, name, Row(row).int(0)?),
-        None => Ok(None),
-    }
+    let Some(held) = stored_of_dump(run, r, "sender = ?")? else {
+        return Ok(None);
+    };
+    Ok(Some(Full {
+        packets: packets_of(run, name, held.id)?,
+        report: held,
+    }))
 }
 
 /// The stored report `put` compares `r` with (without its packets): same boot id, sequence
 /// number and reason, and the same machine or, when either of the two lacks the facts that
 /// name the machine (its machine is its sender address), the same sender.
 fn held_for_put(run: &mut Exec<'_>, r: &NewReport) -> Result<Option<Stored>, String> {
+    let by_sender = if r.fields.machine == r.sender {
+        "sender = ?"
+    } else {
+        "sender = ? AND machine = sender"
+    };
+    stored_of_dump(run, r, by_sender)
+}
+
+/// The stored report (without its packets) of the same boot id, sequence number and reason
+/// as `r` and the same machine; else the one that matches `by_sender` (a condition with
+/// `r`'s sender as its one parameter). Of several, the oldest.
+fn stored_of_dump(
+    run: &mut Exec<'_>,
+    r: &NewReport,
+    by_sender: &str,
+) -> Result<Option<Stored>, String> {
     let f = &r.fields;
     let key = [
         Arg::Text(f.boot_id.clone()),
         Arg::Int(i64::from(f.seq)),
         Arg::Text(f.reason.clone()),
     ];
-    // One plain condition per statement and no ORDER BY: either leads SQLite to a scan of
-    // the table (in id order) instead of a search of the `reports_dump` index. There is
-    // normally one matching row; of several, the oldest.
+    // One plain condition per statement and no ORDER BY: an OR, or an ORDER BY id, leads
+    // SQLite to scan the table (in id order) instead of searching the `reports_dump` index.
     let select = |cond: &str| {
         format!(
             "SELECT {COLUMNS} FROM reports WHERE boot_id = ? AND seq = ? AND reason = ? \
              AND {cond}"
         )
     };
-    let first = |rows: Vec<Vec<Cell>>| -> Result<Option<Stored>, String> {
+    let oldest = |rows: Vec<Vec<Cell>>| -> Result<Option<Stored>, String> {
         let mut all = rows
             .iter()
             .map(|row| stored_from_row(&Row(row)))
@@ -396,17 +400,12 @@ fn held_for_put(run: &mut Exec<'_>, r: &NewReport) -> Result<Option<Stored>, Str
     };
     let mut args = key.to_vec();
     args.push(Arg::Text(f.machine.clone()));
-    if let Some(s) = first(run(&select("machine = ?"), &args)?)? {
+    if let Some(s) = oldest(run(&select("machine = ?"), &args)?)? {
         return Ok(Some(s));
     }
     let mut args = key.to_vec();
     args.push(Arg::Text(r.sender.clone()));
-    let cond = if f.machine == r.sender {
-        "sender = ?"
-    } else {
-        "sender = ? AND machine = sender"
-    };
-    first(run(&select(cond), &args)?)
+    oldest(run(&select(by_sender), &args)?)
 }
 
 /// The packets of stored report `id`.
