@@ -478,6 +478,18 @@ fn an_unreachable_or_missing_database_is_named_at_start_up_without_its_password(
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(t.elapsed() < Duration::from_secs(10));
     }
+    // A URL that does not parse: named without its password.
+    let o = run(
+        "postgres://netoops:s3cr3t-pw@127.0.0.1:notaport/crashes",
+        &["ls"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("postgres://netoops@127.0.0.1:notaport/crashes: not a valid PostgreSQL URL"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cr3t"), "{err}");
     // A server that is there, but not the database.
     let c = shared();
     let url = format!(
