@@ -42,7 +42,7 @@ pub const EXIT_RETRY: Duration = Duration::from_secs(10);
 pub struct Options {
     /// Addresses to bind.
     pub addrs: Vec<SocketAddr>,
-    /// The database.
+    /// The database: a SQLite file or a PostgreSQL URL (see [`crate::store::open`]).
     pub db: PathBuf,
     /// Reassembly limits and the partial timeout.
     pub limits: Limits,
