@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use crate::display::dump_name;
 use crate::live::{Collector, Counters, Finished, Limits, Received};
 use crate::receive::{bind, Receiver};
-use crate::store::{NewReport, Store, Stored};
+use crate::store::{Filter, NewReport, Store, Stored};
 
 /// The first wait before storing again after a failure.
 pub const RETRY_FIRST: Duration = Duration::from_millis(100);
@@ -36,6 +36,10 @@ pub const HELD_MAX_REPORTS: usize = 10_000;
 pub const HELD_MAX_BYTES: usize = 256 << 20;
 /// At exit, how long reports still held are tried before they are dropped.
 pub const EXIT_RETRY: Duration = Duration::from_secs(10);
+/// After this many failed tries in a row, the held reports are tried one at a time: one that
+/// still fails while the database answers (a report it refuses) is dropped and counted,
+/// rather than holding up the others for ever.
+pub const ISOLATE_AFTER: u32 = 8;
 
 /// What `listen` is asked to do.
 #[derive(Debug, Clone)]
@@ -200,6 +204,10 @@ struct Held {
     max_bytes: usize,
     /// At exit, how long the reports still held are tried.
     exit_retry: Duration,
+    /// The first wait after a failure, doubling up to `retry_max`.
+    retry_first: Duration,
+    /// The longest wait.
+    retry_max: Duration,
 }
 
 impl Held {
@@ -210,6 +218,8 @@ impl Held {
             max_reports,
             max_bytes,
             exit_retry: EXIT_RETRY,
+            retry_first: RETRY_FIRST,
+            retry_max: RETRY_MAX,
         }
     }
 
@@ -238,6 +248,68 @@ impl Held {
     }
 }
 
+/// Prints the lines of stored reports and counts them; asks to stop after `stop_after`.
+fn emit(
+    stored: &[Stored],
+    out: &mut impl Write,
+    counters: &StoreCounters,
+    stop_after: Option<u64>,
+    stop: &AtomicBool,
+) {
+    let mut text = String::new();
+    for s in stored {
+        text.push_str(&stored_line(s));
+        text.push('\n');
+    }
+    // Standard output may be closed (a pipe whose reader went away): storing goes on.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    let k = stored.len() as u64;
+    let total = counters.stored.fetch_add(k, Ordering::SeqCst) + k;
+    if stop_after.is_some_and(|m| total >= m) {
+        stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Tries the first `n` held reports one at a time. A report that fails while the database
+/// answers a query is dropped and counted; when the database does not answer, the rest stay
+/// held. Returns whether the database answered.
+fn isolate(
+    store: &mut dyn Store,
+    held: &mut Held,
+    n: usize,
+    out: &mut impl Write,
+    counters: &StoreCounters,
+    stop_after: Option<u64>,
+    stop: &AtomicBool,
+) -> bool {
+    let mut done = 0;
+    let mut answered = false;
+    for r in &held.reports[..n] {
+        match store.put_stored(std::slice::from_ref(r)) {
+            Ok(s) => emit(&s, out, counters, stop_after, stop),
+            Err(e) => {
+                let probe = Filter {
+                    limit: Some(1),
+                    ..Filter::default()
+                };
+                if store.list(&probe).is_err() {
+                    break;
+                }
+                counters.dropped.fetch_add(1, Ordering::SeqCst);
+                eprintln!(
+                    "netoopsd: dropped the report of dump {}#{} from {}: the database answers but refuses it: {e}",
+                    r.fields.boot_id, r.fields.seq, r.sender
+                );
+            }
+        }
+        answered = true;
+        done += 1;
+    }
+    let gone: usize = held.reports.drain(..done).map(|r| Held::size(&r)).sum();
+    held.bytes -= gone;
+    answered
+}
+
 /// The storing thread: stores the reports of the dumps `rx` hands out, in batches, until
 /// `rx` is closed; retries with backoff while storing fails, holding reports in `held`.
 fn store_loop(
@@ -250,7 +322,8 @@ fn store_loop(
     mut held: Held,
 ) -> Result<(), String> {
     let mut open = true;
-    let mut backoff = RETRY_FIRST;
+    let mut backoff = held.retry_first;
+    let mut failures = 0;
     let mut exit_deadline: Option<Instant> = None;
     loop {
         if held.reports.is_empty() {
@@ -278,24 +351,31 @@ fn store_loop(
         let n = held.reports.len().min(256);
         match store.put_stored(&held.reports[..n]) {
             Ok(stored) => {
-                backoff = RETRY_FIRST;
-                let batch: Vec<NewReport> = held.reports.drain(..n).collect();
-                held.bytes -= batch.iter().map(Held::size).sum::<usize>();
-                let mut text = String::new();
-                for s in &stored {
-                    text.push_str(&stored_line(s));
-                    text.push('\n');
-                }
-                // Standard output may be closed (a pipe whose reader went away): storing goes on.
-                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-                let k = stored.len() as u64;
-                let total = counters.stored.fetch_add(k, Ordering::SeqCst) + k;
-                if stop_after.is_some_and(|m| total >= m) {
-                    stop.store(true, Ordering::SeqCst);
-                }
+                backoff = held.retry_first;
+                failures = 0;
+                let gone: usize = held.reports.drain(..n).map(|r| Held::size(&r)).sum();
+                held.bytes -= gone;
+                emit(&stored, &mut out, &counters, stop_after, &stop);
             }
             Err(e) => {
                 counters.retries.fetch_add(1, Ordering::SeqCst);
+                failures += 1;
+                if failures >= ISOLATE_AFTER {
+                    let answered = isolate(
+                        &mut *store,
+                        &mut held,
+                        n,
+                        &mut out,
+                        &counters,
+                        stop_after,
+                        &stop,
+                    );
+                    if answered {
+                        failures = 0;
+                        backoff = held.retry_first;
+                        continue;
+                    }
+                }
                 eprintln!(
                     "netoopsd: storing {n} reports failed (trying again in {} ms, {} held): {e}",
                     backoff.as_millis(),
@@ -324,7 +404,7 @@ fn store_loop(
                         }
                     }
                 }
-                backoff = (backoff * 2).min(RETRY_MAX);
+                backoff = (backoff * 2).min(held.retry_max);
             }
         }
     }
@@ -458,14 +538,16 @@ mod tests {
     use crate::store::sql::{Arg, Cell, Dialect};
     use crate::store::sqlite::SqliteStore;
     use crate::store::stats::Stats;
-    use crate::store::{Bucket, Filter, Full};
+    use crate::store::{Bucket, Full};
     use netoops_codec::wire::golden::OOPS;
 
-    /// A store whose first `failures` puts fail, as a database that is away for a while.
+    /// A store whose first `failures` puts fail, as a database that is away for a while,
+    /// and that refuses every batch holding a report of sequence number `poison`.
     struct Flaky {
         inner: SqliteStore,
         failures: u32,
         puts: Arc<AtomicU64>,
+        poison: Option<u32>,
     }
 
     impl Stats for Flaky {
@@ -486,6 +568,9 @@ mod tests {
             if self.failures > 0 {
                 self.failures -= 1;
                 return Err("flaky: the server is away".into());
+            }
+            if reports.iter().any(|r| Some(r.fields.seq) == self.poison) {
+                return Err("flaky: this report is refused".into());
             }
             self.inner.put_stored(reports)
         }
@@ -530,6 +615,7 @@ mod tests {
             inner: SqliteStore::in_memory().unwrap(),
             failures: 2,
             puts: Arc::clone(&puts),
+            poison: None,
         };
         let counters = Arc::new(StoreCounters::default());
         let mut out = Vec::new();
@@ -568,6 +654,7 @@ mod tests {
             inner: SqliteStore::in_memory().unwrap(),
             failures: u32::MAX,
             puts: Arc::new(AtomicU64::new(0)),
+            poison: None,
         };
         // A byte bound that one report fits in.
         let size = Held::size(&report_of(&finished(0), SystemTime::now()));
@@ -593,5 +680,46 @@ mod tests {
         // The one that did not fit, and the one never stored.
         assert_eq!(counters.dropped.load(Ordering::SeqCst), 2);
         assert!(counters.retries.load(Ordering::SeqCst) >= 3);
+    }
+
+    #[test]
+    fn a_report_the_database_refuses_is_dropped_and_the_others_stored() {
+        let (tx, rx) = sync_channel(8);
+        for seq in 0..3 {
+            tx.send(finished(seq)).unwrap();
+        }
+        drop(tx);
+        let store = Flaky {
+            inner: SqliteStore::in_memory().unwrap(),
+            failures: 0,
+            puts: Arc::new(AtomicU64::new(0)),
+            poison: Some(1),
+        };
+        let counters = Arc::new(StoreCounters::default());
+        let mut held = Held::new(10, usize::MAX);
+        held.retry_first = Duration::from_millis(1);
+        held.retry_max = Duration::from_millis(4);
+        let mut out = Vec::new();
+        store_loop(
+            Box::new(store),
+            rx,
+            Arc::clone(&counters),
+            None,
+            Arc::new(AtomicBool::new(false)),
+            &mut out,
+            held,
+        )
+        .unwrap();
+        assert_eq!(
+            counters.retries.load(Ordering::SeqCst),
+            u64::from(ISOLATE_AFTER)
+        );
+        assert_eq!(counters.stored.load(Ordering::SeqCst), 2);
+        assert_eq!(counters.dropped.load(Ordering::SeqCst), 1);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("#0 ") && out.contains("#2 ") && !out.contains("#1 "),
+            "{out}"
+        );
     }
 }
