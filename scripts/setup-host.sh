@@ -34,6 +34,7 @@ PKGS=(
     dkms mmdebstrap
     chromium chromium-driver debuginfod
     systemd  # systemd-analyze: netoopsd/tests/service.rs checks the unit
+    postgresql
 )
 
 BINDGEN_VERSION=0.71.1

@@ -5,6 +5,11 @@
 //! transaction, and prints one line per stored report. The channel between them is bounded:
 //! if storage falls behind, reception waits and the kernel's socket buffer absorbs (and
 //! counts, as socket drops) what does not fit.
+//!
+//! When storing fails (the database server went away), the storing thread keeps the
+//! reports in memory and tries again with exponential backoff ([`RETRY_FIRST`] doubling to
+//! [`RETRY_MAX`]), still taking finished dumps from the channel; beyond [`HELD_MAX_REPORTS`]
+//! reports or [`HELD_MAX_BYTES`] bytes held, new reports are dropped and counted.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -20,17 +25,30 @@ use crate::config::Reload;
 use crate::display::dump_name;
 use crate::live::{Collector, Counters, Finished, Limits, Received};
 use crate::metrics::{Metrics, Publisher};
-use crate::reassembly::{parse_incoming, Origin};
 use crate::receive::{bind, Receiver};
-use crate::store::sqlite::SqliteStore;
-use crate::store::{NewReport, Store};
+use crate::store::{Filter, NewReport, Store, Stored};
+
+/// The first wait before storing again after a failure.
+pub const RETRY_FIRST: Duration = Duration::from_millis(100);
+/// The longest wait between two tries.
+pub const RETRY_MAX: Duration = Duration::from_secs(5);
+/// At most this many reports are held while the database is unavailable...
+pub const HELD_MAX_REPORTS: usize = 10_000;
+/// ... holding at most this many bytes of packets and log.
+pub const HELD_MAX_BYTES: usize = 256 << 20;
+/// At exit, how long reports still held are tried before they are dropped.
+pub const EXIT_RETRY: Duration = Duration::from_secs(10);
+/// After this many failed tries in a row, the held reports are tried one at a time: one that
+/// still fails while the database answers (a report it refuses) is dropped and counted,
+/// rather than holding up the others for ever.
+pub const ISOLATE_AFTER: u32 = 8;
 
 /// What `listen` is asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Addresses to bind.
     pub addrs: Vec<SocketAddr>,
-    /// The database.
+    /// The database: a SQLite file or a PostgreSQL URL (see [`crate::store::open`]).
     pub db: PathBuf,
     /// Reassembly limits and the partial timeout.
     pub limits: Limits,
@@ -102,6 +120,10 @@ pub struct Summary {
     pub counters: Counters,
     /// Reports stored.
     pub stored: u64,
+    /// Reports dropped because storing failed while too many were held (or at exit).
+    pub store_dropped: u64,
+    /// Failed attempts to store a batch (each retried after a backoff).
+    pub store_retries: u64,
     /// Reports deleted by retention (`--retain-days`, `--retain-bytes`).
     pub pruned: u64,
     /// Datagrams the kernel dropped at the socket (receive buffer full).
@@ -134,6 +156,8 @@ impl Summary {
             "dumps_partial": c.partial,
             "dumps_evicted": c.evicted,
             "stored": self.stored,
+            "store_dropped": self.store_dropped,
+            "store_retries": self.store_retries,
             "pruned": self.pruned,
             "sources_peak": c.peak_sources,
             "sources_forgotten": c.sources_forgotten,
@@ -155,7 +179,7 @@ impl Summary {
             .collect();
         let refused: Vec<String> = c.refused.iter().map(|(k, n)| format!("{k} {n}")).collect();
         format!(
-            "netoopsd: {} packets ({} bytes): {} added, {} rebuilt from parity, {} duplicate, {} inconsistent, {} malformed{}, {} refused{}, {} late, {} partial dumps reopened; {} reports stored ({} complete, {} partial), {} pruned; {} dropped at the socket",
+            "netoopsd: {} packets ({} bytes): {} added, {} rebuilt from parity, {} duplicate, {} inconsistent, {} malformed{}, {} refused{}, {} late, {} partial dumps reopened; {} reports stored ({} complete, {} partial), {} pruned; {} dropped at the socket; {} store retries, {} reports dropped unstored",
             c.packets,
             c.bytes,
             c.added,
@@ -172,7 +196,9 @@ impl Summary {
             c.complete,
             c.partial,
             self.pruned,
-            self.socket_drops
+            self.socket_drops,
+            self.store_retries,
+            self.store_dropped
         )
     }
 }
@@ -194,57 +220,159 @@ pub fn max_rss_kib() -> Option<u64> {
 }
 
 /// One line per stored report: `stored id=N dump=BOOT#SEQ from=ADDR reason=R state=...
-/// bucket=B title="..."`.
-pub fn stored_line(id: i64, r: &NewReport) -> String {
-    let f = &r.fields;
+/// bucket=B title="..."`, as the report is stored now (after a merge with parts stored
+/// before, its merged state).
+pub fn stored_line(s: &Stored) -> String {
+    let f = &s.fields;
     let state = if f.complete {
         "complete".to_string()
     } else {
         format!("partial({}/{})", f.packets_received, f.packet_count)
     };
     format!(
-        "stored id={id} dump={}#{} from={} reason={} state={state} bucket={} title={:?}",
-        f.boot_id, f.seq, r.sender, f.reason, f.bucket, f.title
+        "stored id={} dump={}#{} from={} reason={} state={state} bucket={} title={:?}",
+        s.id, f.boot_id, f.seq, s.sender, f.reason, f.bucket, f.title
     )
 }
 
-/// The report of a finished dump. A partial dump first takes the packets of the report stored
-/// for the same dump, if that one is partial too: packets that come after a partial report was
-/// stored complete it (by replacing it, under its id), even across a restart of the collector.
-fn report_of(store: &SqliteStore, f: &mut Finished, now: SystemTime) -> Result<NewReport, String> {
-    let r = NewReport::from_finished(f, now);
-    if r.fields.complete {
-        return Ok(r);
-    }
-    let Some(held) = store.same_dump(&r)? else {
-        return Ok(r);
-    };
-    if held.report.fields.complete {
-        return Ok(r);
-    }
-    let held_since = held.report.first_packet_ms;
-    let before = f.dump.packets.len() + f.dump.parity.len();
-    for (i, bytes) in held.packets.iter().enumerate() {
-        if let Ok(p) = parse_incoming(bytes) {
-            if p.key() == f.dump.key {
-                let origin = Origin {
-                    source: format!("report {}", held.report.id),
-                    offset: i as u64,
-                };
-                f.dump.offer_incoming(&p, origin);
-            }
+/// The report of a finished dump. Merging it with parts of the same dump stored before (by
+/// this receiver before a restart, or by another) is [`Store::put`]'s work.
+fn report_of(f: &Finished, now: SystemTime) -> NewReport {
+    NewReport::from_finished(f, now)
+}
+
+/// Counters of the storing thread.
+#[derive(Default)]
+struct StoreCounters {
+    stored: AtomicU64,
+    dropped: AtomicU64,
+    retries: AtomicU64,
+    /// Reports deleted by retention.
+    pruned: AtomicU64,
+}
+
+/// Reports waiting to be stored, bounded (by [`HELD_MAX_REPORTS`] and [`HELD_MAX_BYTES`]).
+struct Held {
+    reports: Vec<NewReport>,
+    bytes: usize,
+    max_reports: usize,
+    max_bytes: usize,
+    /// At exit, how long the reports still held are tried.
+    exit_retry: Duration,
+    /// The first wait after a failure, doubling up to `retry_max`.
+    retry_first: Duration,
+    /// The longest wait.
+    retry_max: Duration,
+    /// Retention, applied by the storing thread.
+    retain: Retain,
+    /// Where store latency and stored reports are published (`/metrics`).
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl Held {
+    fn new(max_reports: usize, max_bytes: usize) -> Self {
+        Held {
+            reports: Vec::new(),
+            bytes: 0,
+            max_reports,
+            max_bytes,
+            exit_retry: EXIT_RETRY,
+            retry_first: RETRY_FIRST,
+            retry_max: RETRY_MAX,
+            retain: Retain::default(),
+            metrics: None,
         }
     }
-    if f.dump.packets.len() + f.dump.parity.len() == before {
-        return Ok(r);
+
+    fn size(r: &NewReport) -> usize {
+        r.packets.iter().map(Vec::len).sum::<usize>() + r.log.len()
     }
-    let mut merged = NewReport::from_finished(f, now);
-    merged.first_packet_ms = merged.first_packet_ms.min(held_since);
-    Ok(merged)
+
+    /// Takes a finished dump's report, unless the bound is reached: then it is dropped,
+    /// said on standard error and counted.
+    fn take(&mut self, f: &Finished, counters: &StoreCounters) {
+        let r = report_of(f, SystemTime::now());
+        let size = Self::size(&r);
+        if self.reports.len() >= self.max_reports || self.bytes + size > self.max_bytes {
+            counters.dropped.fetch_add(1, Ordering::SeqCst);
+            eprintln!(
+                "netoopsd: dropped the report of dump {} from {}: {} reports ({} bytes) already wait for the database",
+                dump_name(&f.dump.key),
+                f.sender,
+                self.reports.len(),
+                self.bytes
+            );
+            return;
+        }
+        self.bytes += size;
+        self.reports.push(r);
+    }
+}
+
+/// Prints the lines of stored reports and counts them; asks to stop after `stop_after`.
+fn emit(
+    stored: &[Stored],
+    out: &mut impl Write,
+    counters: &StoreCounters,
+    stop_after: Option<u64>,
+    stop: &AtomicBool,
+) {
+    let mut text = String::new();
+    for s in stored {
+        text.push_str(&stored_line(s));
+        text.push('\n');
+    }
+    // Standard output may be closed (a pipe whose reader went away): storing goes on.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    let k = stored.len() as u64;
+    let total = counters.stored.fetch_add(k, Ordering::SeqCst) + k;
+    if stop_after.is_some_and(|m| total >= m) {
+        stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Tries the first `n` held reports one at a time. A report that fails while the database
+/// answers a query is dropped and counted; when the database does not answer, the rest stay
+/// held. Returns whether the database answered.
+fn isolate(
+    store: &mut dyn Store,
+    held: &mut Held,
+    n: usize,
+    out: &mut impl Write,
+    counters: &StoreCounters,
+    stop_after: Option<u64>,
+    stop: &AtomicBool,
+) -> bool {
+    let mut done = 0;
+    let mut answered = false;
+    for r in &held.reports[..n] {
+        match store.put_stored(std::slice::from_ref(r)) {
+            Ok(s) => emit(&s, out, counters, stop_after, stop),
+            Err(e) => {
+                let probe = Filter {
+                    limit: Some(1),
+                    ..Filter::default()
+                };
+                if store.list(&probe).is_err() {
+                    break;
+                }
+                counters.dropped.fetch_add(1, Ordering::SeqCst);
+                eprintln!(
+                    "netoopsd: dropped the report of dump {}#{} from {}: the database answers but refuses it: {e}",
+                    r.fields.boot_id, r.fields.seq, r.sender
+                );
+            }
+        }
+        answered = true;
+        done += 1;
+    }
+    let gone: usize = held.reports.drain(..done).map(|r| Held::size(&r)).sum();
+    held.bytes -= gone;
+    answered
 }
 
 /// Applies retention now; returns the reports deleted.
-fn prune(store: &mut SqliteStore, retain: Retain) -> Result<u64, String> {
+fn prune(store: &mut dyn Store, retain: Retain) -> Result<u64, String> {
     if !retain.is_set() {
         return Ok(0);
     }
@@ -257,79 +385,131 @@ fn prune(store: &mut SqliteStore, retain: Retain) -> Result<u64, String> {
     store.prune(before_ms, retain.bytes)
 }
 
-/// Where the storing thread counts what it did.
-struct Tally {
-    stored: Arc<AtomicU64>,
-    pruned: Arc<AtomicU64>,
-    /// Store latency and stored reports for `/metrics`.
-    metrics: Option<Arc<Metrics>>,
-}
-
+/// The storing thread: stores the reports of the dumps `rx` hands out, in batches, until
+/// `rx` is closed; retries with backoff while storing fails, holding reports in `held`.
 fn store_loop(
-    mut store: SqliteStore,
+    mut store: Box<dyn Store + Send>,
     rx: ChanRx<Finished>,
-    tally: Tally,
+    counters: Arc<StoreCounters>,
     stop_after: Option<u64>,
     stop: Arc<AtomicBool>,
-    retain: Retain,
     mut out: impl Write,
+    mut held: Held,
 ) -> Result<(), String> {
-    let Tally {
-        stored,
-        pruned,
-        metrics,
-    } = tally;
-    pruned.fetch_add(prune(&mut store, retain)?, Ordering::SeqCst);
+    let mut open = true;
+    let mut backoff = held.retry_first;
+    let mut failures = 0;
+    let mut exit_deadline: Option<Instant> = None;
+    let retain = held.retain;
+    let prune_now = |store: &mut dyn Store| -> Result<(), String> {
+        counters
+            .pruned
+            .fetch_add(prune(store, retain)?, Ordering::SeqCst);
+        Ok(())
+    };
+    prune_now(&mut *store)?;
     let mut last_prune = Instant::now();
     let mut since_prune = 0u64;
     loop {
         if retain.is_set()
             && (since_prune >= retain.every_bytes() || last_prune.elapsed() >= PRUNE_EVERY)
         {
-            pruned.fetch_add(prune(&mut store, retain)?, Ordering::SeqCst);
+            prune_now(&mut *store)?;
             last_prune = Instant::now();
             since_prune = 0;
         }
-        let first = match rx.recv_timeout(PRUNE_EVERY.saturating_sub(last_prune.elapsed())) {
-            Ok(f) => f,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break,
-        };
-        let mut batch = vec![first];
-        while batch.len() < 256 {
-            match rx.try_recv() {
-                Ok(f) => batch.push(f),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+        if held.reports.is_empty() {
+            if !open {
+                prune_now(&mut *store)?;
+                return Ok(());
+            }
+            match rx.recv_timeout(PRUNE_EVERY.saturating_sub(last_prune.elapsed())) {
+                Ok(f) => held.take(&f, &counters),
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => {
+                    prune_now(&mut *store)?;
+                    return Ok(());
+                }
             }
         }
-        let now = SystemTime::now();
+        while held.reports.len() < 256 {
+            match rx.try_recv() {
+                Ok(f) => held.take(&f, &counters),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
+                }
+            }
+        }
+        if held.reports.is_empty() {
+            continue;
+        }
+        let n = held.reports.len().min(256);
         let t0 = Instant::now();
-        let reports = batch
-            .iter_mut()
-            .map(|f| report_of(&store, f, now))
-            .collect::<Result<Vec<NewReport>, String>>()?;
-        let ids = store.put(&reports)?;
-        if let Some(m) = &metrics {
-            m.stored(ids.len() as u64, t0.elapsed());
-        }
-        since_prune += reports
-            .iter()
-            .map(|r| (r.packets.iter().map(Vec::len).sum::<usize>() + r.log.len()) as u64)
-            .sum::<u64>();
-        let mut text = String::new();
-        for (id, r) in ids.iter().zip(&reports) {
-            text.push_str(&stored_line(*id, r));
-            text.push('\n');
-        }
-        // Standard output may be closed (a pipe whose reader went away): storing goes on.
-        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-        let n = stored.fetch_add(ids.len() as u64, Ordering::SeqCst) + ids.len() as u64;
-        if stop_after.is_some_and(|m| n >= m) {
-            stop.store(true, Ordering::SeqCst);
+        match store.put_stored(&held.reports[..n]) {
+            Ok(stored) => {
+                if let Some(m) = &held.metrics {
+                    m.stored(stored.len() as u64, t0.elapsed());
+                }
+                backoff = held.retry_first;
+                failures = 0;
+                let gone: usize = held.reports.drain(..n).map(|r| Held::size(&r)).sum();
+                held.bytes -= gone;
+                since_prune += gone as u64;
+                emit(&stored, &mut out, &counters, stop_after, &stop);
+            }
+            Err(e) => {
+                counters.retries.fetch_add(1, Ordering::SeqCst);
+                failures += 1;
+                if failures >= ISOLATE_AFTER {
+                    let answered = isolate(
+                        &mut *store,
+                        &mut held,
+                        n,
+                        &mut out,
+                        &counters,
+                        stop_after,
+                        &stop,
+                    );
+                    if answered {
+                        failures = 0;
+                        backoff = held.retry_first;
+                        continue;
+                    }
+                }
+                eprintln!(
+                    "netoopsd: storing {n} reports failed (trying again in {} ms, {} held): {e}",
+                    backoff.as_millis(),
+                    held.reports.len()
+                );
+                if !open {
+                    let deadline =
+                        *exit_deadline.get_or_insert_with(|| Instant::now() + held.exit_retry);
+                    if Instant::now() >= deadline {
+                        let k = held.reports.len() as u64;
+                        counters.dropped.fetch_add(k, Ordering::SeqCst);
+                        return Err(format!("{k} reports were not stored at exit: {e}"));
+                    }
+                    std::thread::sleep(backoff);
+                } else {
+                    // Wait, still taking finished dumps so that reception goes on.
+                    let until = Instant::now() + backoff;
+                    while let Some(left) = until.checked_duration_since(Instant::now()) {
+                        match rx.recv_timeout(left) {
+                            Ok(f) => held.take(&f, &counters),
+                            Err(RecvTimeoutError::Timeout) => break,
+                            Err(RecvTimeoutError::Disconnected) => {
+                                open = false;
+                                break;
+                            }
+                        }
+                    }
+                }
+                backoff = (backoff * 2).min(held.retry_max);
+            }
         }
     }
-    pruned.fetch_add(prune(&mut store, retain)?, Ordering::SeqCst);
-    Ok(())
 }
 
 /// Runs the collector until a signal (SIGINT/SIGTERM), `--exit-after-dumps` or `--timeout`.
@@ -338,11 +518,12 @@ fn store_loop(
 /// pending are stored as they are (partial). SIGHUP reads the settings again
 /// ([`Options::reload`]) and applies what needs no new socket.
 pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, String> {
-    let store = SqliteStore::open(&opts.db)?;
+    let spec = opts.db.to_string_lossy();
+    let store = crate::store::open(&spec)?;
     if opts.retain.is_set() && !store.shrinks()? {
         eprintln!(
             "netoopsd: {}: made without incremental auto-vacuum: pruned reports free space inside the file, which does not shrink (see README)",
-            opts.db.display()
+            store.name()
         );
     }
     let sockets = bind(&opts.addrs, opts.rcvbuf)?;
@@ -358,24 +539,26 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     eprintln!(
         "netoopsd: listening on {} (database {})",
         addrs.join(", "),
-        opts.db.display()
+        store.name()
     );
     crate::sd_notify::ready(&format!("listening on {}", addrs.join(", ")));
 
-    let stored = Arc::new(AtomicU64::new(0));
-    let pruned = Arc::new(AtomicU64::new(0));
+    let counters = Arc::new(StoreCounters::default());
     let (tx, chan_rx) = sync_channel::<Finished>(1024);
     let writer = {
-        let tally = Tally {
-            stored: Arc::clone(&stored),
-            pruned: Arc::clone(&pruned),
-            metrics: opts.metrics.clone(),
-        };
-        let stop = Arc::clone(&stop);
-        let (stop_after, retain) = (opts.exit_after_dumps, opts.retain);
+        let (counters, stop) = (Arc::clone(&counters), Arc::clone(&stop));
+        let stop_after = opts.exit_after_dumps;
+        let (retain, metrics) = (opts.retain, opts.metrics.clone());
         std::thread::Builder::new()
             .name("netoopsd-store".into())
-            .spawn(move || store_loop(store, chan_rx, tally, stop_after, stop, retain, out))
+            .spawn(move || {
+                let held = Held {
+                    retain,
+                    metrics,
+                    ..Held::new(HELD_MAX_REPORTS, HELD_MAX_BYTES)
+                };
+                store_loop(store, chan_rx, counters, stop_after, stop, out, held)
+            })
             .map_err(|e| format!("cannot start the storing thread: {e}"))?
     };
 
@@ -455,7 +638,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     if let Some(e) = failure {
         return Err(e);
     }
-    let stored = stored.load(Ordering::SeqCst);
+    let stored = counters.stored.load(Ordering::SeqCst);
     if end == End::TimedOut && opts.exit_after_dumps.is_some_and(|n| stored >= n) {
         end = End::Stopped;
     }
@@ -463,7 +646,9 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         end,
         counters: collector.counters.clone(),
         stored,
-        pruned: pruned.load(Ordering::SeqCst),
+        store_dropped: counters.dropped.load(Ordering::SeqCst),
+        store_retries: counters.retries.load(Ordering::SeqCst),
+        pruned: counters.pruned.load(Ordering::SeqCst),
         socket_drops: rx.socket_drops(),
         batches: rx.batches,
         max_rss_kib: max_rss_kib(),
@@ -507,4 +692,197 @@ fn reload(r: &Reload, collector: &mut Collector, verbose: &mut bool, metrics: Op
     } else {
         format!("reload of {} failed: running as before", r.source)
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reassembly::DumpState;
+    use crate::store::sql::{Arg, Cell, Dialect};
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::stats::Stats;
+    use crate::store::{Bucket, Full};
+    use netoops_codec::wire::golden::OOPS;
+
+    /// A store whose first `failures` puts fail, as a database that is away for a while,
+    /// and that refuses every batch holding a report of sequence number `poison`.
+    struct Flaky {
+        inner: SqliteStore,
+        failures: u32,
+        puts: Arc<AtomicU64>,
+        poison: Option<u32>,
+    }
+
+    impl Stats for Flaky {
+        fn dialect(&self) -> Dialect {
+            self.inner.dialect()
+        }
+        fn name(&self) -> String {
+            self.inner.name()
+        }
+        fn query(&self, what: &str, sql: &str, args: &[Arg]) -> Result<Vec<Vec<Cell>>, String> {
+            self.inner.query(what, sql, args)
+        }
+    }
+
+    impl Store for Flaky {
+        fn put_stored(&mut self, reports: &[NewReport]) -> Result<Vec<Stored>, String> {
+            self.puts.fetch_add(1, Ordering::SeqCst);
+            if self.failures > 0 {
+                self.failures -= 1;
+                return Err("flaky: the server is away".into());
+            }
+            if reports.iter().any(|r| Some(r.fields.seq) == self.poison) {
+                return Err("flaky: this report is refused".into());
+            }
+            self.inner.put_stored(reports)
+        }
+        fn list(&self, f: &Filter) -> Result<Vec<Stored>, String> {
+            self.inner.list(f)
+        }
+        fn get(&self, id: i64) -> Result<Option<Full>, String> {
+            self.inner.get(id)
+        }
+        fn same_dump(&self, r: &NewReport) -> Result<Option<Full>, String> {
+            self.inner.same_dump(r)
+        }
+        fn top(&self, f: &Filter) -> Result<Vec<Bucket>, String> {
+            self.inner.top(f)
+        }
+        fn prune(&mut self, before_ms: Option<i64>, max_bytes: Option<u64>) -> Result<u64, String> {
+            self.inner.prune(before_ms, max_bytes)
+        }
+    }
+
+    fn finished(seq: u32) -> Finished {
+        let mut d = OOPS;
+        d.seq = seq;
+        let pk = crate::encode::encode_dump(d, 512).unwrap();
+        Finished {
+            sender: "10.0.0.1".parse().unwrap(),
+            dump: DumpState::from_packets(pk.iter().map(Vec::as_slice), "t").unwrap(),
+            first_seen: SystemTime::now(),
+            last_seen: SystemTime::now(),
+        }
+    }
+
+    #[test]
+    fn failed_puts_are_retried_with_backoff_and_reports_beyond_the_bound_dropped() {
+        let (tx, rx) = sync_channel(8);
+        for seq in 0..3 {
+            tx.send(finished(seq)).unwrap();
+        }
+        drop(tx);
+        let puts = Arc::new(AtomicU64::new(0));
+        let store = Flaky {
+            inner: SqliteStore::in_memory().unwrap(),
+            failures: 2,
+            puts: Arc::clone(&puts),
+            poison: None,
+        };
+        let counters = Arc::new(StoreCounters::default());
+        let mut out = Vec::new();
+        let started = Instant::now();
+        store_loop(
+            Box::new(store),
+            rx,
+            Arc::clone(&counters),
+            None,
+            Arc::new(AtomicBool::new(false)),
+            &mut out,
+            Held::new(2, usize::MAX),
+        )
+        .unwrap();
+        // Two failures: waits of 100 then 200 ms before the third try stored both.
+        assert!(
+            started.elapsed() >= RETRY_FIRST * 3,
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(puts.load(Ordering::SeqCst), 3);
+        assert_eq!(counters.retries.load(Ordering::SeqCst), 2);
+        assert_eq!(counters.stored.load(Ordering::SeqCst), 2);
+        assert_eq!(counters.dropped.load(Ordering::SeqCst), 1);
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(out.lines().all(|l| l.contains("state=complete")), "{out}");
+    }
+
+    #[test]
+    fn reports_still_held_at_exit_are_dropped_after_a_last_try() {
+        let (tx, rx) = sync_channel(8);
+        tx.send(finished(0)).unwrap();
+        drop(tx);
+        let store = Flaky {
+            inner: SqliteStore::in_memory().unwrap(),
+            failures: u32::MAX,
+            puts: Arc::new(AtomicU64::new(0)),
+            poison: None,
+        };
+        // A byte bound that one report fits in.
+        let size = Held::size(&report_of(&finished(0), SystemTime::now()));
+        let counters = Arc::new(StoreCounters::default());
+        let mut held = Held::new(10, size);
+        held.exit_retry = Duration::from_millis(500);
+        held.take(&finished(1), &counters);
+        assert_eq!(held.reports.len(), 1);
+        let e = store_loop(
+            Box::new(store),
+            rx,
+            Arc::clone(&counters),
+            None,
+            Arc::new(AtomicBool::new(false)),
+            std::io::sink(),
+            held,
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("1 reports were not stored at exit: flaky"),
+            "{e}"
+        );
+        // The one that did not fit, and the one never stored.
+        assert_eq!(counters.dropped.load(Ordering::SeqCst), 2);
+        assert!(counters.retries.load(Ordering::SeqCst) >= 3);
+    }
+
+    #[test]
+    fn a_report_the_database_refuses_is_dropped_and_the_others_stored() {
+        let (tx, rx) = sync_channel(8);
+        for seq in 0..3 {
+            tx.send(finished(seq)).unwrap();
+        }
+        drop(tx);
+        let store = Flaky {
+            inner: SqliteStore::in_memory().unwrap(),
+            failures: 0,
+            puts: Arc::new(AtomicU64::new(0)),
+            poison: Some(1),
+        };
+        let counters = Arc::new(StoreCounters::default());
+        let mut held = Held::new(10, usize::MAX);
+        held.retry_first = Duration::from_millis(1);
+        held.retry_max = Duration::from_millis(4);
+        let mut out = Vec::new();
+        store_loop(
+            Box::new(store),
+            rx,
+            Arc::clone(&counters),
+            None,
+            Arc::new(AtomicBool::new(false)),
+            &mut out,
+            held,
+        )
+        .unwrap();
+        assert_eq!(
+            counters.retries.load(Ordering::SeqCst),
+            u64::from(ISOLATE_AFTER)
+        );
+        assert_eq!(counters.stored.load(Ordering::SeqCst), 2);
+        assert_eq!(counters.dropped.load(Ordering::SeqCst), 1);
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains("#0 ") && out.contains("#2 ") && !out.contains("#1 "),
+            "{out}"
+        );
+    }
 }

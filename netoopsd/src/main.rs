@@ -17,7 +17,6 @@ use netoopsd::live::Limits;
 use netoopsd::metrics::Metrics;
 use netoopsd::query::{self, Format};
 use netoopsd::receive::DEFAULT_PORT;
-use netoopsd::store::sqlite::SqliteStore;
 use netoopsd::store::Filter;
 
 #[derive(Parser)]
@@ -27,7 +26,8 @@ use netoopsd::store::Filter;
     about = "netoops collector: kernel crash dumps over UDP"
 )]
 struct Cli {
-    /// The report database (SQLite). Default: $NETOOPSD_DB, else ./netoops.db.
+    /// The report database: a SQLite file, or a PostgreSQL URL (postgres://user@host:port/db).
+    /// Default: $NETOOPSD_DB, else ./netoops.db.
     #[arg(long, global = true, env = "NETOOPSD_DB", default_value = "netoops.db")]
     db: PathBuf,
     #[command(subcommand)]
@@ -636,13 +636,13 @@ fn main() -> ExitCode {
         Err(Err(e)) => return fail(&e),
     };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    let open = || SqliteStore::open_existing(&cli.db);
+    let open = || netoopsd::store::open_existing(&cli.db.to_string_lossy());
     match cli.command {
         Command::Listen(a) => listen(cli.db.clone(), a, file, argv),
         Command::Ls { filter, out } => {
             match filter
                 .to_filter()
-                .and_then(|f| query::ls(&open()?, &f, out.format()))
+                .and_then(|f| query::ls(&*open()?, &f, out.format()))
             {
                 Ok(s) => print(&s),
                 Err(e) => fail(&e),
@@ -651,7 +651,7 @@ fn main() -> ExitCode {
         Command::Top { filter, out } => {
             match filter
                 .to_filter()
-                .and_then(|f| query::top(&open()?, &f, out.format()))
+                .and_then(|f| query::top(&*open()?, &f, out.format()))
             {
                 Ok(s) => print(&s),
                 Err(e) => fail(&e),
@@ -659,7 +659,7 @@ fn main() -> ExitCode {
         }
         Command::Show { id, json, sym } => match open() {
             Ok(store) => match query::show_symbolized(
-                &store,
+                &*store,
                 id,
                 json,
                 &netoopsd::symbolize::Symbolizer::new(sym.config()),

@@ -1,19 +1,79 @@
 //! Storage of crash reports behind one small interface, [`Store`]. The default is an
-//! embedded SQLite database ([`sqlite::SqliteStore`]); a fleet can put a server database
-//! behind the same trait.
+//! embedded SQLite database ([`sqlite::SqliteStore`]); a fleet can put a PostgreSQL server
+//! database behind the same trait ([`postgres::PgStore`]), shared by many receivers.
+//! [`open`] chooses by the `--db` string; `doc/store.md` documents both schemas.
 //!
 //! A report keeps the packets of its dump as received (validated), so that `show` rebuilds
 //! exactly what `decode` would show, plus the indexed fields that `ls` and `top` filter and
 //! group by.
 
+pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 pub mod stats;
 
 use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
 
 use crate::display::{lossy, uuid};
 use crate::live::Finished;
+use crate::reassembly::DumpState;
 use crate::signature;
+use stats::Stats;
+
+/// Whether `spec` names a PostgreSQL database (a `postgres://` or `postgresql://` URL).
+pub fn is_postgres(spec: &str) -> bool {
+    spec.starts_with("postgres://") || spec.starts_with("postgresql://")
+}
+
+/// Opens the store `spec` names, creating or migrating its schema: a PostgreSQL URL, else a
+/// SQLite file (created if missing).
+pub fn open(spec: &str) -> Result<Box<dyn Store + Send>, String> {
+    if is_postgres(spec) {
+        Ok(Box::new(postgres::PgStore::connect(spec)?))
+    } else {
+        Ok(Box::new(sqlite::SqliteStore::open(Path::new(spec))?))
+    }
+}
+
+/// Like [`open`], but a SQLite file must exist already (the read commands do not create one).
+pub fn open_existing(spec: &str) -> Result<Box<dyn Store + Send>, String> {
+    if is_postgres(spec) {
+        Ok(Box::new(postgres::PgStore::connect(spec)?))
+    } else {
+        Ok(Box::new(sqlite::SqliteStore::open_existing(Path::new(
+            spec,
+        ))?))
+    }
+}
+
+/// The report of the union of the packets of a stored partial report and of a new report of
+/// the same dump: the dump rebuilt from both, signed again. It keeps the stored report's
+/// first stored time and the earlier first-packet time. `None` if no packet parses.
+pub fn merge(held: &Full, new: &NewReport) -> Option<NewReport> {
+    let dump = DumpState::from_packets(
+        held.packets.iter().chain(&new.packets).map(Vec::as_slice),
+        "store",
+    )?;
+    let sender: IpAddr = new
+        .sender
+        .parse()
+        .or_else(|_| held.report.sender.parse())
+        .ok()?;
+    let first_ms = new.first_packet_ms.min(held.report.first_packet_ms).max(0);
+    let at = |ms: i64| UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    let finished = Finished {
+        sender,
+        dump,
+        first_seen: at(first_ms),
+        last_seen: at(new.received_ms),
+    };
+    let mut merged = NewReport::from_finished(&finished, at(new.received_ms));
+    merged.received_ms = held.report.received_ms;
+    merged.first_packet_ms = first_ms;
+    Some(merged)
+}
 
 /// A report about to be stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -258,14 +318,26 @@ pub struct Full {
 }
 
 /// Storage of reports. Errors are sentences naming what failed (the database, the report).
-pub trait Store {
+/// The web view's queries ([`Stats`]) come with it.
+pub trait Store: Stats {
     /// Stores reports in one transaction; returns their ids. When this returns, the reports
     /// survive a crash of the collector. A report of a dump already stored (same boot id,
     /// sequence number, reason and machine: a replay, or copies that came after the
-    /// collector forgot the dump) is not stored twice: the stored one keeps its id and the
-    /// time it was first stored; a complete one stays, a partial one is replaced only by a
-    /// report holding more packets of the dump.
-    fn put(&mut self, reports: &[NewReport]) -> Result<Vec<i64>, String>;
+    /// collector forgot the dump, or another part of it from another receiver) is not stored
+    /// twice: the stored one keeps its id and the time it was first stored; a complete one
+    /// stays, a partial one is merged with the new report (the union of their packets, see
+    /// [`merge`]) when that holds more packets of the dump. The merge happens inside the
+    /// transaction, so receivers storing parts of one dump at once lose none of them.
+    fn put(&mut self, reports: &[NewReport]) -> Result<Vec<i64>, String> {
+        Ok(self
+            .put_stored(reports)?
+            .into_iter()
+            .map(|s| s.id)
+            .collect())
+    }
+    /// Like [`Store::put`], but returns each report as stored now (merged, or the stored one
+    /// that stayed).
+    fn put_stored(&mut self, reports: &[NewReport]) -> Result<Vec<Stored>, String>;
     /// Reports matching `f`, newest first.
     fn list(&self, f: &Filter) -> Result<Vec<Stored>, String>;
     /// One report with its packets.
@@ -279,4 +351,9 @@ pub trait Store {
     /// Deletes the reports stored before `before_ms` (Unix ms), then the oldest reports until
     /// those left hold at most `max_bytes` (packets plus log); returns how many were deleted.
     fn prune(&mut self, before_ms: Option<i64>, max_bytes: Option<u64>) -> Result<u64, String>;
+    /// Whether the storage shrinks when reports are pruned (true unless the backend says
+    /// otherwise: a SQLite file made without incremental auto-vacuum keeps its size).
+    fn shrinks(&self) -> Result<bool, String> {
+        Ok(true)
+    }
 }

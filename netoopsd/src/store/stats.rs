@@ -13,14 +13,14 @@
 //!   (`[now-35d, now-7d)`, count / 4).
 //! - Sparklines show the daily counts of the 30 UTC days ending with today. Sparklines and
 //!   "rising" use the page's filters except its time window; counts use all filters.
+//!
+//! The queries are written once ([`Stats`]'s provided methods) in the SQL both backends
+//! understand; a backend only runs statements ([`Stats::query`]).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use rusqlite::params_from_iter;
-use rusqlite::types::Value as SqlValue;
-
-use super::sqlite::{row_to_stored, where_clause, SqliteStore, COLUMNS};
+use super::sql::{stored_from_row, where_clause, Arg, Cell, Dialect, Row, COLUMNS};
 use super::{Filter, Stored};
 
 /// One day in milliseconds.
@@ -51,46 +51,46 @@ pub struct Query {
 
 impl Query {
     /// `WHERE ...` and its parameters; `window`: whether the time window applies.
-    fn sql(&self, window: bool) -> (String, Vec<SqlValue>) {
+    fn sql(&self, d: Dialect, window: bool) -> (String, Vec<Arg>) {
         let mut f = self.filter.clone();
         f.limit = None;
         if !window {
             f.since_ms = None;
             f.until_ms = None;
         }
-        let (mut w, mut p) = where_clause(&f);
-        let mut add = |cond: &str, vals: Vec<SqlValue>| {
+        let (mut w, mut p) = where_clause(d, &f);
+        let mut add = |cond: &str, vals: Vec<Arg>| {
             w.push_str(if w.is_empty() { " WHERE " } else { " AND " });
             w.push_str(cond);
             p.extend(vals);
         };
         if let Some(m) = self.microcode {
-            add("microcode = ?", vec![SqlValue::Integer(i64::from(m))]);
+            add("microcode = ?", vec![Arg::Int(i64::from(m))]);
         }
         if let Some(b) = &self.board_or_product {
             add(
                 "(board_name = ? OR product_name = ?)",
-                vec![SqlValue::Text(b.clone()), SqlValue::Text(b.clone())],
+                vec![Arg::Text(b.clone()), Arg::Text(b.clone())],
             );
         }
         if let Some(t) = &self.text {
             add(
-                "(instr(lower(title), lower(?)) > 0 OR instr(lower(log), lower(?)) > 0)",
-                vec![SqlValue::Text(t.clone()), SqlValue::Text(t.clone())],
+                &format!("({} OR {})", d.contains("title"), d.contains("log")),
+                vec![Arg::Text(t.clone()), Arg::Text(t.clone())],
             );
         }
         if let Some(b) = &self.bucket {
-            add("bucket = ?", vec![SqlValue::Text(b.clone())]);
+            add("bucket = ?", vec![Arg::Text(b.clone())]);
         }
         if let Some(m) = &self.machine {
-            add("machine = ?", vec![SqlValue::Text(m.clone())]);
+            add("machine = ?", vec![Arg::Text(m.clone())]);
         }
         (w, p)
     }
 
     /// This query with one more condition: `AND cond`.
-    fn and(&self, window: bool, cond: &str, vals: &[SqlValue]) -> (String, Vec<SqlValue>) {
-        let (mut w, mut p) = self.sql(window);
+    fn and(&self, d: Dialect, window: bool, cond: &str, vals: &[Arg]) -> (String, Vec<Arg>) {
+        let (mut w, mut p) = self.sql(d, window);
         w.push_str(if w.is_empty() { " WHERE " } else { " AND " });
         w.push_str(cond);
         p.extend_from_slice(vals);
@@ -189,84 +189,83 @@ pub struct Share {
     pub count: u64,
 }
 
-/// What a bucket can be broken down by: (name, SQL expression).
-pub const BREAKDOWNS: [(&str, &str); 5] = [
-    ("kernel", "kernel_release"),
-    (
-        "cpu",
-        "CASE WHEN cpu_model IS NULL THEN NULL ELSE coalesce(cpu_vendor, '?') || ' family ' \
-         || cpu_family || ' model ' || cpu_model END",
-    ),
-    (
-        "microcode",
-        "CASE WHEN microcode IS NULL THEN NULL ELSE printf('0x%x', microcode) END",
-    ),
-    ("bios", "bios_version"),
-    (
-        "board",
-        "CASE WHEN board_name IS NULL AND product_name IS NULL THEN NULL ELSE \
-         coalesce(board_name, '-') || ' / ' || coalesce(product_name, '-') END",
-    ),
-];
+/// What a bucket can be broken down by.
+pub const BREAKDOWNS: [&str; 5] = ["kernel", "cpu", "microcode", "bios", "board"];
 
-impl SqliteStore {
-    fn q_err(&self, what: &'static str) -> impl Fn(rusqlite::Error) -> String {
-        move |e| format!("{what}: {e}")
-    }
+/// The SQL expression of a breakdown (one of [`BREAKDOWNS`]).
+fn breakdown_expr(d: Dialect, by: &str) -> Option<String> {
+    Some(match by {
+        "kernel" => "kernel_release".into(),
+        "cpu" => "CASE WHEN cpu_model IS NULL THEN NULL ELSE coalesce(cpu_vendor, '?') \
+                  || ' family ' || cpu_family || ' model ' || cpu_model END"
+            .into(),
+        "microcode" => format!(
+            "CASE WHEN microcode IS NULL THEN NULL ELSE {} END",
+            d.hex("microcode")
+        ),
+        "bios" => "bios_version".into(),
+        "board" => "CASE WHEN board_name IS NULL AND product_name IS NULL THEN NULL ELSE \
+                    coalesce(board_name, '-') || ' / ' || coalesce(product_name, '-') END"
+            .into(),
+        _ => return None,
+    })
+}
+
+/// The web view's queries, on any backend that can run a statement.
+pub trait Stats {
+    /// The backend's SQL dialect.
+    fn dialect(&self) -> Dialect;
+
+    /// The database as errors name it (a file, or a server's host, port and database).
+    fn name(&self) -> String;
+
+    /// Runs one statement (`?` placeholders) and returns its rows; errors name the database
+    /// and `what` was being done.
+    fn query(&self, what: &str, sql: &str, args: &[Arg]) -> Result<Vec<Vec<Cell>>, String>;
 
     /// Every kernel release in the store, newest (by version order) first.
-    pub fn releases(&self) -> Result<Vec<String>, String> {
-        let mut st = self
-            .conn()
-            .prepare("SELECT DISTINCT kernel_release FROM reports WHERE kernel_release IS NOT NULL")
-            .map_err(self.q_err("listing releases"))?;
-        let mut v = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .and_then(|r| r.collect::<Result<Vec<_>, _>>())
-            .map_err(self.q_err("listing releases"))?;
+    fn releases(&self) -> Result<Vec<String>, String> {
+        let rows = self.query(
+            "listing releases",
+            "SELECT DISTINCT kernel_release FROM reports WHERE kernel_release IS NOT NULL",
+            &[],
+        )?;
+        let mut v = rows
+            .iter()
+            .map(|r| Row(r).text(0))
+            .collect::<Result<Vec<_>, _>>()?;
         v.sort_by(|a, b| version_cmp(b, a));
         Ok(v)
     }
 
     /// Distinct values of a column (for the filter form), sorted.
-    pub fn distinct(&self, column: &str) -> Result<Vec<String>, String> {
+    fn distinct(&self, column: &str) -> Result<Vec<String>, String> {
         let col = match column {
             "reason" | "hostname" | "cpu_vendor" | "bios_version" | "board_name"
             | "product_name" => column,
             _ => return Err(format!("{column}: not a listed column")),
         };
         let sql = format!("SELECT DISTINCT {col} FROM reports WHERE {col} IS NOT NULL ORDER BY 1");
-        let mut st = self
-            .conn()
-            .prepare(&sql)
-            .map_err(self.q_err("listing values"))?;
-        let v = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .and_then(|r| r.collect::<Result<Vec<_>, _>>())
-            .map_err(self.q_err("listing values"));
-        v
+        self.query("listing values", &sql, &[])?
+            .iter()
+            .map(|r| Row(r).text(0))
+            .collect()
     }
 
     /// Reports, distinct machines and distinct buckets matching `q`.
-    pub fn totals(&self, q: &Query) -> Result<(u64, u64, u64), String> {
-        let (w, p) = q.sql(true);
+    fn totals(&self, q: &Query) -> Result<(u64, u64, u64), String> {
+        let (w, p) = q.sql(self.dialect(), true);
         let sql = format!(
             "SELECT count(*), count(DISTINCT machine), count(DISTINCT bucket) FROM reports{w}"
         );
-        self.conn()
-            .query_row(&sql, params_from_iter(p), |r| {
-                Ok((
-                    r.get::<_, i64>(0)? as u64,
-                    r.get::<_, i64>(1)? as u64,
-                    r.get::<_, i64>(2)? as u64,
-                ))
-            })
-            .map_err(self.q_err("counting reports"))
+        let rows = self.query("counting reports", &sql, &p)?;
+        let r = Row(rows.first().map_or(&[][..], Vec::as_slice));
+        Ok((r.count(0)?, r.count(1)?, r.count(2)?))
     }
 
     /// Daily counts per bucket for days `first_day..=last_day` (days since 1970-01-01),
     /// without the time window of `q`.
-    pub fn daily(
+    fn daily(
         &self,
         q: &Query,
         first_day: i64,
@@ -274,36 +273,25 @@ impl SqliteStore {
     ) -> Result<HashMap<String, Vec<u64>>, String> {
         let n = (last_day - first_day + 1).max(0) as usize;
         let (w, p) = q.and(
+            self.dialect(),
             false,
             "received_ms >= ? AND received_ms < ?",
             &[
-                SqlValue::Integer(first_day * DAY_MS),
-                SqlValue::Integer((last_day + 1) * DAY_MS),
+                Arg::Int(first_day * DAY_MS),
+                Arg::Int((last_day + 1) * DAY_MS),
             ],
         );
         let sql = format!(
             "SELECT bucket, received_ms / {DAY_MS} AS day, count(*) FROM reports{w}
              GROUP BY bucket, day"
         );
-        let mut st = self
-            .conn()
-            .prepare(&sql)
-            .map_err(self.q_err("counting days"))?;
-        let rows = st
-            .query_map(params_from_iter(p), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                ))
-            })
-            .and_then(|r| r.collect::<Result<Vec<_>, _>>())
-            .map_err(self.q_err("counting days"))?;
         let mut out: HashMap<String, Vec<u64>> = HashMap::new();
-        for (b, day, c) in rows {
+        for row in self.query("counting days", &sql, &p)? {
+            let r = Row(&row);
+            let (b, day, c) = (r.text(0)?, r.int(1)?, r.count(2)?);
             let v = out.entry(b).or_insert_with(|| vec![0; n]);
             if let Some(slot) = v.get_mut((day - first_day) as usize) {
-                *slot += c as u64;
+                *slot += c;
             }
         }
         Ok(out)
@@ -311,15 +299,17 @@ impl SqliteStore {
 
     /// The buckets page: buckets of the reports matching `q`, largest first, with
     /// sparklines and marks as of `now_ms`.
-    pub fn overview(&self, q: &Query, now_ms: i64) -> Result<Overview, String> {
+    fn overview(&self, q: &Query, now_ms: i64) -> Result<Overview, String> {
+        let d = self.dialect();
         let (reports, machines, bucket_total) = self.totals(q)?;
         let newest_release = self.releases()?.into_iter().next();
-        let (w, p) = q.sql(true);
+        let (w, p) = q.sql(d, true);
         let limit = q
             .filter
             .limit
             .map(|l| format!(" LIMIT {l}"))
             .unwrap_or_default();
+        // A bucket's first report: the earliest stored (lowest id among equals), whole store.
         let sql = format!(
             "SELECT t.bucket, r.title, r.reason, t.n, t.machines, t.kernels, t.first_ms,
                     t.last_ms, t.last_id, f.kernel_release
@@ -329,27 +319,27 @@ impl SqliteStore {
                           max(id) AS last_id
                    FROM reports{w} GROUP BY bucket) AS t
              JOIN reports AS r ON r.id = t.last_id
-             LEFT JOIN (SELECT bucket, kernel_release, min(received_ms) FROM reports
-                        GROUP BY bucket) AS f ON f.bucket = t.bucket
+             LEFT JOIN reports AS f ON f.id = (SELECT g.id FROM reports AS g
+                                               WHERE g.bucket = t.bucket
+                                               ORDER BY g.received_ms, g.id LIMIT 1)
              ORDER BY t.n DESC, t.last_ms DESC, t.bucket{limit}"
         );
-        let mut st = self
-            .conn()
-            .prepare(&sql)
-            .map_err(self.q_err("ranking buckets"))?;
-        let mut rows = st
-            .query_map(params_from_iter(p), |r| {
-                let first_release: Option<String> = r.get(9)?;
+        let mut rows = self
+            .query("ranking buckets", &sql, &p)?
+            .iter()
+            .map(|r| {
+                let r = Row(r);
+                let first_release = r.otext(9)?;
                 Ok(BucketRow {
-                    bucket: r.get(0)?,
-                    title: r.get(1)?,
-                    reason: r.get(2)?,
-                    count: r.get::<_, i64>(3)? as u64,
-                    machines: r.get::<_, i64>(4)? as u64,
-                    kernels: r.get::<_, i64>(5)? as u64,
-                    first_ms: r.get(6)?,
-                    last_ms: r.get(7)?,
-                    last_id: r.get(8)?,
+                    bucket: r.text(0)?,
+                    title: r.text(1)?,
+                    reason: r.text(2)?,
+                    count: r.count(3)?,
+                    machines: r.count(4)?,
+                    kernels: r.count(5)?,
+                    first_ms: r.int(6)?,
+                    last_ms: r.int(7)?,
+                    last_id: r.int(8)?,
                     daily: Vec::new(),
                     week: 0,
                     prev_weekly_avg: 0.0,
@@ -358,39 +348,28 @@ impl SqliteStore {
                     first_release,
                 })
             })
-            .and_then(|r| r.collect::<Result<Vec<_>, _>>())
-            .map_err(self.q_err("ranking buckets"))?;
+            .collect::<Result<Vec<_>, String>>()?;
 
         let today = now_ms.div_euclid(DAY_MS);
         let first_day = today - SPARK_DAYS as i64 + 1;
         let daily = self.daily(q, first_day, today)?;
         let (w, p) = q.and(
+            d,
             false,
             "received_ms >= ? AND received_ms < ?",
-            &[
-                SqlValue::Integer(now_ms - 35 * DAY_MS),
-                SqlValue::Integer(now_ms),
-            ],
+            &[Arg::Int(now_ms - 35 * DAY_MS), Arg::Int(now_ms)],
         );
+        let week_start = now_ms - 7 * DAY_MS;
         let sql = format!(
-            "SELECT bucket, sum(received_ms >= {}), sum(received_ms < {}) FROM reports{w}
-             GROUP BY bucket",
-            now_ms - 7 * DAY_MS,
-            now_ms - 7 * DAY_MS
+            "SELECT bucket, sum(CASE WHEN received_ms >= {week_start} THEN 1 ELSE 0 END),
+                    sum(CASE WHEN received_ms < {week_start} THEN 1 ELSE 0 END)
+             FROM reports{w} GROUP BY bucket"
         );
-        let mut st = self
-            .conn()
-            .prepare(&sql)
-            .map_err(self.q_err("counting weeks"))?;
-        let weeks: HashMap<String, (u64, u64)> = st
-            .query_map(params_from_iter(p), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    (r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64),
-                ))
-            })
-            .and_then(|r| r.collect::<Result<HashMap<_, _>, _>>())
-            .map_err(self.q_err("counting weeks"))?;
+        let mut weeks: HashMap<String, (u64, u64)> = HashMap::new();
+        for row in self.query("counting weeks", &sql, &p)? {
+            let r = Row(&row);
+            weeks.insert(r.text(0)?, (r.count(1)?, r.count(2)?));
+        }
         for b in &mut rows {
             b.daily = daily
                 .get(&b.bucket)
@@ -412,53 +391,43 @@ impl SqliteStore {
     }
 
     /// Reports matching `q` by one of [`BREAKDOWNS`] (by name), largest first.
-    pub fn breakdown(&self, q: &Query, by: &str) -> Result<Vec<Share>, String> {
-        let expr = BREAKDOWNS
-            .iter()
-            .find(|(n, _)| *n == by)
-            .map(|(_, e)| *e)
-            .ok_or_else(|| format!("{by}: no such breakdown"))?;
-        let (w, p) = q.sql(true);
+    fn breakdown(&self, q: &Query, by: &str) -> Result<Vec<Share>, String> {
+        let d = self.dialect();
+        let expr = breakdown_expr(d, by).ok_or_else(|| format!("{by}: no such breakdown"))?;
+        let (w, p) = q.sql(d, true);
         let sql = format!(
-            "SELECT {expr} AS v, count(*) AS n FROM reports{w} GROUP BY v ORDER BY n DESC, v"
+            "SELECT {expr} AS v, count(*) AS n FROM reports{w} GROUP BY v
+             ORDER BY n DESC, v NULLS FIRST"
         );
-        let mut st = self
-            .conn()
-            .prepare(&sql)
-            .map_err(self.q_err("breaking down"))?;
-        let v = st
-            .query_map(params_from_iter(p), |r| {
+        self.query("breaking down", &sql, &p)?
+            .iter()
+            .map(|r| {
+                let r = Row(r);
                 Ok(Share {
-                    value: r.get(0)?,
-                    count: r.get::<_, i64>(1)? as u64,
+                    value: r.otext(0)?,
+                    count: r.count(1)?,
                 })
             })
-            .and_then(|r| r.collect::<Result<Vec<_>, _>>())
-            .map_err(self.q_err("breaking down"));
-        v
+            .collect()
     }
 
     /// Reports matching `q`, newest first, at most `limit`.
-    pub fn reports(&self, q: &Query, limit: u32) -> Result<Vec<Stored>, String> {
-        let (w, p) = q.sql(true);
+    fn reports(&self, q: &Query, limit: u32) -> Result<Vec<Stored>, String> {
+        let (w, p) = q.sql(self.dialect(), true);
         let sql = format!(
             "SELECT {COLUMNS} FROM reports{w} ORDER BY received_ms DESC, id DESC LIMIT {limit}"
         );
-        let mut st = self
-            .conn()
-            .prepare(&sql)
-            .map_err(self.q_err("listing reports"))?;
-        let v = st
-            .query_map(params_from_iter(p), row_to_stored)
-            .and_then(|r| r.collect::<Result<Vec<_>, _>>())
-            .map_err(self.q_err("listing reports"));
-        v
+        self.query("listing reports", &sql, &p)?
+            .iter()
+            .map(|r| stored_from_row(&Row(r)))
+            .collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::SqliteStore;
     use crate::store::{Fields, NewReport, Store};
 
     const NOW: i64 = 1_767_225_600_000 + 12 * 3_600_000; // 2026-01-01T12:00Z

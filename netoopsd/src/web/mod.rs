@@ -27,7 +27,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
-use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
 use crate::symbolize::Symbolizer;
 
 /// Options of `netoopsd serve`.
@@ -49,7 +49,7 @@ pub struct ServeOptions {
 
 /// What the handlers share.
 pub struct App {
-    store: Mutex<SqliteStore>,
+    store: Mutex<Box<dyn Store + Send>>,
     symbolizer: Symbolizer,
     now: Option<i64>,
     templates: minijinja::Environment<'static>,
@@ -57,7 +57,7 @@ pub struct App {
 
 impl App {
     /// An app over `store`.
-    pub fn new(store: SqliteStore, symbolizer: Symbolizer, now: Option<i64>) -> Self {
+    pub fn new(store: Box<dyn Store + Send>, symbolizer: Symbolizer, now: Option<i64>) -> Self {
         App {
             store: Mutex::new(store),
             symbolizer,
@@ -193,43 +193,43 @@ fn seg(p: PathArg) -> String {
 }
 type Shared = State<Arc<App>>;
 
-fn store(app: &App) -> std::sync::MutexGuard<'_, SqliteStore> {
+fn store(app: &App) -> std::sync::MutexGuard<'_, Box<dyn Store + Send>> {
     // A panic while holding the lock cannot leave the store inconsistent (reads only).
     app.store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn buckets_page(State(app): Shared, QueryParams(p): Params) -> Response {
-    let r = pages::buckets(&store(&app), &p, app.now_ms());
+    let r = pages::buckets(&**store(&app), &p, app.now_ms());
     respond(&app, r, "buckets.html", As::Html)
 }
 
 async fn buckets_api(State(app): Shared, QueryParams(p): Params) -> Response {
-    let r = pages::buckets(&store(&app), &p, app.now_ms());
+    let r = pages::buckets(&**store(&app), &p, app.now_ms());
     respond(&app, r, "buckets.html", As::Json)
 }
 
 async fn bucket_page(State(app): Shared, id: PathArg, QueryParams(p): Params) -> Response {
-    let r = pages::bucket(&store(&app), &seg(id), &p, app.now_ms());
+    let r = pages::bucket(&**store(&app), &seg(id), &p, app.now_ms());
     respond(&app, r, "bucket.html", As::Html)
 }
 
 async fn bucket_api(State(app): Shared, id: PathArg, QueryParams(p): Params) -> Response {
-    let r = pages::bucket(&store(&app), &seg(id), &p, app.now_ms());
+    let r = pages::bucket(&**store(&app), &seg(id), &p, app.now_ms());
     respond(&app, r, "bucket.html", As::Json)
 }
 
 async fn report_page(State(app): Shared, id: PathArg) -> Response {
-    let r = pages::report(&store(&app), &app.symbolizer, &seg(id));
+    let r = pages::report(&**store(&app), &app.symbolizer, &seg(id));
     respond(&app, r, "report.html", As::Html)
 }
 
 async fn report_api(State(app): Shared, id: PathArg) -> Response {
-    let r = pages::report(&store(&app), &app.symbolizer, &seg(id));
+    let r = pages::report(&**store(&app), &app.symbolizer, &seg(id));
     respond(&app, r, "report.html", As::Json)
 }
 
 async fn report_log(State(app): Shared, id: PathArg) -> Response {
-    match pages::raw_log(&store(&app), &seg(id)) {
+    match pages::raw_log(&**store(&app), &seg(id)) {
         Ok((n, text)) => (
             StatusCode::OK,
             [
@@ -250,12 +250,12 @@ async fn report_log(State(app): Shared, id: PathArg) -> Response {
 }
 
 async fn machine_page(State(app): Shared, name: PathArg) -> Response {
-    let r = pages::machine(&store(&app), &seg(name));
+    let r = pages::machine(&**store(&app), &seg(name));
     respond(&app, r, "machine.html", As::Html)
 }
 
 async fn machine_api(State(app): Shared, name: PathArg) -> Response {
-    let r = pages::machine(&store(&app), &seg(name));
+    let r = pages::machine(&**store(&app), &seg(name));
     respond(&app, r, "machine.html", As::Json)
 }
 
@@ -289,9 +289,9 @@ pub fn router(app: Arc<App>) -> Router {
 /// accepted.
 pub fn serve(opts: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<(), String> {
     let store = if opts.create {
-        SqliteStore::open(&opts.db)?
+        crate::store::open(&opts.db.to_string_lossy())?
     } else {
-        SqliteStore::open_existing(&opts.db)?
+        crate::store::open_existing(&opts.db.to_string_lossy())?
     };
     let app = Arc::new(App::new(store, opts.symbolizer, opts.now));
     let listener = std::net::TcpListener::bind(opts.addr)

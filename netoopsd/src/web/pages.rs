@@ -11,7 +11,6 @@ use super::WebError;
 use crate::display::{hex, lossy};
 use crate::query::{stored_json, utc};
 use crate::reassembly::{DumpState, OwnedRegs};
-use crate::store::sqlite::SqliteStore;
 use crate::store::stats::{BucketRow, Query, Share, DAY_MS, RISING_FACTOR, RISING_MIN, SPARK_DAYS};
 use crate::store::Store;
 use crate::symbolize::{DebugStatus, Symbolizer};
@@ -175,7 +174,7 @@ fn definitions() -> Value {
     })
 }
 
-fn common(store: &SqliteStore) -> Result<Value, WebError> {
+fn common(store: &dyn Store) -> Result<Value, WebError> {
     Ok(json!({
         "reasons": store.distinct("reason")?,
         "kernels": store.releases()?,
@@ -184,7 +183,7 @@ fn common(store: &SqliteStore) -> Result<Value, WebError> {
 
 /// `/`: buckets of the reports matching the filters.
 pub fn buckets(
-    store: &SqliteStore,
+    store: &dyn Store,
     params: &[(String, String)],
     now_ms: i64,
 ) -> Result<Value, WebError> {
@@ -241,7 +240,7 @@ fn shares(rows: &[Share], total: u64, param: Option<&str>) -> Value {
 
 /// `/bucket/{id}`: one bucket (under the filters): counts over time, breakdowns, reports.
 pub fn bucket(
-    store: &SqliteStore,
+    store: &dyn Store,
     id: &str,
     params: &[(String, String)],
     now_ms: i64,
@@ -390,7 +389,7 @@ fn log_parts(d: &DumpState) -> (Vec<Value>, String) {
     (parts, raw)
 }
 
-fn load(store: &SqliteStore, id: &str) -> Result<(crate::store::Full, DumpState), WebError> {
+fn load(store: &dyn Store, id: &str) -> Result<(crate::store::Full, DumpState), WebError> {
     let n: i64 = id
         .parse()
         .map_err(|_| WebError::NotFound(format!("report {id}: no such report")))?;
@@ -403,13 +402,13 @@ fn load(store: &SqliteStore, id: &str) -> Result<(crate::store::Full, DumpState)
 }
 
 /// `/report/{id}/log`: (id, the received log with missing ranges marked).
-pub fn raw_log(store: &SqliteStore, id: &str) -> Result<(i64, String), WebError> {
+pub fn raw_log(store: &dyn Store, id: &str) -> Result<(i64, String), WebError> {
     let (full, d) = load(store, id)?;
     Ok((full.report.id, log_parts(&d).1))
 }
 
 /// `/report/{id}`: facts, registers, symbolized stack, log.
-pub fn report(store: &SqliteStore, sym: &Symbolizer, id: &str) -> Result<Value, WebError> {
+pub fn report(store: &dyn Store, sym: &Symbolizer, id: &str) -> Result<Value, WebError> {
     let (full, d) = load(store, id)?;
     let r = &full.report;
     let (parts, raw) = log_parts(&d);
@@ -493,7 +492,7 @@ pub fn report(store: &SqliteStore, sym: &Symbolizer, id: &str) -> Result<Value, 
 }
 
 /// `/machine/{name}`: one machine's reports, grouped by boot.
-pub fn machine(store: &SqliteStore, name: &str) -> Result<Value, WebError> {
+pub fn machine(store: &dyn Store, name: &str) -> Result<Value, WebError> {
     let q = Query {
         machine: Some(name.to_string()),
         ..Query::default()
@@ -554,6 +553,7 @@ pub fn machine(store: &SqliteStore, name: &str) -> Result<Value, WebError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::SqliteStore;
 
     fn p(v: &[(&str, &str)]) -> Vec<(String, String)> {
         v.iter()
