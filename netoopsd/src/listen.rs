@@ -1,10 +1,11 @@
 //! `netoopsd listen`: receive, reassemble, sign and store dumps until told to stop.
 //!
-//! Two threads: the receiving thread owns the sockets and the [`Collector`]; the storing
-//! thread computes each finished dump's signature, stores batches of reports in one
-//! transaction, and prints one line per stored report. The channel between them is bounded:
-//! if storage falls behind, reception waits and the kernel's socket buffer absorbs (and
-//! counts, as socket drops) what does not fit.
+//! Three threads in a pipeline: the receiving thread owns the sockets and the [`Collector`]
+//! (parsing, checking and reassembling each datagram); the report thread turns each finished
+//! dump into its report (log, signature, index fields); the storing thread stores batches of
+//! reports in one transaction and prints one line per stored report. The channels between
+//! them are bounded: if storage falls behind, reception waits and the kernel's socket buffer
+//! absorbs (and counts, as socket drops) what does not fit.
 //!
 //! When storing fails (the database server went away), the storing thread keeps the
 //! reports in memory and tries again with exponential backoff ([`RETRY_FIRST`] doubling to
@@ -15,7 +16,9 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver as ChanRx, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{
+    sync_channel, Receiver as ChanRx, RecvTimeoutError, SyncSender, TryRecvError,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -241,6 +244,20 @@ fn report_of(f: &Finished, now: SystemTime) -> NewReport {
     NewReport::from_finished(f, now)
 }
 
+/// The report thread: the report of each dump `rx` hands out, to `tx`, until `rx` closes or
+/// the storing thread is gone.
+fn report_loop(rx: ChanRx<Finished>, tx: SyncSender<NewReport>) {
+    for f in rx {
+        if tx.send(report_of(&f, SystemTime::now())).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reports made and waiting for the storing thread, at most (each holds its dump's packets
+/// and log).
+const REPORT_QUEUE: usize = 256;
+
 /// Counters of the storing thread.
 #[derive(Default)]
 struct StoreCounters {
@@ -290,15 +307,15 @@ impl Held {
 
     /// Takes a finished dump's report, unless the bound is reached: then it is dropped,
     /// said on standard error and counted.
-    fn take(&mut self, f: &Finished, counters: &StoreCounters) {
-        let r = report_of(f, SystemTime::now());
+    fn take(&mut self, r: NewReport, counters: &StoreCounters) {
         let size = Self::size(&r);
         if self.reports.len() >= self.max_reports || self.bytes + size > self.max_bytes {
             counters.dropped.fetch_add(1, Ordering::SeqCst);
             eprintln!(
-                "netoopsd: dropped the report of dump {} from {}: {} reports ({} bytes) already wait for the database",
-                dump_name(&f.dump.key),
-                f.sender,
+                "netoopsd: dropped the report of dump {}#{} from {}: {} reports ({} bytes) already wait for the database",
+                r.fields.boot_id,
+                r.fields.seq,
+                r.sender,
                 self.reports.len(),
                 self.bytes
             );
@@ -389,7 +406,7 @@ fn prune(store: &mut dyn Store, retain: Retain) -> Result<u64, String> {
 /// `rx` is closed; retries with backoff while storing fails, holding reports in `held`.
 fn store_loop(
     mut store: Box<dyn Store + Send>,
-    rx: ChanRx<Finished>,
+    rx: ChanRx<NewReport>,
     counters: Arc<StoreCounters>,
     stop_after: Option<u64>,
     stop: Arc<AtomicBool>,
@@ -424,7 +441,7 @@ fn store_loop(
                 return Ok(());
             }
             match rx.recv_timeout(PRUNE_EVERY.saturating_sub(last_prune.elapsed())) {
-                Ok(f) => held.take(&f, &counters),
+                Ok(f) => held.take(f, &counters),
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => {
                     prune_now(&mut *store)?;
@@ -434,7 +451,7 @@ fn store_loop(
         }
         while held.reports.len() < 256 {
             match rx.try_recv() {
-                Ok(f) => held.take(&f, &counters),
+                Ok(f) => held.take(f, &counters),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
                     open = false;
@@ -497,7 +514,7 @@ fn store_loop(
                     let until = Instant::now() + backoff;
                     while let Some(left) = until.checked_duration_since(Instant::now()) {
                         match rx.recv_timeout(left) {
-                            Ok(f) => held.take(&f, &counters),
+                            Ok(f) => held.take(f, &counters),
                             Err(RecvTimeoutError::Timeout) => break,
                             Err(RecvTimeoutError::Disconnected) => {
                                 open = false;
@@ -545,6 +562,11 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
 
     let counters = Arc::new(StoreCounters::default());
     let (tx, chan_rx) = sync_channel::<Finished>(1024);
+    let (report_tx, report_rx) = sync_channel::<NewReport>(REPORT_QUEUE);
+    let reporter = std::thread::Builder::new()
+        .name("netoopsd-report".into())
+        .spawn(move || report_loop(chan_rx, report_tx))
+        .map_err(|e| format!("cannot start the report thread: {e}"))?;
     let writer = {
         let (counters, stop) = (Arc::clone(&counters), Arc::clone(&stop));
         let stop_after = opts.exit_after_dumps;
@@ -557,7 +579,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
                     metrics,
                     ..Held::new(HELD_MAX_REPORTS, HELD_MAX_BYTES)
                 };
-                store_loop(store, chan_rx, counters, stop_after, stop, out, held)
+                store_loop(store, report_rx, counters, stop_after, stop, out, held)
             })
             .map_err(|e| format!("cannot start the storing thread: {e}"))?
     };
@@ -631,6 +653,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         }
     }
     drop(tx);
+    let _ = reporter.join();
     let stored_result = writer
         .join()
         .unwrap_or_else(|_| Err("the storing thread panicked".into()));
@@ -770,7 +793,8 @@ mod tests {
     fn failed_puts_are_retried_with_backoff_and_reports_beyond_the_bound_dropped() {
         let (tx, rx) = sync_channel(8);
         for seq in 0..3 {
-            tx.send(finished(seq)).unwrap();
+            tx.send(report_of(&finished(seq), SystemTime::now()))
+                .unwrap();
         }
         drop(tx);
         let puts = Arc::new(AtomicU64::new(0));
@@ -811,7 +835,7 @@ mod tests {
     #[test]
     fn reports_still_held_at_exit_are_dropped_after_a_last_try() {
         let (tx, rx) = sync_channel(8);
-        tx.send(finished(0)).unwrap();
+        tx.send(report_of(&finished(0), SystemTime::now())).unwrap();
         drop(tx);
         let store = Flaky {
             inner: SqliteStore::in_memory().unwrap(),
@@ -824,7 +848,7 @@ mod tests {
         let counters = Arc::new(StoreCounters::default());
         let mut held = Held::new(10, size);
         held.exit_retry = Duration::from_millis(500);
-        held.take(&finished(1), &counters);
+        held.take(report_of(&finished(1), SystemTime::now()), &counters);
         assert_eq!(held.reports.len(), 1);
         let e = store_loop(
             Box::new(store),
@@ -849,7 +873,8 @@ mod tests {
     fn a_report_the_database_refuses_is_dropped_and_the_others_stored() {
         let (tx, rx) = sync_channel(8);
         for seq in 0..3 {
-            tx.send(finished(seq)).unwrap();
+            tx.send(report_of(&finished(seq), SystemTime::now()))
+                .unwrap();
         }
         drop(tx);
         let store = Flaky {
