@@ -296,6 +296,31 @@ fn send_batch(tx: &UdpSocket, packets: &[Vec<u8>]) -> Result<(), String> {
     Ok(())
 }
 
+/// Machines the generator plays: dump `n` comes from loopback address `n % MACHINES`
+/// (127.1.x.y), as a crash storm comes from many machines, each sending a few dumps (so that
+/// the collector's caps per source see what they would see in a fleet).
+const MACHINES: usize = 4000;
+
+/// One socket per machine, bound to its own loopback address and connected to `to`.
+fn machines(to: SocketAddr) -> Result<Vec<UdpSocket>, String> {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    // A descriptor per machine: raise the soft limit as far as the hard one allows.
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let want = (MACHINES as u64 + 1024).min(hard);
+        if soft < want {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, want, hard);
+        }
+    }
+    (0..MACHINES)
+        .map(|i| {
+            let ip = std::net::Ipv4Addr::new(127, 1, (i / 250) as u8, (1 + i % 250) as u8);
+            let s = UdpSocket::bind((ip, 0)).map_err(|e| format!("{ip}: {e}"))?;
+            s.connect(to).map_err(|e| format!("{to}: {e}"))?;
+            Ok(s)
+        })
+        .collect()
+}
+
 /// Packets per `sendmmsg` call.
 const SEND_BATCH: usize = 32;
 
@@ -357,38 +382,29 @@ fn step(
         }
     };
     let before = rcvbuf_errors();
-    let tx = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    tx.connect(addr).map_err(|e| format!("{addr}: {e}"))?;
+    let machines = machines(addr)?;
     let (mut sent, mut log_bytes) = (0u64, 0u64);
     let interval = 1.0 / rate as f64;
     let mut packets = Vec::new();
-    let mut batch: Vec<Vec<u8>> = Vec::with_capacity(SEND_BATCH);
     let start = Instant::now();
     for n in 0..ndumps {
         log_bytes += pool.dump(n, &mut packets);
-        for p in packets.drain(..) {
-            batch.push(p);
-            if batch.len() == SEND_BATCH {
-                // The batch's first packet is due at its place in the schedule.
-                let due = start + Duration::from_secs_f64(sent as f64 * interval);
-                let now = Instant::now();
-                if due > now + Duration::from_micros(100) {
-                    std::thread::sleep(due - now);
-                }
-                send_batch(&tx, &batch)?;
-                sent += batch.len() as u64;
-                batch.clear();
+        let tx = &machines[(n % machines.len() as u64) as usize];
+        for batch in packets.chunks(SEND_BATCH) {
+            // The batch's first packet is due at its place in the schedule.
+            let due = start + Duration::from_secs_f64(sent as f64 * interval);
+            let now = Instant::now();
+            if due > now + Duration::from_micros(100) {
+                std::thread::sleep(due - now);
             }
+            send_batch(tx, batch)?;
+            sent += batch.len() as u64;
         }
-    }
-    if !batch.is_empty() {
-        send_batch(&tx, &batch)?;
-        sent += batch.len() as u64;
     }
     let elapsed = start.elapsed().as_secs_f64();
     if receiver == Receiver::CountOnly {
         // It stops when it has them all or after a second without a packet.
-        let _ = tx.send(format!("netoops-bench-end {sent}").as_bytes());
+        let _ = machines[0].send(format!("netoops-bench-end {sent}").as_bytes());
     }
     let mut stats: Option<Value> = None;
     loop {
@@ -489,7 +505,7 @@ pub fn run(a: &BenchArgs, _db: &Path) -> Result<String, String> {
     eprintln!("bench: encoding {} dumps to send", POOL_DUMPS);
     let pool = Pool::new(POOL_DUMPS, kib);
     let mut out = format!(
-        "{:.1} s per rate, logs {}-{} KiB ({:.1} packets per dump); receivers measured in turn against one generator\n",
+        "{:.1} s per rate, logs {}-{} KiB ({:.1} packets per dump) from {MACHINES} loopback addresses; receivers measured in turn against one generator\n",
         a.seconds,
         kib.0,
         kib.1,
