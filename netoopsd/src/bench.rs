@@ -1,9 +1,16 @@
-//! `netoopsd bench`: a load generator. For each rate it starts `netoopsd listen` on a fresh
-//! database on loopback, replays dumps (encoded with the codec, logs of 16 to 64 KiB ending
-//! in a real oops) at that many packets per second, and compares what the collector counted
-//! with what was sent. Socket drops (the collector's `SO_RXQ_OVFL` counter and the kernel's
-//! `/proc/net/snmp` `RcvbufErrors`) are told apart from losses inside the collector (packets
-//! it received but did not store).
+//! `netoopsd bench`: a load generator. For each rate it starts a receiver on loopback and
+//! sends it dumps (encoded with the codec, logs of 16 to 64 KiB ending in a real oops;
+//! pre-encoded and sent again under fresh sequence numbers) at that many packets per second
+//! with `sendmmsg`, from 4000 loopback addresses as from a fleet; then compares what the
+//! receiver counted with what was sent. Two receivers take turns against the same
+//! generator: `netoopsd listen` on a fresh database, and a reference that only counts
+//! packets (`bench --count-only`: the ceiling of this machine's UDP stack). Each rate runs
+//! long enough (10 s by default) that the queues between the collector's threads and the
+//! socket buffer cannot hide a deficit: a rate counts only if every packet was received and
+//! every dump stored complete. Socket drops (the receiver's own count and the kernel's
+//! `RcvbufErrors`) are told apart from losses inside the collector; CPU time is measured
+//! from outside (`RUSAGE_CHILDREN`). `--memory` measures the collector's stages without the
+//! socket instead ([`crate::bench_memory`]).
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
@@ -407,6 +414,7 @@ fn step(
         let _ = machines[0].send(format!("netoops-bench-end {sent}").as_bytes());
     }
     let mut stats: Option<Value> = None;
+    let mut said = Vec::new();
     loop {
         line.clear();
         if err.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
@@ -414,12 +422,20 @@ fn step(
         }
         if line.starts_with('{') {
             stats = serde_json::from_str(&line).ok();
+        } else if said.len() < 5 {
+            said.push(line.trim().to_string());
         }
     }
     let _ = child.wait();
     let cpu_s = children_cpu() - cpu_before;
     let after = rcvbuf_errors();
-    let s = stats.ok_or_else(|| format!("{} printed no statistics", receiver.name()))?;
+    let s = stats.ok_or_else(|| {
+        format!(
+            "{} at {rate} packets/s printed no statistics; it said: {}",
+            receiver.name(),
+            said.join(" / ")
+        )
+    })?;
     let g = |k: &str| s[k].as_u64().unwrap_or(0);
     Ok(Step {
         receiver,
