@@ -5,7 +5,8 @@
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`); RUSTC_BOOTSTRAP=1 lets a stable
 # rustc take the sanitizer flags. FUZZ_SANITIZER=none builds without AddressSanitizer.
-# The corpus (netoopsd/fuzz/corpus/receive, not committed; regressions/receive is) is seeded with the codec's golden
+# The working corpus (netoopsd/fuzz/corpus/receive, not committed; regressions/receive and
+# seeds/receive are) is seeded with the codec's golden
 # packets in this target's input format. Exits non-zero on a crash (input saved under
 # netoopsd/fuzz/artifacts/receive/).
 set -euo pipefail
@@ -50,8 +51,9 @@ echo "run.sh: fuzzing '$target' for $secs s"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-# regressions/$target (committed): inputs that once failed, run first and kept as seeds.
-cargo fuzz run --sanitizer "$sanitizer" "$target" "$corpus" "regressions/$target" -- \
+# regressions/$target (committed): inputs that once failed, run first and kept as seeds;
+# seeds/$target (committed): the corpus grown by long runs (make fuzz), minimised.
+cargo fuzz run --sanitizer "$sanitizer" "$target" "$corpus" "regressions/$target" "seeds/$target" -- \
     -max_total_time="$secs" -max_len=65536 -print_final_stats=1 >"$log" 2>&1 || status=$?
 if [ "$status" -ne 0 ]; then
     grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|INITED)' "$log" || true
