@@ -1,19 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The faulting registers of an oops, kept per CPU for the dumps of that same crash.
+//! The faulting registers of an oops, kept for the dumps of that same crash.
 //!
 //! The die notifier sees an oops's `pt_regs` before the oops is printed; the oops dump comes
-//! later, on the same CPU, and a panic may follow directly (panic_on_oops, or an oops in
-//! interrupt context). Each CPU has its own slot, written and read only on that CPU, so no
-//! lock is needed (a CPU that crashed elsewhere cannot hold one of ours). A slot belongs to the
-//! task that oopsed: an oops kills its task or panics, so registers found for another task are
-//! an older crash's and never go out with this one.
+//! later, in the same task, and a panic may follow directly (panic_on_oops, or an oops in
+//! interrupt context). Not necessarily on the same CPU: x86's `oops_end()` restores the
+//! interrupted context's interrupt flag before `oops_exit()` calls the kmsg dumpers (a BUG
+//! enables interrupts before it oopses), so the task may be preempted there and go on on
+//! another CPU. Each CPU has its own slot, written only by that CPU (in its die notifier), under
+//! a sequence count; the dump looks in every slot for the one its own task filled, newest
+//! first. A slot belongs to the task that oopsed: an oops kills its task or panics, so registers
+//! found for another task are an older crash's and never go out with this one.
 
 use crate::bindings;
 use crate::owner::this_cpu;
 use crate::wire::RegsX86_64;
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use kernel::prelude::*;
 
 /// No dump carried the registers yet.
@@ -21,26 +23,26 @@ const NOT_DUMPED: u32 = u32::MAX;
 
 /// One CPU's record.
 struct Slot {
-    /// Sequence count: odd while being written (by this CPU, possibly interrupted by an NMI
-    /// that oopses too); readers on this CPU retry or give up on a change.
+    /// Sequence count: odd while this CPU writes the slot (possibly interrupted by an NMI that
+    /// oopses too); a reader that sees it odd, or changed after copying, does not use its copy.
     seq: AtomicU32,
     /// The task that oopsed (`current`), 0 when empty.
     task: AtomicUsize,
+    /// When it was written, from [`FaultRegs::written`]: the newest of a task's slots wins.
+    generation: AtomicU32,
     /// The dump that carried them, or `NOT_DUMPED`.
     dumped_in: AtomicU32,
-    regs: UnsafeCell<RegsX86_64>,
+    /// The registers in wire order; atomics, because another CPU may read while this one
+    /// writes (the sequence count then makes it discard what it read).
+    regs: [AtomicU64; RegsX86_64::COUNT],
 }
 
 /// Per-CPU oops registers.
 pub(crate) struct FaultRegs {
     slots: KVec<Slot>,
+    /// Records written so far.
+    written: AtomicU32,
 }
-
-// SAFETY: a slot's `regs` is written and read only on the slot's own CPU under its sequence
-// count (see `record` and `read`); the rest is atomics.
-unsafe impl Sync for FaultRegs {}
-// SAFETY: plain data.
-unsafe impl Send for FaultRegs {}
 
 fn current_task() -> usize {
     // SAFETY: reads the `current` pointer of this CPU.
@@ -58,46 +60,64 @@ impl FaultRegs {
                 Slot {
                     seq: AtomicU32::new(0),
                     task: AtomicUsize::new(0),
+                    generation: AtomicU32::new(0),
                     dumped_in: AtomicU32::new(NOT_DUMPED),
-                    regs: UnsafeCell::new(RegsX86_64::from_array([0; RegsX86_64::COUNT])),
+                    regs: [const { AtomicU64::new(0) }; RegsX86_64::COUNT],
                 },
                 GFP_KERNEL,
             )?;
         }
-        Ok(FaultRegs { slots })
-    }
-
-    fn mine(&self) -> Option<&Slot> {
-        self.slots.get(this_cpu() as usize)
+        Ok(FaultRegs {
+            slots,
+            written: AtomicU32::new(0),
+        })
     }
 
     /// The die notifier: the registers of an oops on this CPU.
     pub(crate) fn record(&self, regs: RegsX86_64) {
-        let Some(slot) = self.mine() else { return };
+        let Some(slot) = self.slots.get(this_cpu() as usize) else {
+            return;
+        };
         slot.seq.fetch_add(1, Ordering::AcqRel);
-        // SAFETY: only this CPU touches its slot; the odd sequence count makes a reader on
-        // this CPU that we interrupted discard what it read.
-        unsafe { *slot.regs.get() = regs };
+        for (held, value) in slot.regs.iter().zip(regs.to_array()) {
+            held.store(value, Ordering::Relaxed);
+        }
         slot.task.store(current_task(), Ordering::Relaxed);
+        let generation = self.written.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        slot.generation.store(generation, Ordering::Relaxed);
         slot.dumped_in.store(NOT_DUMPED, Ordering::Relaxed);
         slot.seq.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Copies this CPU's registers into `out` if they belong to the current task; the slot.
+    /// Copies the newest registers the current task's oops left (on any CPU) into `out`; the
+    /// slot they came from.
     fn read(&self, out: &mut RegsX86_64) -> Option<&Slot> {
-        let slot = self.mine()?;
-        let before = slot.seq.load(Ordering::Acquire);
-        if before % 2 == 1 || slot.task.load(Ordering::Relaxed) != current_task() {
-            return None;
+        let task = current_task();
+        let mut found: Option<(&Slot, u32)> = None;
+        for slot in self.slots.iter() {
+            let before = slot.seq.load(Ordering::Acquire);
+            if before % 2 == 1 || slot.task.load(Ordering::Relaxed) != task {
+                continue;
+            }
+            let generation = slot.generation.load(Ordering::Relaxed);
+            // Newest first: a later record of this task (wrapping counter) replaces it.
+            if found.is_some_and(|(_, g)| generation.wrapping_sub(g) as i32 <= 0) {
+                continue;
+            }
+            let mut copy = [0u64; RegsX86_64::COUNT];
+            for (value, held) in copy.iter_mut().zip(&slot.regs) {
+                *value = held.load(Ordering::Relaxed);
+            }
+            if slot.seq.load(Ordering::Acquire) == before {
+                *out = RegsX86_64::from_array(copy);
+                found = Some((slot, generation));
+            }
         }
-        // SAFETY: only this CPU writes its slot; a write that interrupted this read changes
-        // the sequence count, and the copy is then not used.
-        *out = unsafe { *slot.regs.get() };
-        (slot.seq.load(Ordering::Acquire) == before).then_some(slot)
+        found.map(|(slot, _)| slot)
     }
 
-    /// For oops dump `seq`: this CPU's oops registers of the current task not yet dumped,
-    /// copied into `out`. Returns whether there were.
+    /// For oops dump `seq`: the current task's oops registers not yet dumped, copied into
+    /// `out`. Returns whether there were.
     pub(crate) fn for_oops(&self, seq: u32, out: &mut RegsX86_64) -> bool {
         self.read(out).is_some_and(|slot| {
             slot.dumped_in
@@ -106,9 +126,9 @@ impl FaultRegs {
         })
     }
 
-    /// For panic dump `seq`: the registers of the oops this panic directly follows (same CPU,
-    /// same task, and no dump since that oops's own), copied into `out`. Taken: a later dump
-    /// never sees them. Returns whether there were.
+    /// For panic dump `seq`: the registers of the oops this panic directly follows (same task,
+    /// and no dump since that oops's own), copied into `out`. Taken: a later dump never sees
+    /// them. Returns whether there were.
     pub(crate) fn for_panic(&self, seq: u32, out: &mut RegsX86_64) -> bool {
         let Some(slot) = self.read(out) else {
             return false;
@@ -117,7 +137,10 @@ impl FaultRegs {
         if dumped != NOT_DUMPED && Some(dumped) != seq.checked_sub(1) {
             return false;
         }
-        slot.task.store(0, Ordering::Relaxed);
+        // Only if the slot is still this task's: its CPU may have recorded another oops since.
+        let _ = slot
+            .task
+            .compare_exchange(current_task(), 0, Ordering::Relaxed, Ordering::Relaxed);
         true
     }
 }

@@ -28,7 +28,9 @@ monitor (e.g. `set_link n0 off`, `nmi`; NIC netdev ids are n0, n1, ...); each on
 in `Run.monitor` as (host time, command, reply). The guest waits for the effect itself.
 
 /bin/flood in the guest (tests/guest/flood.c, built here with the host's gcc, static): `flood
-DEST_IP DEST_PORT SECONDS [PAYLOAD_BYTES]` sends UDP datagrams as fast as it can.
+DEST_IP DEST_PORT SECONDS [PAYLOAD_BYTES]` sends UDP datagrams as fast as it can;
+/bin/preempt_on_oops (tests/guest/preempt_on_oops.c) `CPU PATTERN MS`: a real-time task on CPU
+that spins MS milliseconds once a kernel log record contains PATTERN.
 """
 
 import argparse
@@ -91,10 +93,13 @@ def module_for(variant):
     return module
 
 
-def build_flood():
-    """tests/guest/flood.c as a static binary (rebuilt when the source is newer)."""
-    src = ROOT / "tests" / "guest" / "flood.c"
-    out = BUILD / "flood"
+GUEST_TOOLS = ("flood", "preempt_on_oops")
+
+
+def build_guest_tool(name):
+    """tests/guest/NAME.c as a static binary (rebuilt when the source is newer)."""
+    src = ROOT / "tests" / "guest" / f"{name}.c"
+    out = BUILD / name
     if not out.exists() or out.stat().st_mtime < src.stat().st_mtime:
         BUILD.mkdir(parents=True, exist_ok=True)
         subprocess.run(["gcc", "-static", "-O2", "-Wall", "-o", str(out), str(src)], check=True)
@@ -191,7 +196,8 @@ def build_initramfs(module, variant="test", extra=None):
     for applet in busybox_applets(busybox):
         if applet != "busybox":
             c.symlink(f"bin/{applet}", "busybox")
-    c.file("bin/flood", build_flood().read_bytes(), 0o755)
+    for tool in GUEST_TOOLS:
+        c.file(f"bin/{tool}", build_guest_tool(tool).read_bytes(), 0o755)
     c.file("init", INIT.encode(), 0o755)
     c.file("netoops.ko", Path(module).read_bytes())
     for name, path in (extra or {}).items():

@@ -459,13 +459,13 @@ def check_crash(kind, reason, count, regs_source, rip_func=None):
 
 
 def crash_scenario(kind, reason, count, regs_source, rip_func=None, verdict=True, extra="",
-                   **kw):
+                   name=None, cmdline="", **kw):
     return Scenario(
-        name=f"crash-{kind.lower().replace('_', '-')}",
+        name=name or f"crash-{kind.lower().replace('_', '-')}",
         description=f"LKDTM {kind}{extra}: {count} complete dump(s), reason {reason}, "
                     f"registers {regs_source}",
         guest="crash",
-        cmdline=f"netoops_crash={kind}",
+        cmdline=f"netoops_crash={kind} {cmdline}".strip(),
         nics=1,
         verdict=verdict,
         check=check_crash(kind, reason, count, regs_source, rip_func),
@@ -484,6 +484,18 @@ SCENARIOS += [
     crash_scenario("SOFTLOCKUP", "panic", 1, "panic-cpu", verdict=False,
                    extra=" with softlockup_panic=1"),
     crash_scenario("SOFT", "soft", 1, "sysrq-cpu", extra=" (SysRq soft dump)"),
+    # x86's oops_end() restores the interrupt flag of the oopsing context before the kmsg dumpers
+    # run (a BUG enables interrupts before it oopses): the oopsing task may be preempted there and go on on another CPU than the one its die notifier ran on. A real-time
+    # task (tests/guest/preempt_on_oops.c) makes that happen on every oops.
+    crash_scenario("BUG", "oops", 2, "fault", "lkdtm_BUG", name="crash-bug-preempted",
+                   cmdline="netoops_preempt=1",
+                   extra=" twice, the task moved to another CPU between the oops and its dump"),
+    # (Not EXCEPTION: its page fault oopses before interrupts are enabled, so oops_end() leaves
+    # them off and nothing can preempt the task before its dump.)
+    crash_scenario("BUG_PANIC", ["oops", "panic"], 2, "fault", "lkdtm_BUG", verdict=False,
+                   name="crash-bug-panic-preempted", cmdline="netoops_preempt=1",
+                   extra=" (BUG with panic_on_oops=1), the task moved to another CPU between "
+                         "the oops and its dumps"),
 ]
 
 
@@ -661,7 +673,8 @@ def on_debug(sc, timeout_factor=DEBUG_TIMEOUT_FACTOR):
 
 # The crash scenarios again on the debug kernel: netoops's dump paths under lockdep and KASAN.
 ON_DEBUG = ["lkdtm-panic", "lkdtm-bug-oops", "crash-bug", "crash-exception", "crash-panic",
-            "crash-oops-panic", "crash-warning", "crash-softlockup", "crash-soft", "crash-emerg"]
+            "crash-oops-panic", "crash-warning", "crash-softlockup", "crash-soft", "crash-emerg",
+            "crash-bug-panic-preempted"]
 SCENARIOS += [on_debug(sc) for sc in SCENARIOS if sc.name in ON_DEBUG]
 
 

@@ -16,10 +16,13 @@ grep -E " lkdtm_(BUG|EXCEPTION|WARNING|SOFTLOCKUP|PANIC)$" /proc/kallsyms | sed 
 grep -E '^(vendor_id|cpu family|model|stepping|microcode)' /proc/cpuinfo | head -5 | tr -d '\t' | sed 's/ *: */=/; s/ /_/g; s/^/CPUINFO /'
 case $crash in
 BUG|EXCEPTION)
+    # With netoops_preempt=1 the oopsing task moves to CPU 1 before its dump.
+    how=provoke
+    [ "$(arg netoops_preempt)" != 1 ] || how=provoke_preempted
     echo 0 > /proc/sys/kernel/panic_on_oops
-    provoke $crash
+    $how $crash
     wait_dmesg 'netoops: dump 0: reason=OOPS'
-    provoke $crash
+    $how $crash
     wait_dmesg 'netoops: dump 1: reason=OOPS'
     sleep 1
     ;;
@@ -27,6 +30,13 @@ OOPS_PANIC)
     # An oops with panic_on_oops=1: an OOPS dump, then the PANIC dump of "Fatal exception".
     echo 1 > /proc/sys/kernel/panic_on_oops
     provoke EXCEPTION
+    ;;
+BUG_PANIC)
+    # A BUG with panic_on_oops=1 (netoops_preempt=1: the task moved to CPU 1 before its dumps).
+    how=provoke
+    [ "$(arg netoops_preempt)" != 1 ] || how=provoke_preempted
+    echo 1 > /proc/sys/kernel/panic_on_oops
+    $how BUG
     ;;
 WARNING)
     echo 1 > /proc/sys/kernel/panic_on_warn

@@ -10,6 +10,19 @@ provoke() {
     sh -c "echo $1 > $LKDTM" || true
 }
 
+# provoke_preempted KIND: provoke KIND on CPU 0 while a real-time task on CPU 0 waits for the
+# oops's first line. x86's oops_end() enables interrupts before the kmsg dumpers run: that task
+# preempts the oopsing one there and moves it to CPU 1, so its dump runs on another CPU than its
+# die notifier did (tests/guest/preempt_on_oops.c).
+provoke_preempted() {
+    preempt_on_oops 0 1 &
+    local hog=$!
+    sleep 0.3
+    echo "provoking LKDTM $1 on CPU 0, moved to CPU 1 after the oops"
+    taskset -c 0 sh -c "echo $1 > $LKDTM" || true
+    wait $hog || fail "preempt_on_oops failed"
+}
+
 # Wait up to $2 seconds (default 10) for dmesg to match the extended regex $1.
 wait_dmesg() {
     local i=0
