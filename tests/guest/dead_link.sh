@@ -24,7 +24,11 @@ fill_log 64
 irq=$(grep -E " virtio1-config$" /proc/interrupts | cut -d: -f1 | tr -d ' ')
 echo 2 > /proc/irq/$irq/smp_affinity
 cpu=0
-taskset -c $cpu sh -c 'echo y > /proc/sysrq-trigger'
+# eth1's interrupt counts per CPU before and right after the dump: whether the guest had its
+# link interrupt during the dump, and on which CPU (the check names them if t1 was not given up).
+grep -E " virtio1-config$" /proc/interrupts | sed 's/^ */INTERRUPTS before /'
+taskset -c $cpu sh -c 'echo y > /proc/sysrq-trigger; grep -E " virtio1-config$" /proc/interrupts' |
+    sed 's/^ */INTERRUPTS after /'
 wait_dmesg 'netoops: dump 0: reason=SOFT'
 wait_carrier eth1 0
 for t in t0 t1; do
