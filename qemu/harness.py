@@ -29,8 +29,8 @@ in `Run.monitor` as (host time, command, reply). The guest waits for the effect 
 
 /bin/flood in the guest (tests/guest/flood.c, built here with the host's gcc, static): `flood
 DEST_IP DEST_PORT SECONDS [PAYLOAD_BYTES]` sends UDP datagrams as fast as it can;
-/bin/preempt_on_oops (tests/guest/preempt_on_oops.c) `CPU PATTERN MS`: a real-time task on CPU
-that spins MS milliseconds once a kernel log record contains PATTERN.
+/bin/preempt_on_oops (tests/guest/preempt_on_oops.c) `CPU TO_CPU`: a real-time task on CPU that
+moves an oopsing task to TO_CPU as the oops ends, before its dump.
 """
 
 import argparse

@@ -485,8 +485,9 @@ SCENARIOS += [
                    extra=" with softlockup_panic=1"),
     crash_scenario("SOFT", "soft", 1, "sysrq-cpu", extra=" (SysRq soft dump)"),
     # x86's oops_end() restores the interrupt flag of the oopsing context before the kmsg dumpers
-    # run (a BUG enables interrupts before it oopses): the oopsing task may be preempted there and go on on another CPU than the one its die notifier ran on. A real-time
-    # task (tests/guest/preempt_on_oops.c) makes that happen on every oops.
+    # run (a BUG enables interrupts before it oopses): the oopsing task may be preempted there
+    # and go on on another CPU than the one its die notifier ran on. A real-time task
+    # (tests/guest/preempt_on_oops.c) makes that happen on every oops.
     crash_scenario("BUG", "oops", 2, "fault", "lkdtm_BUG", name="crash-bug-preempted",
                    cmdline="netoops_preempt=1",
                    extra=" twice, the task moved to another CPU between the oops and its dump"),

@@ -14,11 +14,11 @@ echo "BOOTID $(cat $CFG/boot_id)"
 crash=$(sed -n 's/.*netoops_crash=\([^ ]*\).*/\1/p' /proc/cmdline)
 grep -E " lkdtm_(BUG|EXCEPTION|WARNING|SOFTLOCKUP|PANIC)$" /proc/kallsyms | sed 's/^/KALLSYMS /'
 grep -E '^(vendor_id|cpu family|model|stepping|microcode)' /proc/cpuinfo | head -5 | tr -d '\t' | sed 's/ *: */=/; s/ /_/g; s/^/CPUINFO /'
+# With netoops_preempt=1 an oopsing task moves to CPU 1 before its dumps (BUG, BUG_PANIC).
+how=provoke
+[ "$(arg netoops_preempt)" != 1 ] || how=provoke_preempted
 case $crash in
 BUG|EXCEPTION)
-    # With netoops_preempt=1 the oopsing task moves to CPU 1 before its dump.
-    how=provoke
-    [ "$(arg netoops_preempt)" != 1 ] || how=provoke_preempted
     echo 0 > /proc/sys/kernel/panic_on_oops
     $how $crash
     wait_dmesg 'netoops: dump 0: reason=OOPS'
@@ -32,9 +32,7 @@ OOPS_PANIC)
     provoke EXCEPTION
     ;;
 BUG_PANIC)
-    # A BUG with panic_on_oops=1 (netoops_preempt=1: the task moved to CPU 1 before its dumps).
-    how=provoke
-    [ "$(arg netoops_preempt)" != 1 ] || how=provoke_preempted
+    # A BUG with panic_on_oops=1.
     echo 1 > /proc/sys/kernel/panic_on_oops
     $how BUG
     ;;

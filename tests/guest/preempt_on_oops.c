@@ -2,7 +2,7 @@
 /*
  * preempt_on_oops CPU TO_CPU: a real-time task on CPU that sleeps reading /dev/kmsg; when an
  * oops begins ("Oops: "), it moves the oopsing task (the PID of the oops's "CPU: " line) to
- * TO_CPU and spins for 100 ms.
+ * TO_CPU.
  *
  * Used to move an oopsing task to another CPU between the die notifier and its dump: x86's
  * oops_end() enables interrupts again before oops_exit() calls the kmsg dumpers, and the printk
@@ -17,16 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv)
 {
@@ -34,7 +25,6 @@ int main(int argc, char **argv)
 	int oops = 0, pid = 0, fd;
 	char rec[8192], *p;
 	cpu_set_t set;
-	double end;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s CPU TO_CPU\n", argv[0]);
@@ -73,9 +63,6 @@ int main(int argc, char **argv)
 		perror("preempt_on_oops: moving the oopsing task");
 		return 1;
 	}
-	end = now() + 0.1;
-	while (now() < end)
-		;
 	printf("HOG moved PID %d to CPU %s\n", pid, argv[2]);
 	return 0;
 }
