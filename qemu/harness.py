@@ -25,7 +25,8 @@ kernel any of scenarios.DEBUG_SPLATS in the serial log fails the scenario.
 Monitor: every VM has a QMP socket. A guest line `NETOOPS-MONITOR: <HMP command>` on the serial
 console (tests/guest/lib.sh: `monitor CMD`) makes the harness run that command on the VM's
 monitor (e.g. `set_link n0 off`, `nmi`; NIC netdev ids are n0, n1, ...); each one is recorded
-in `Run.monitor` as (host time, command, reply). The guest waits for the effect itself.
+in `Run.monitor` as (host time sent, host time replied, command, reply). The guest waits for
+the effect itself.
 
 /bin/flood in the guest (tests/guest/flood.c, built here with the host's gcc, static): `flood
 DEST_IP DEST_PORT SECONDS [PAYLOAD_BYTES]` sends UDP datagrams as fast as it can;
@@ -309,8 +310,8 @@ class Capture:
 class Monitor:
     """The VM's QMP socket, and a thread that tails the serial log (every 20 ms) for the guest's
     `NETOOPS-MONITOR: <command>` lines and runs each as a human monitor (HMP) command through
-    QMP. `done` lists (host time, command, reply) in the order they ran; a reply that starts
-    with "error:" means QMP refused the command or the VM was gone."""
+    QMP. `done` lists (host time sent, host time replied, command, reply) in the order they
+    ran; a reply that starts with "error:" means QMP refused the command or the VM was gone."""
 
     def __init__(self, logpath):
         self.logpath = logpath
@@ -365,6 +366,12 @@ class Monitor:
         with self.lock:
             return self._command(hmp)
 
+    def run(self, hmp):
+        """Run one HMP command and record it in `done`. Any thread."""
+        sent = time.time()
+        reply = self.command(hmp).strip()
+        self.done.append((sent, time.time(), hmp, reply))
+
     def _command(self, hmp):
         try:
             if self.sock is None:
@@ -378,6 +385,13 @@ class Monitor:
         return reply.get("return", "")
 
     def _run(self):
+        # Connect at once, so that a command timed to the guest's frames (link_down_after)
+        # does not also wait for QMP's greeting and capabilities.
+        with self.lock:
+            try:
+                self._connect()
+            except (OSError, ValueError):
+                pass  # the first command tries again and records the error
         pos, partial = 0, b""
         while True:
             stopping = self.stop.is_set()
@@ -390,9 +404,7 @@ class Monitor:
             pos += len(data)
             partial += data
             for m in MONITOR_RE.finditer(partial):
-                cmd = m.group(1).decode(errors="replace").strip()
-                reply = self.command(cmd)
-                self.done.append((time.time(), cmd, reply.strip()))
+                self.run(m.group(1).decode(errors="replace").strip())
             cut = partial.rfind(b"\n")
             if cut >= 0:
                 now = time.time()
@@ -478,8 +490,7 @@ def run_vm(kdir, initrd, sc, logpath):
 
         def cut(count, nic=nic, nth=nth):
             if count == nth:
-                cmd = f"set_link n{nic} off"
-                monitor.done.append((time.time(), cmd, monitor.command(cmd).strip()))
+                monitor.run(f"set_link n{nic} off")
         captures[nic].on_netoops_frame = cut
     # The debug kernel gets no 5-level paging (la57=off): with it, a KASAN kernel reports a
     # false "wild-memory-access" (in rcu_is_watching) when an interrupt comes while

@@ -633,7 +633,7 @@ def check_harness_selftest(run):
     flood's datagrams reached the host side of eth0."""
     problems = []
     want = ["set_link n0 off", "set_link n0 on", "set_link n1 off", "set_link n1 on"]
-    got = [(cmd, reply) for _t, cmd, reply in run.monitor]
+    got = [(cmd, reply) for _sent, _replied, cmd, reply in run.monitor]
     if got != [(c, "") for c in want]:
         problems.append(f"monitor commands {got}, expected {want} with empty replies")
     flooded = [f for f in run.frames[0] if f[1][12:14] == b"\x08\x00" and f[1][23] == 17
