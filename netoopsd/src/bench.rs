@@ -306,7 +306,12 @@ fn send_batch(tx: &UdpSocket, packets: &[Vec<u8>]) -> Result<(), String> {
 /// Machines the generator plays: dump `n` comes from loopback address `n % MACHINES`
 /// (127.1.x.y), as a crash storm comes from many machines, each sending a few dumps (so that
 /// the collector's caps per source see what they would see in a fleet).
-const MACHINES: usize = 4000;
+pub const MACHINES: usize = 4000;
+
+/// The loopback address of machine `i` (of [`MACHINES`]).
+pub fn machine_ip(i: usize) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new(127, 1, (i / 250) as u8, (1 + i % 250) as u8)
+}
 
 /// One socket per machine, bound to its own loopback address and connected to `to`.
 fn machines(to: SocketAddr) -> Result<Vec<UdpSocket>, String> {
@@ -320,7 +325,7 @@ fn machines(to: SocketAddr) -> Result<Vec<UdpSocket>, String> {
     }
     (0..MACHINES)
         .map(|i| {
-            let ip = std::net::Ipv4Addr::new(127, 1, (i / 250) as u8, (1 + i % 250) as u8);
+            let ip = machine_ip(i);
             let s = UdpSocket::bind((ip, 0)).map_err(|e| format!("{ip}: {e}"))?;
             s.connect(to).map_err(|e| format!("{to}: {e}"))?;
             Ok(s)
