@@ -1,9 +1,10 @@
 //! `netoopsd listen`: receive, reassemble, sign and store dumps until told to stop.
 //!
-//! Three threads in a pipeline: the receiving thread owns the sockets and the [`Collector`]
-//! (parsing, checking and reassembling each datagram); the report thread turns each finished
-//! dump into its report (log, signature, index fields); the storing thread stores batches of
-//! reports in one transaction and prints one line per stored report. The channels between
+//! Three stages in a pipeline: the receiving thread owns the sockets and the [`Collector`]
+//! (parsing, checking and reassembling each datagram); report threads, one per core
+//! ([`Reporters`]), turn each finished dump into its report (log, signature, index fields);
+//! the storing thread stores batches of reports in one transaction and prints one line per
+//! stored report (a SQLite database's log is checkpointed by a thread of its own). The channels between
 //! them are bounded: if storage falls behind, reception waits and the kernel's socket buffer
 //! absorbs (and counts, as socket drops) what does not fit.
 //!
@@ -244,12 +245,63 @@ fn report_of(f: &Finished, now: SystemTime) -> NewReport {
     NewReport::from_finished(f, now)
 }
 
-/// The report thread: the report of each dump `rx` hands out, to `tx`, until `rx` closes or
+/// A report thread: the report of each dump `rx` hands out, to `tx`, until `rx` closes or
 /// the storing thread is gone.
 fn report_loop(rx: ChanRx<Finished>, tx: SyncSender<NewReport>) {
     for f in rx {
         if tx.send(report_of(&f, SystemTime::now())).is_err() {
             return;
+        }
+    }
+}
+
+/// The report threads, one per core (at most [`REPORT_THREADS_MAX`]): a report (log,
+/// signature) costs several times what receiving its packets does. A dump goes to the thread
+/// its key picks, so that the reports of one dump (a partial one, then its late packets)
+/// reach the storing thread in the order they were handed out.
+struct Reporters {
+    queues: Vec<SyncSender<Finished>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// At most this many report threads.
+const REPORT_THREADS_MAX: usize = 4;
+
+impl Reporters {
+    fn start(tx: &SyncSender<NewReport>) -> Result<Self, String> {
+        let n = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, REPORT_THREADS_MAX);
+        let (mut queues, mut threads) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let (q, rx) = sync_channel::<Finished>(1024 / n);
+            let tx = tx.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("netoopsd-report{i}"))
+                    .spawn(move || report_loop(rx, tx))
+                    .map_err(|e| format!("cannot start a report thread: {e}"))?,
+            );
+            queues.push(q);
+        }
+        Ok(Reporters { queues, threads })
+    }
+
+    /// Hands `f` to its thread; an error if that thread is gone (the storing thread failed).
+    fn send(&self, f: Finished) -> Result<(), ()> {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let hash = BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one(f.dump.key);
+        self.queues[hash as usize % self.queues.len()]
+            .send(f)
+            .map_err(|_| ())
+    }
+
+    /// Closes the queues and waits for the threads to finish what they hold.
+    fn finish(self) {
+        drop(self.queues);
+        for t in self.threads {
+            let _ = t.join();
         }
     }
 }
@@ -561,12 +613,9 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     crate::sd_notify::ready(&format!("listening on {}", addrs.join(", ")));
 
     let counters = Arc::new(StoreCounters::default());
-    let (tx, chan_rx) = sync_channel::<Finished>(1024);
     let (report_tx, report_rx) = sync_channel::<NewReport>(REPORT_QUEUE);
-    let reporter = std::thread::Builder::new()
-        .name("netoopsd-report".into())
-        .spawn(move || report_loop(chan_rx, report_tx))
-        .map_err(|e| format!("cannot start the report thread: {e}"))?;
+    let tx = Reporters::start(&report_tx)?;
+    drop(report_tx);
     let writer = {
         let (counters, stop) = (Arc::clone(&counters), Arc::clone(&stop));
         let stop_after = opts.exit_after_dumps;
@@ -652,8 +701,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
             break;
         }
     }
-    drop(tx);
-    let _ = reporter.join();
+    tx.finish();
     let stored_result = writer
         .join()
         .unwrap_or_else(|_| Err("the storing thread panicked".into()));

@@ -471,10 +471,11 @@ fn a_flood_stays_under_the_caps_and_a_real_dump_still_gets_through() {
     // 2 x (2 + 0.5 + 0.75) MiB = 6.5 MiB.
     let batch = 256 * 3 * KIB;
     let file_bound = 2 * (RETAIN_BYTES + RETAIN_BYTES / 4 + batch);
-    // The write-ahead log beside it: SQLite copies it into the file every 1,000 pages (4 MiB),
-    // and it may grow past that by one transaction (a batch, or a prune: deleting and moving
-    // up to the file's size in pages); each prune empties it: 4 MiB + 6.5 MiB.
-    let wal_bound = 4 * MIB + file_bound;
+    // The write-ahead log beside it: the checkpointing thread copies it into the file and
+    // starts it over once it holds RESTART_PAGES (64 MiB of 4 KiB pages), and it may grow
+    // past that by one transaction (a batch, or a prune: deleting and moving up to the file's
+    // size in pages); each prune empties it: 64 MiB + 6.5 MiB.
+    let wal_bound = netoopsd::store::checkpoint::RESTART_PAGES as u64 * 4 * KIB + file_bound;
     assert!(n(&stats["pruned"]) > 0, "{stats}");
     assert!(
         file_peak <= file_bound && wal_peak <= wal_bound && db_end <= file_bound,

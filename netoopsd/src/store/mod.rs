@@ -7,6 +7,7 @@
 //! exactly what `decode` would show, plus the indexed fields that `ls` and `top` filter and
 //! group by.
 
+pub mod checkpoint;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
