@@ -666,9 +666,15 @@ impl DumpState {
 
     /// Log byte ranges `[start, end)` not received.
     pub fn missing_log(&self) -> Vec<(u64, u64)> {
+        self.missing_in(&self.log_segments())
+    }
+
+    /// Log byte ranges `[start, end)` that `segs` (this dump's [`Self::log_segments`]) do not
+    /// cover.
+    pub fn missing_in(&self, segs: &[LogSegment]) -> Vec<(u64, u64)> {
         let mut out = Vec::new();
         let mut next = 0u64;
-        for s in self.log_segments() {
+        for s in segs {
             if s.offset > next {
                 out.push((next, s.offset));
             }
@@ -683,11 +689,15 @@ impl DumpState {
 
     /// The whole log, if every byte of it was received.
     pub fn full_log(&self) -> Option<Vec<u8>> {
-        let segs = self.log_segments();
-        match segs.as_slice() {
-            [] if self.info.log_len == 0 => Some(Vec::new()),
+        self.whole(&self.log_segments()).map(<[u8]>::to_vec)
+    }
+
+    /// The whole log in `segs` (this dump's [`Self::log_segments`]), if they hold every byte.
+    pub fn whole<'a>(&self, segs: &'a [LogSegment]) -> Option<&'a [u8]> {
+        match segs {
+            [] if self.info.log_len == 0 => Some(&[]),
             [one] if one.offset == 0 && one.bytes.len() as u64 == u64::from(self.info.log_len) => {
-                Some(one.bytes.clone())
+                Some(&one.bytes)
             }
             _ => None,
         }

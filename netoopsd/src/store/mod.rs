@@ -161,10 +161,10 @@ impl NewReport {
     /// received part of it, when incomplete), index fields from its facts.
     pub fn from_finished(f: &Finished, now: std::time::SystemTime) -> Self {
         let d = &f.dump;
-        let log_text = match d.full_log() {
-            Some(l) => Some(lossy(&l)),
+        let segs = d.log_segments();
+        let log_text = match d.whole(&segs) {
+            Some(l) => Some(lossy(l)),
             None => {
-                let segs = d.log_segments();
                 if segs.is_empty() {
                     None
                 } else {
@@ -199,7 +199,7 @@ impl NewReport {
                 packets_received: d.packets.len() as u32,
                 packet_count: u32::from(d.count),
                 log_len: d.info.log_len,
-                missing_log: d.missing_log(),
+                missing_log: d.missing_in(&segs),
                 kernel_release: s(&fa.kernel_release),
                 kernel_version: s(&fa.kernel_version),
                 hostname,
