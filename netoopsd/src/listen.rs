@@ -4,9 +4,9 @@
 //! (parsing, checking and reassembling each datagram); report threads, one per core
 //! ([`Reporters`]), turn each finished dump into its report (log, signature, index fields);
 //! the storing thread stores batches of reports in one transaction and prints one line per
-//! stored report (a SQLite database's log is checkpointed by a thread of its own). The channels between
-//! them are bounded: if storage falls behind, reception waits and the kernel's socket buffer
-//! absorbs (and counts, as socket drops) what does not fit.
+//! stored report (a SQLite database's log is checkpointed by a thread of its own). The
+//! channels between them are bounded: if storage falls behind, reception waits and the
+//! kernel's socket buffer absorbs (and counts, as socket drops) what does not fit.
 //!
 //! When storing fails (the database server went away), the storing thread keeps the
 //! reports in memory and tries again with exponential backoff ([`RETRY_FIRST`] doubling to

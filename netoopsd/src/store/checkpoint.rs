@@ -60,8 +60,11 @@ impl Checkpointer {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .and_then(|c| {
-                // A restarting checkpoint waits this long for the writer's transaction.
-                c.busy_timeout(Duration::from_secs(10))?;
+                // A restarting checkpoint waits this long for the writer's transaction (a
+                // batch takes tens of milliseconds) and for readers of an older snapshot,
+                // holding the writer back meanwhile; past it, it copies what it can and the
+                // next commit asks again.
+                c.busy_timeout(Duration::from_secs(1))?;
                 c.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;")?;
                 Ok(c)
             })
