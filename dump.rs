@@ -268,6 +268,11 @@ pub(crate) struct Dumper {
 #[cfg(netoops_test_hooks)]
 pub(crate) static OOPS_IN_NEXT_DUMP: AtomicBool = AtomicBool::new(false);
 
+/// Test kernels: the next dump that is not a panic's hands its last frame to netpoll's own
+/// queue instead of sending it (`test_fault=defer-in-dump`).
+#[cfg(netoops_test_hooks)]
+pub(crate) static DEFER_IN_NEXT_DUMP: AtomicBool = AtomicBool::new(false);
+
 impl Dumper {
     /// The dump path's memory, allocated now (process context).
     pub(crate) fn new(shared: Arc<Shared>, budget_ms: u32) -> Result<Self> {

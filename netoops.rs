@@ -166,7 +166,8 @@ mod string_params {
         test_fault,
         32,
         b"",
-        "Test kernels only: oops-in-dump makes the first dump oops inside the dump path"
+        "Test kernels only: oops-in-dump makes the first dump oops inside the dump path; \
+         defer-in-dump hands the first dump's last frame to netpoll's queue"
     );
 }
 
@@ -462,9 +463,14 @@ fn arm_test_fault(fault: &[u8]) -> Result {
             dump::OOPS_IN_NEXT_DUMP.store(true, core::sync::atomic::Ordering::Release);
             Ok(())
         }
+        b"defer-in-dump" => {
+            pr_info!("test_fault=defer-in-dump: the next dump defers its last frame to netpoll\n");
+            dump::DEFER_IN_NEXT_DUMP.store(true, core::sync::atomic::Ordering::Release);
+            Ok(())
+        }
         _ => {
             pr_err!(
-                "test_fault=\"{}\" is not a known fault (oops-in-dump)\n",
+                "test_fault=\"{}\" is not a known fault (oops-in-dump, defer-in-dump)\n",
                 BStr::from_bytes(fault)
             );
             Err(EINVAL)

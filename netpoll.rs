@@ -185,6 +185,12 @@ impl Netpoll {
             return Err(NotReady::Dead);
         }
         skb.set_dev(dev);
+        if panicking {
+            // SAFETY: `dev` is live (this instance holds a reference); the helper takes only
+            // trylocks (the queue of deferred frames, the device's transmit lock) and hands
+            // the frames netpoll deferred to the driver as netpoll's own work would.
+            unsafe { bindings::netoops_netpoll_flush_deferred(dev) };
+        }
         loop {
             // SAFETY: `dev` is live (this instance holds a reference); `skb` is a finished
             // frame we own; the helper only reads device state and picks the queue as netpoll
@@ -220,6 +226,16 @@ impl Netpoll {
         unsafe { bindings::netpoll_send_skb(self.np.get(), skb.into_raw()) };
         // SAFETY: `dev` is live.
         !unsafe { bindings::netoops_netpoll_deferred(dev) }
+    }
+
+    /// Test kernels' fault (`test_fault=defer-in-dump`): hands `skb` (cleared by
+    /// [`Self::wait_ready`]) to netpoll's own queue as netpoll does when the device stays busy,
+    /// without the work that would send it.
+    #[cfg(netoops_test_hooks)]
+    pub(crate) fn defer_for_test(&self, skb: Skb) {
+        // SAFETY: `dev` is live; the helper takes ownership of the skb (queued, or freed if
+        // the device has no netpoll state).
+        unsafe { bindings::netoops_test_defer(self.dev(), skb.into_raw()) };
     }
 
     /// Keeps polling the device until `deadline`, so that it puts the frames it was given on

@@ -738,7 +738,7 @@ impl Target {
         // Copies have the same IP identification (unsealed, they are identical on the wire).
         let first_id = tx.ip_id.fetch_add(count, Ordering::Relaxed);
         let mut outcome = Outcome::Complete;
-        for _copy in 0..how.copies {
+        for copy in 0..how.copies {
             for i in 0..count {
                 let index = out.index_at(i);
                 if !owner.may_continue() {
@@ -762,6 +762,16 @@ impl Target {
                         NotReady::Dead => Outcome::DeviceDead,
                         NotReady::Busy => Outcome::Busy,
                     };
+                }
+                #[cfg(netoops_test_hooks)]
+                if !how.panicking
+                    && copy + 1 == how.copies
+                    && i + 1 == count
+                    && crate::dump::DEFER_IN_NEXT_DUMP.swap(false, Ordering::AcqRel)
+                {
+                    pr_info!("test fault: the dump's last frame deferred to netpoll's queue\n");
+                    tx.np.defer_for_test(skb);
+                    continue;
                 }
                 if tx.np.send(skb) {
                     *sent += 1;

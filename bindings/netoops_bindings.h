@@ -281,6 +281,80 @@ static inline bool netoops_poll_is_safe(struct net_device *dev, bool panicking)
 	return true;
 }
 
+/*
+ * In a panic, sends the frames netpoll deferred to its own queue (an earlier dump's, when the
+ * device stayed busy past netpoll's retries), as netpoll's queue_process() would: its work item
+ * cannot run once the other CPUs are stopped, and netpoll queues every later frame behind them,
+ * so until they leave the device is dead for this dump. Trylocks only (a stopped CPU may hold
+ * any lock); lock debugging off for good first, as panic() turns it off. Returns whether the
+ * queue is empty afterwards.
+ */
+static inline bool netoops_netpoll_flush_deferred(struct net_device *dev)
+{
+	struct netpoll_info *npinfo;
+	struct sk_buff *skb;
+	unsigned long flags;
+	bool empty = false;
+
+	rcu_read_lock();
+	npinfo = rcu_dereference(dev->npinfo);
+	if (!npinfo || !skb_queue_len(&npinfo->txq)) {
+		empty = true;
+		goto out;
+	}
+	if (!netif_running(dev) || !netif_device_present(dev))
+		goto out;
+	debug_locks_off();
+	local_irq_save(flags);
+	if (!spin_trylock(&npinfo->txq.lock))
+		goto out_irq;
+	while ((skb = __skb_dequeue(&npinfo->txq))) {
+		unsigned int q_index = skb_get_queue_mapping(skb);
+		struct netdev_queue *txq;
+		netdev_tx_t status = NETDEV_TX_BUSY;
+
+		if (unlikely(q_index >= dev->real_num_tx_queues)) {
+			q_index = q_index % dev->real_num_tx_queues;
+			skb_set_queue_mapping(skb, q_index);
+		}
+		txq = netdev_get_tx_queue(dev, q_index);
+		if (HARD_TX_TRYLOCK(dev, txq)) {
+			if (!netif_xmit_frozen_or_stopped(txq))
+				status = netdev_start_xmit(skb, dev, txq, false);
+			HARD_TX_UNLOCK(dev, txq);
+		}
+		if (!dev_xmit_complete(status)) {
+			__skb_queue_head(&npinfo->txq, skb);
+			break;
+		}
+	}
+	empty = !skb_queue_len(&npinfo->txq);
+	spin_unlock(&npinfo->txq.lock);
+out_irq:
+	local_irq_restore(flags);
+out:
+	rcu_read_unlock();
+	return empty;
+}
+
+/*
+ * Test kernels' fault (test_fault=defer-in-dump): hands `skb` (a finished frame for `dev`) to
+ * netpoll's own queue as netpoll does when the device stays busy past its retries, but without
+ * scheduling the work that would send it, as when a panic follows before that work runs.
+ */
+static inline void netoops_test_defer(struct net_device *dev, struct sk_buff *skb)
+{
+	struct netpoll_info *npinfo;
+
+	rcu_read_lock();
+	npinfo = rcu_dereference(dev->npinfo);
+	if (npinfo)
+		skb_queue_tail(&npinfo->txq, skb);
+	else
+		dev_kfree_skb_any(skb);
+	rcu_read_unlock();
+}
+
 /* Whether netpoll deferred a frame to its own queue (so it did not go out). */
 static inline bool netoops_netpoll_deferred(struct net_device *dev)
 {

@@ -325,6 +325,13 @@ def check_oops_in_dump(run):
     return problems
 
 
+def check_defer_then_panic(run):
+    problems = check_panic_complete(reasons=["oops", "panic"])(run)
+    if "test fault: the dump's last frame deferred to netpoll's queue" not in run.serial:
+        problems.append("the fault hook did not fire")
+    return problems
+
+
 def check_enomem(run):
     res = guest_lines(run.serial, "ENOMEM-RESULTS")
     if res:
@@ -397,13 +404,19 @@ def crash_path_scenarios():
         description="an oops inside the dump path (test_fault), panic_on_oops=1: the dumps of "
                     "the oops and of its panic complete",
         check=check_oops_in_dump))
+    out.append(Scenario(
+        name="defer-then-panic", guest="defer_then_panic", nics=1, verdict=False,
+        description="an oops dump leaves a frame in netpoll's queue (test_fault), then its panic: "
+                    "the panic dump sends that frame and its own, both dumps complete",
+        check=check_defer_then_panic))
     return out
 
 
 # The crash-path scenarios that also run on the debug kernel (lockdep, KASAN, atomic sleep):
 # those whose checks do not time the dump (the debug kernel is several times slower).
 ON_DEBUG = ["full-log-oops-panic-c4", "mtu-mixed", "concurrent-oops-1", "panic-nmi",
-            "oops-in-dump", "device-changes", "emerg-after-panic", "dead-link"]
+            "oops-in-dump", "defer-then-panic", "device-changes", "emerg-after-panic",
+            "dead-link"]
 
 
 def debug_only_scenarios():
