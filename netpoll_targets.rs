@@ -763,16 +763,10 @@ impl Target {
                         NotReady::Busy => Outcome::Busy,
                     };
                 }
-                #[cfg(netoops_test_hooks)]
-                if !how.panicking
-                    && copy + 1 == how.copies
-                    && i + 1 == count
-                    && crate::dump::DEFER_IN_NEXT_DUMP.swap(false, Ordering::AcqRel)
-                {
-                    pr_info!("test fault: the dump's last frame deferred to netpoll's queue\n");
-                    tx.np.defer_for_test(skb);
+                let Some(skb) = test_defer(tx, how, copy + 1 == how.copies && i + 1 == count, skb)
+                else {
                     continue;
-                }
+                };
                 if tx.np.send(skb) {
                     *sent += 1;
                 }
@@ -783,6 +777,26 @@ impl Target {
         }
         outcome
     }
+}
+
+/// Test kernels' fault (`test_fault=defer-in-dump`): the `last` frame of the first dump that
+/// is not a panic's goes to netpoll's own queue instead of out (`None`); any other is handed
+/// back.
+#[cfg(netoops_test_hooks)]
+fn test_defer(tx: &Tx, how: &Send<'_, '_>, last: bool, skb: Skb) -> Option<Skb> {
+    if how.panicking || !last || !crate::dump::DEFER_IN_NEXT_DUMP.swap(false, Ordering::AcqRel) {
+        return Some(skb);
+    }
+    pr_info!("test fault: the dump's last frame deferred to netpoll's queue\n");
+    tx.np.defer_for_test(skb);
+    None
+}
+
+/// Without the test kernels' faults: every frame is handed back.
+#[cfg(not(netoops_test_hooks))]
+#[inline(always)]
+fn test_defer(_tx: &Tx, _how: &Send<'_, '_>, _last: bool, skb: Skb) -> Option<Skb> {
+    Some(skb)
 }
 
 /// Writes packet `index` of `plan` as a whole Ethernet frame into `skb` (a fresh one from the
