@@ -57,12 +57,13 @@ pub fn extract(log: &str) -> Option<Signature> {
     let lines: Vec<&str> = split.iter().map(|l| l.text).collect();
     let callers: Vec<Option<&str>> = split.iter().map(|l| l.caller).collect();
     let times: Vec<Option<f64>> = split.iter().map(|l| l.time).collect();
+    let marks = marks(log, lines.len());
     let Some(select::Choice {
         line: i,
         prefix,
         guilty,
         end,
-    }) = select::choose(&lines, &callers, &times)
+    }) = select::choose(&lines, &callers, &times, &marks)
     else {
         return unexpected_reboot(&lines, &times);
     };
@@ -912,10 +913,48 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
 /// least one of them in the line), so a line without any is no header. One pass of a
 /// multi-literal search instead of dozens of patterns on each of a log's many ordinary lines.
 fn may_head(line: &str) -> bool {
+    may_head_rx().is_match(line)
+}
+
+/// What every crash report's header line holds (literals only, none of them spanning lines).
+fn may_head_rx() -> &'static Regex {
     rx!(
         r"BUG|KASAN: |general protection fault|divide|double fault|Watchdog detected hard LOCKUP|INFO: |WARNING|stack segment: |\[#|page allocation failure|nobody cared|Hardware Error|VFS: Busy inodes|SYZF|panic: |fatal error: |unreferenced object|usercopy: |UBSAN: |Kernel panic|rust_kernel: panicked|Unable to handle kernel|Internal error|Unhandled fault|unregister_netdevice: waiting|Oops: "
     )
-    .is_match(line)
+}
+
+/// The [`select::Marks`] of `log` (of `n` lines, as `str::lines` splits it): which lines
+/// may be a report's header, an end marker, a sanitizer's closing rule or netoops's dump
+/// line, found by scanning the whole text once per kind (SIMD literal searches) rather than
+/// testing every line. Each mark is a superset: a line holds what the exact per-line test
+/// needs whenever that test passes on its text (the line without its console prefix), and
+/// none of the searched texts spans a line; the exact test still decides.
+fn marks(log: &str, n: usize) -> select::Marks {
+    use memchr::memmem;
+    let b = log.as_bytes();
+    let newlines: Vec<usize> = memchr::memchr_iter(b'\n', b).collect();
+    let mut marks = vec![0u8; n];
+    // The line holding byte `at`: the number of line ends before it.
+    let mut mark = |at: usize, kind: u8| {
+        let line = newlines.partition_point(|&e| e < at);
+        if let Some(m) = marks.get_mut(line) {
+            *m |= kind;
+        }
+    };
+    for m in may_head_rx().find_iter(log) {
+        mark(m.start(), select::HEAD);
+    }
+    for (needle, kind) in [
+        (&b"---[ end "[..], select::END),
+        (b"Kernel Offset:", select::END),
+        (b"====================", select::RULE),
+        (b"netoops: dump ", select::DUMP),
+    ] {
+        for at in memmem::find_iter(b, needle) {
+            mark(at, kind);
+        }
+    }
+    select::Marks(marks)
 }
 
 fn classify_more(lines: &[&str], i: usize, l: &str) -> Option<(String, Guilty)> {

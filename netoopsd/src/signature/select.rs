@@ -66,6 +66,19 @@ macro_rules! rx {
     }};
 }
 
+/// Which lines of a log may pass the per-line tests (`super::marks` finds them): bit flags
+/// per line, [`HEAD`], [`END`], [`RULE`], [`DUMP`]. Only marked lines are tested.
+pub(super) struct Marks(pub Vec<u8>);
+
+/// May head a report ([`super::classify`]).
+pub(super) const HEAD: u8 = 1;
+/// May be an end marker ([`is_end`]).
+pub(super) const END: u8 = 2;
+/// May be a sanitizer's closing rule ([`is_rule`]).
+pub(super) const RULE: u8 = 4;
+/// May be netoops's line after a dump ([`is_dump_line`]).
+pub(super) const DUMP: u8 = 8;
+
 /// What a header line is, for choosing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -238,6 +251,7 @@ pub(super) fn choose(
     lines: &[&str],
     callers: &[Option<&str>],
     times: &[Option<f64>],
+    marks: &Marks,
 ) -> Option<Choice> {
     let mut starts = vec![0];
     let mut newest: Option<f64> = None;
@@ -252,18 +266,31 @@ pub(super) fn choose(
     starts.push(lines.len());
     starts.windows(2).find_map(|w| {
         let (a, b) = (w[0], w[1]);
-        choose_in(&lines[a..b], &callers[a..b]).map(|(line, prefix, guilty)| Choice {
-            line: a + line,
-            prefix,
-            guilty,
-            end: b,
+        choose_in(&lines[a..b], &callers[a..b], &marks.0[a..b]).map(|(line, prefix, guilty)| {
+            Choice {
+                line: a + line,
+                prefix,
+                guilty,
+                end: b,
+            }
         })
     })
 }
 
 /// [`choose`] within one boot's part of the log.
-fn choose_in(lines: &[&str], callers: &[Option<&str>]) -> Option<(usize, String, Guilty)> {
+fn choose_in(
+    lines: &[&str],
+    callers: &[Option<&str>],
+    marks: &[u8],
+) -> Option<(usize, String, Guilty)> {
+    // The lines marked `kind` that pass `test`.
+    let marked = |kind: u8, test: fn(&str) -> bool| -> Vec<usize> {
+        (0..lines.len())
+            .filter(|&i| marks[i] & kind != 0 && test(lines[i]))
+            .collect()
+    };
     let heads: Vec<Head> = (0..lines.len())
+        .filter(|&i| marks[i] & HEAD != 0)
         .filter_map(|i| {
             classify(lines, i).map(|(prefix, guilty)| Head {
                 line: i,
@@ -276,11 +303,9 @@ fn choose_in(lines: &[&str], callers: &[Option<&str>]) -> Option<(usize, String,
     if heads.is_empty() {
         return None;
     }
-    let ends: Vec<usize> = (0..lines.len()).filter(|&i| is_end(lines[i])).collect();
-    let rules: Vec<usize> = (0..lines.len()).filter(|&i| is_rule(lines[i])).collect();
-    let dumps: Vec<usize> = (0..lines.len())
-        .filter(|&i| is_dump_line(lines[i]))
-        .collect();
+    let ends = marked(END, is_end);
+    let rules = marked(RULE, is_rule);
+    let dumps = marked(DUMP, is_dump_line);
     let ended_between = |a: usize, b: usize| ends.iter().any(|&e| e > a && e < b);
     // Where the report a header of this kind starts ends: at its closing line, or, never
     // closed (the log ends first), at the end of the log; `None` for reports that print no

@@ -91,6 +91,9 @@ pub struct NewReport {
     pub packets: Vec<Vec<u8>>,
     /// The received log as text (received parts joined by newlines), for free-text search.
     pub log: String,
+    /// Whether `log` is what `packets` hold (a report made from them): then SQLite stores
+    /// it only there (see `doc/store.md`, schema version 3).
+    pub log_in_packets: bool,
 }
 
 /// The indexed and listed fields of a report.
@@ -162,21 +165,7 @@ impl NewReport {
     pub fn from_finished(f: &Finished, now: std::time::SystemTime) -> Self {
         let d = &f.dump;
         let segs = d.log_segments();
-        let log_text = match d.whole(&segs) {
-            Some(l) => Some(lossy(l)),
-            None => {
-                if segs.is_empty() {
-                    None
-                } else {
-                    Some(
-                        segs.iter()
-                            .map(|s| lossy(&s.bytes))
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                    )
-                }
-            }
-        };
+        let log_text = log_text(d, &segs);
         let sig = signature::for_dump(log_text.as_deref(), d.reason.name());
         let fa = &d.facts;
         let s = |v: &Option<Vec<u8>>| v.as_deref().map(lossy);
@@ -221,8 +210,33 @@ impl NewReport {
             },
             packets: d.raw_packets().map(<[u8]>::to_vec).collect(),
             log: log_text.unwrap_or_default(),
+            log_in_packets: true,
         }
     }
+}
+
+/// The received log of a dump as text: the whole log, or its received parts joined by
+/// newlines; `None` when no part was received. `segs` are `d.log_segments()`.
+pub fn log_text(d: &DumpState, segs: &[crate::reassembly::LogSegment]) -> Option<String> {
+    match d.whole(segs) {
+        Some(l) => Some(lossy(l)),
+        None if segs.is_empty() => None,
+        None => Some(
+            segs.iter()
+                .map(|s| lossy(&s.bytes))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    }
+}
+
+/// The received log (as [`log_text`] gives it) of a dump stored as [`sql::pack`]ed packets;
+/// empty when they hold none.
+pub fn log_of_packed(blob: &[u8]) -> String {
+    sql::unpack(blob)
+        .and_then(|p| DumpState::from_packets(p.iter().map(Vec::as_slice), "store"))
+        .and_then(|d| log_text(&d, &d.log_segments()))
+        .unwrap_or_default()
 }
 
 /// An address as text, IPv4-mapped IPv6 shown as IPv4.

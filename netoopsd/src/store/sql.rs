@@ -23,6 +23,16 @@ impl Dialect {
         }
     }
 
+    /// A report's received log as text, for free-text search: PostgreSQL keeps it in `log`;
+    /// SQLite (schema 3) keeps it there only for reports whose packets do not hold it, and
+    /// rebuilds it from the packets (`netoops_log`, registered on every connection).
+    pub fn log(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "netoops_log(log, packets)",
+            Dialect::Postgres => "log",
+        }
+    }
+
     /// An integer column as `0x...` lowercase hexadecimal.
     pub fn hex(self, col: &str) -> String {
         match self {
@@ -228,7 +238,7 @@ fn int<T: Into<i64> + Copy>(v: Option<T>) -> Arg {
 }
 
 /// The values of [`WRITTEN`] for a report.
-fn report_args(r: &NewReport) -> Vec<Arg> {
+fn report_args(d: Dialect, r: &NewReport) -> Vec<Arg> {
     let f = &r.fields;
     vec![
         Arg::Int(r.received_ms),
@@ -261,7 +271,12 @@ fn report_args(r: &NewReport) -> Vec<Arg> {
         Arg::Text(serde_json::to_string(&f.frames).expect("frames serialize")),
         Arg::Bytes(pack(&r.packets)),
         int(f.microcode),
-        Arg::Text(r.log.clone()),
+        // SQLite does not store a log twice (see `Dialect::log`).
+        Arg::Text(if d == Dialect::Sqlite && r.log_in_packets {
+            String::new()
+        } else {
+            r.log.clone()
+        }),
     ]
 }
 
@@ -507,7 +522,7 @@ pub fn put(
     let mut out = Vec::with_capacity(reports.len());
     for r in reports {
         let Some(held) = held_for_put(run, r)? else {
-            let mut rows = run(&insert, &report_args(r))?;
+            let mut rows = run(&insert, &report_args(d, r))?;
             if d == Dialect::Sqlite {
                 rows = run("SELECT last_insert_rowid()", &[])?;
             }
@@ -543,7 +558,7 @@ pub fn put(
         };
         match replacement {
             Some(m) => {
-                let mut args = report_args(&m);
+                let mut args = report_args(d, &m);
                 args.push(Arg::Int(id));
                 run(&update, &args)?;
                 out.push(as_stored(id, &m));

@@ -15,7 +15,7 @@ use super::stats::Stats;
 use super::{Bucket, Filter, Full, NewReport, Store, Stored};
 
 /// Schema version kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS reports (
@@ -109,6 +109,7 @@ impl SqliteStore {
 
     fn init(conn: Connection, name: String) -> Result<Self, String> {
         let err = |e: rusqlite::Error| format!("{name}: {e}");
+        register_log_function(&conn).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
         let version: i64 = conn
@@ -152,14 +153,35 @@ impl SqliteStore {
     }
 }
 
+/// `netoops_log(log, packets)`: a report's received log as text, `log` when it is stored
+/// there (schema 2, or a report whose packets do not hold it), else rebuilt from the packets
+/// (schema 3 stores a receiver's log only there; see [`Dialect::log`]).
+fn register_log_function(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "netoops_log",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match (ctx.get_raw(0), ctx.get_raw(1)) {
+                (ValueRef::Text(t), _) if !t.is_empty() => String::from_utf8_lossy(t).into_owned(),
+                (_, ValueRef::Blob(b)) => super::log_of_packed(b),
+                _ => String::new(),
+            })
+        },
+    )
+}
+
 /// Runs one statement on `conn`: its rows as [`Cell`]s.
 fn run(conn: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<Vec<Vec<Cell>>> {
+    use rusqlite::types::ToSqlOutput;
+    // Borrowed: a report's packets are not copied again to be bound.
     let values = args.iter().map(|a| match a {
-        Arg::Null => SqlValue::Null,
-        Arg::Int(v) => SqlValue::Integer(*v),
-        Arg::Bool(v) => SqlValue::Integer(i64::from(*v)),
-        Arg::Text(v) => SqlValue::Text(v.clone()),
-        Arg::Bytes(v) => SqlValue::Blob(v.clone()),
+        Arg::Null => ToSqlOutput::Owned(SqlValue::Null),
+        Arg::Int(v) => ToSqlOutput::Owned(SqlValue::Integer(*v)),
+        Arg::Bool(v) => ToSqlOutput::Owned(SqlValue::Integer(i64::from(*v))),
+        Arg::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
+        Arg::Bytes(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
     });
     let mut st = conn.prepare_cached(sql)?;
     let n = st.column_count();
@@ -385,6 +407,7 @@ mod tests {
             },
             packets: vec![vec![1, 2, 3], vec![], vec![9; 1460]],
             log: format!("log of {bucket}"),
+            log_in_packets: false,
         }
     }
 
@@ -596,7 +619,7 @@ mod tests {
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, SCHEMA_VERSION);
         let r = &s.list(&Filter::default()).unwrap()[0];
         assert_eq!(r.fields.microcode, Some(0x0200_0065));
         let log: String = s
@@ -608,6 +631,76 @@ mod tests {
         // Opening again changes nothing.
         let s = SqliteStore::open_existing(&path).unwrap();
         assert_eq!(s.list(&Filter::default()).unwrap().len(), 1);
+    }
+
+    /// A receiver's report keeps its log only in its packets (schema 3); the free-text
+    /// search still finds what the log says, of a complete dump and of the received part of
+    /// a partial one, and of a report stored with its log (schema 2) as before.
+    #[test]
+    fn a_receivers_log_is_stored_once_and_still_searched() {
+        use crate::live::Finished;
+        use crate::reassembly::DumpState;
+        use crate::store::stats::{Query, Stats};
+        use netoops_codec::wire::{Dump, DumpFacts, Reason};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("once.db");
+        let mut s = SqliteStore::open(&path).unwrap();
+        let mut reports = Vec::new();
+        for (i, word) in ["xyzzy_complete", "plugh_partial"].iter().enumerate() {
+            let log = format!(
+                "{}BUG: kernel NULL pointer dereference in {word}\n",
+                "boot line\n".repeat(400)
+            );
+            let mut packets = crate::encode::encode_dump(
+                Dump {
+                    boot_id: [i as u8 + 1; 16],
+                    seq: 0,
+                    reason: Reason::Oops,
+                    facts: DumpFacts::empty(),
+                    log: log.as_bytes(),
+                    log_truncated: false,
+                },
+                1200,
+            )
+            .unwrap();
+            if i == 1 {
+                packets.remove(1);
+            }
+            let t = std::time::SystemTime::now();
+            let f = Finished {
+                sender: "10.0.0.1".parse().unwrap(),
+                dump: DumpState::from_packets(packets.iter().map(Vec::as_slice), "t").unwrap(),
+                first_seen: t,
+                last_seen: t,
+            };
+            assert_eq!(f.dump.is_complete(), i == 0);
+            reports.push(NewReport::from_finished(&f, t));
+        }
+        reports.push(report(9, "stored_log", "m", "6.1"));
+        s.put(&reports).unwrap();
+        let logs: Vec<String> = {
+            let mut st = s
+                .conn
+                .prepare("SELECT log FROM reports ORDER BY id")
+                .unwrap();
+            let it = st.query_map([], |r| r.get(0)).unwrap();
+            it.collect::<Result<_, _>>().unwrap()
+        };
+        assert_eq!(logs, ["", "", "log of stored_log"]);
+        let found = |text: &str| {
+            let q = Query {
+                text: Some(text.into()),
+                ..Query::default()
+            };
+            let mut ids: Vec<i64> = s.reports(&q, 10).unwrap().iter().map(|r| r.id).collect();
+            ids.sort_unstable();
+            ids
+        };
+        assert_eq!(found("XYZZY_complete"), [1]);
+        assert_eq!(found("plugh_partial"), [2]);
+        assert_eq!(found("boot line"), [1, 2]);
+        assert_eq!(found("log of stored"), [3]);
+        assert!(found("not in any log").is_empty());
     }
 
     #[test]

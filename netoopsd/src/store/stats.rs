@@ -75,7 +75,7 @@ impl Query {
         }
         if let Some(t) = &self.text {
             add(
-                &format!("({} OR {})", d.contains("title"), d.contains("log")),
+                &format!("({} OR {})", d.contains("title"), d.contains(d.log())),
                 vec![Arg::Text(t.clone()), Arg::Text(t.clone())],
             );
         }
@@ -470,6 +470,7 @@ mod tests {
             },
             packets: vec![],
             log: format!("log line\nkernel BUG in {bucket}_function\n"),
+            log_in_packets: false,
         }
     }
 
