@@ -731,18 +731,67 @@ const GENERIC: &[&str] = &[
 /// (same syntax as the built-in list) for one kind of report.
 pub fn is_generic(func: &str, extra: &[&str]) -> bool {
     let name = func.trim_start_matches('_');
-    let matches = |pat: &&str| {
-        if let Some(inner) = pat.strip_prefix('*').and_then(|p| p.strip_suffix('*')) {
-            name.contains(inner)
-        } else if let Some(suffix) = pat.strip_prefix('*') {
-            name.ends_with(suffix)
-        } else if let Some(prefix) = pat.strip_suffix('*') {
-            name.starts_with(prefix.trim_start_matches('_'))
-        } else {
-            name == pat.trim_start_matches('_')
-        }
-    };
-    func.starts_with("0x") || GENERIC.iter().any(matches) || extra.iter().any(matches)
+    let matches = |pat: &&str| pattern_matches(pat, name);
+    func.starts_with("0x") || Generic::get().matches(name) || extra.iter().any(matches)
+}
+
+/// Whether `name` (leading underscores removed) matches `pat` of the [`GENERIC`] syntax.
+fn pattern_matches(pat: &str, name: &str) -> bool {
+    if let Some(inner) = pat.strip_prefix('*').and_then(|p| p.strip_suffix('*')) {
+        name.contains(inner)
+    } else if let Some(suffix) = pat.strip_prefix('*') {
+        name.ends_with(suffix)
+    } else if let Some(prefix) = pat.strip_suffix('*') {
+        name.starts_with(prefix.trim_start_matches('_'))
+    } else {
+        name == pat.trim_start_matches('_')
+    }
+}
+
+/// [`GENERIC`] indexed, so that a frame is not compared with each of its 400 patterns: exact
+/// names in a set, prefixes by their first byte, the few others (suffixes, substrings) in a
+/// list. Matches exactly what [`pattern_matches`] over the list would.
+struct Generic {
+    exact: std::collections::HashSet<&'static str>,
+    /// Prefixes (leading underscores removed) by first byte; those that are empty match all.
+    prefixes: std::collections::HashMap<Option<u8>, Vec<&'static str>>,
+    rest: Vec<&'static str>,
+}
+
+impl Generic {
+    fn get() -> &'static Generic {
+        static CELL: OnceLock<Generic> = OnceLock::new();
+        CELL.get_or_init(|| {
+            let mut g = Generic {
+                exact: Default::default(),
+                prefixes: Default::default(),
+                rest: Vec::new(),
+            };
+            for &pat in GENERIC {
+                if pat.starts_with('*') {
+                    g.rest.push(pat);
+                } else if let Some(prefix) = pat.strip_suffix('*') {
+                    let p = prefix.trim_start_matches('_');
+                    g.prefixes.entry(p.bytes().next()).or_default().push(p);
+                } else {
+                    g.exact.insert(pat.trim_start_matches('_'));
+                }
+            }
+            g
+        })
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        let by_first = |k: Option<u8>| {
+            self.prefixes
+                .get(&k)
+                .is_some_and(|v| v.iter().any(|p| name.starts_with(p)))
+        };
+        self.exact.contains(name)
+            || by_first(name.bytes().next())
+            || by_first(None)
+            || self.rest.iter().any(|p| pattern_matches(p, name))
+    }
 }
 
 #[cfg(test)]

@@ -53,11 +53,12 @@ pub const MAX_FRAMES: usize = 5;
 /// Extracts the signature of the crash in `log` (see [`select`] for which report that is),
 /// or `None` if the log holds no crash report.
 pub fn extract(log: &str) -> Option<Signature> {
-    let split: Vec<Line<'_>> = log.lines().map(split_prefix).collect();
+    let newlines: Vec<usize> = memchr::memchr_iter(b'\n', log.as_bytes()).collect();
+    let split: Vec<Line<'_>> = lines_of(log, &newlines).map(split_prefix).collect();
     let lines: Vec<&str> = split.iter().map(|l| l.text).collect();
     let callers: Vec<Option<&str>> = split.iter().map(|l| l.caller).collect();
     let times: Vec<Option<f64>> = split.iter().map(|l| l.time).collect();
-    let marks = marks(log, lines.len());
+    let marks = marks(log, &newlines, lines.len());
     let Some(select::Choice {
         line: i,
         prefix,
@@ -270,8 +271,9 @@ fn split_common(line: &str) -> Option<Line<'_>> {
     let (ts, te, mut end) = bracket(0, &|c: u8| c.is_ascii_digit(), true)?;
     // The timestamp's digits must be `\d+\.\d+`.
     let stamp = &line[ts..te];
-    let (int, frac) = stamp.split_once('.')?;
-    if int.is_empty() || frac.is_empty() || frac.contains('.') {
+    let dot = stamp.bytes().position(|c| c == b'.')?;
+    let (int, frac) = (&stamp[..dot], &stamp[dot + 1..]);
+    if int.is_empty() || frac.is_empty() || frac.bytes().any(|c| c == b'.') {
         return None;
     }
     let mut caller = None;
@@ -290,8 +292,26 @@ fn split_common(line: &str) -> Option<Line<'_>> {
     Some(Line {
         text: &line[end..],
         caller,
-        time: stamp.parse().ok(),
+        time: seconds(stamp, int, frac),
     })
+}
+
+/// The timestamp `int.frac` (ASCII digits; `stamp` both with the point) in seconds, exactly
+/// as `str::parse` gives it. With at most 15 digits in all, the digits as one integer and
+/// the power of ten are both exact `f64`s, so one division rounds correctly (Clinger's fast
+/// path), as `parse` does; longer stamps go to `parse`.
+fn seconds(stamp: &str, int: &str, frac: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    if int.len() + frac.len() > 15 {
+        return stamp.parse().ok();
+    }
+    let m = int
+        .bytes()
+        .chain(frac.bytes())
+        .fold(0u64, |m, c| m * 10 + u64::from(c - b'0'));
+    Some(m as f64 / POW10[frac.len()])
 }
 
 /// [`split_prefix`] by the patterns: every form of line.
@@ -923,16 +943,31 @@ fn may_head_rx() -> &'static Regex {
     )
 }
 
-/// The [`select::Marks`] of `log` (of `n` lines, as `str::lines` splits it): which lines
+/// The lines of `log` as `str::lines` gives them (a `\r` before each `\n` removed, no empty
+/// line after a last `\n`), split at `newlines` (the positions of its `\n`s, found once for
+/// this and [`marks`]).
+fn lines_of<'a>(log: &'a str, newlines: &'a [usize]) -> impl Iterator<Item = &'a str> + 'a {
+    let mut start = 0;
+    newlines
+        .iter()
+        .map(move |&e| {
+            let l = &log[start..e];
+            start = e + 1;
+            l.strip_suffix('\r').unwrap_or(l)
+        })
+        .chain(Some(&log[newlines.last().map_or(0, |&e| e + 1)..]).filter(|l| !l.is_empty()))
+}
+
+/// The [`select::Marks`] of `log` (`newlines` the positions of its `\n`s; of `n` lines, as
+/// `str::lines` splits it): which lines
 /// may be a report's header, an end marker, a sanitizer's closing rule or netoops's dump
 /// line, found by scanning the whole text once per kind (SIMD literal searches) rather than
 /// testing every line. Each mark is a superset: a line holds what the exact per-line test
 /// needs whenever that test passes on its text (the line without its console prefix), and
 /// none of the searched texts spans a line; the exact test still decides.
-fn marks(log: &str, n: usize) -> select::Marks {
+fn marks(log: &str, newlines: &[usize], n: usize) -> select::Marks {
     use memchr::memmem;
     let b = log.as_bytes();
-    let newlines: Vec<usize> = memchr::memchr_iter(b'\n', b).collect();
     let mut marks = vec![0u8; n];
     // The line holding byte `at`: the number of line ends before it.
     let mut mark = |at: usize, kind: u8| {

@@ -1993,3 +1993,43 @@ fn common_line_split_equals_the_patterns() {
     assert!(split_common("[   12.345678] BUG: x").is_some());
     assert!(split_common("[   12.345678][  T123] x").is_some());
 }
+
+/// The fast timestamp conversion gives what `str::parse` gives, bit for bit, for stamps of
+/// every length (pseudo-random digits; the long ones go to `parse` itself).
+#[test]
+fn timestamps_convert_as_parse_does() {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..200_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let (il, fl) = (1 + (x % 10) as usize, 1 + ((x >> 8) % 12) as usize);
+        let digits: String = (0..il + fl)
+            .map(|i| char::from(b'0' + ((x >> (i % 60)) % 10) as u8))
+            .collect();
+        let stamp = format!("{}.{}", &digits[..il], &digits[il..]);
+        let want: f64 = stamp.parse().unwrap();
+        let got = super::seconds(&stamp, &digits[..il], &digits[il..]).unwrap();
+        assert_eq!(got.to_bits(), want.to_bits(), "{stamp}");
+    }
+}
+
+/// Lines are split as `str::lines` splits them.
+#[test]
+fn lines_split_as_str_lines_does() {
+    for log in [
+        "",
+        "\n",
+        "a",
+        "a\n",
+        "a\r\nb",
+        "a\r\n\r\nb\r",
+        "\r\n",
+        "a\n\nb\n\n",
+        "x\r\r\ny\n\r",
+    ] {
+        let nl: Vec<usize> = memchr::memchr_iter(b'\n', log.as_bytes()).collect();
+        let got: Vec<&str> = super::lines_of(log, &nl).collect();
+        assert_eq!(got, log.lines().collect::<Vec<_>>(), "{log:?}");
+    }
+}
