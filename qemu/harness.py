@@ -560,14 +560,7 @@ def judge(run):
     if sc.kernel == "debug":
         # The whole log: a report while the kernel boots taints it, which turns lockdep off for
         # the test (the one seen, KASAN's on 5-level paging, is avoided with la57=off).
-        for pat in scenario_defs.DEBUG_SPLATS:
-            for m in re.finditer(pat, serial, re.M):
-                known = known_kernel_report(serial, m.start())
-                if known:
-                    log(f"  {sc.name}: ignored the kernel's own report ({known}): {m.group(0)!r}")
-                    continue
-                problems.append(f"debug kernel splat /{pat}/: {m.group(0)!r}")
-                break
+        problems.extend(debug_splats(serial, lambda m: log(f"  {sc.name}: {m}")))
     if sc.check and not problems:
         try:
             problems.extend(sc.check(run))
@@ -589,6 +582,34 @@ def report_block(serial, start, max_lines=120):
             in_trace = True
         out.append(line)
     return "\n".join(out)
+
+
+# A console line cut short, then printed whole again: when printk hands the console over in the
+# middle of a line, the new owner prints this marker and the whole message again.
+CUT_LINE = re.compile(r"^.*\n(?=\*\* replaying previous printk message \*\*$)", re.M)
+
+
+def whole_lines(serial):
+    """The serial log without the lines a console cut short and printed again (CUT_LINE): a
+    cut line can match what its whole form does not (`BUG: KASAN: null-ptr-deref in lkdtm`,
+    whose whole form names `lkdtm_EXCEPTION`, the scenario's own crash)."""
+    return CUT_LINE.sub("", serial)
+
+
+def debug_splats(serial, log=print):
+    """The problems scenarios.DEBUG_SPLATS find in a debug kernel's serial log: one per
+    pattern, a known kernel report (said through `log`) aside."""
+    serial = whole_lines(serial)
+    problems = []
+    for pat in scenario_defs.DEBUG_SPLATS:
+        for m in re.finditer(pat, serial, re.M):
+            known = known_kernel_report(serial, m.start())
+            if known:
+                log(f"ignored the kernel's own report ({known}): {m.group(0)!r}")
+                continue
+            problems.append(f"debug kernel splat /{pat}/: {m.group(0)!r}")
+            break
+    return problems
 
 
 def known_kernel_report(serial, start):

@@ -73,6 +73,10 @@ step "make KDIR= refuses trees and toolchains it cannot build with"
 tests/test_kdir_check.sh 2>&1 | tee "$out"
 count_plain
 
+step "QEMU harness: log checks self-test"
+python3 tests/test_harness.py 2>&1 | tee "$out"
+count_plain
+
 step "stack usage analyser: self-test"
 python3 tests/test_stack_usage.py 2>&1 | tee "$out"
 count_plain
