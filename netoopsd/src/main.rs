@@ -10,6 +10,12 @@ use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+/// mimalloc rather than glibc's allocator: a dump's packets and report are allocated by one
+/// thread and freed by another, which glibc's per-thread arenas serve with locks and by
+/// giving pages back to the kernel only to fault them in again.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use netoopsd::caps::Caps;
 use netoopsd::config::{self, FromFile, Reload, Reloaded};
 use netoopsd::listen::{self, End};
