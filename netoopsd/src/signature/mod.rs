@@ -933,14 +933,29 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
 /// least one of them in the line), so a line without any is no header. One pass of a
 /// multi-literal search instead of dozens of patterns on each of a log's many ordinary lines.
 fn may_head(line: &str) -> bool {
-    may_head_rx().is_match(line)
+    rx!(MAY_HEAD).is_match(line)
 }
 
-/// What every crash report's header line holds (literals only, none of them spanning lines).
-fn may_head_rx() -> &'static Regex {
-    rx!(
-        r"BUG|KASAN: |general protection fault|divide|double fault|Watchdog detected hard LOCKUP|INFO: |WARNING|stack segment: |\[#|page allocation failure|nobody cared|Hardware Error|VFS: Busy inodes|SYZF|panic: |fatal error: |unreferenced object|usercopy: |UBSAN: |Kernel panic|rust_kernel: panicked|Unable to handle kernel|Internal error|Unhandled fault|unregister_netdevice: waiting|Oops: "
-    )
+/// What every crash report's header line holds: literals only, none of them spanning lines.
+const MAY_HEAD: &str = r"BUG|KASAN: |general protection fault|divide|double fault|Watchdog detected hard LOCKUP|INFO: |WARNING|stack segment: |\[#|page allocation failure|nobody cared|Hardware Error|VFS: Busy inodes|SYZF|panic: |fatal error: |unreferenced object|usercopy: |UBSAN: |Kernel panic|rust_kernel: panicked|Unable to handle kernel|Internal error|Unhandled fault|unregister_netdevice: waiting|Oops: ";
+
+/// The one literal of [`MAY_HEAD`] shorter than three bytes, which [`marks`] looks for on its
+/// own: without it the others are searched by three-byte fingerprints, which ordinary log
+/// text matches far less often than two-byte ones (fewer false candidates to check).
+const MAY_HEAD_SHORT: &str = "[#";
+
+/// [`MAY_HEAD`] without [`MAY_HEAD_SHORT`].
+fn may_head_long_rx() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let long = MAY_HEAD.replace(r"|\[#|", "|");
+        assert_eq!(
+            long.len() + 4,
+            MAY_HEAD.len(),
+            "MAY_HEAD holds MAY_HEAD_SHORT"
+        );
+        Regex::new(&long).expect("valid regex")
+    })
 }
 
 /// The lines of `log` as `str::lines` gives them (a `\r` before each `\n` removed, no empty
@@ -976,10 +991,11 @@ fn marks(log: &str, newlines: &[usize], n: usize) -> select::Marks {
             *m |= kind;
         }
     };
-    for m in may_head_rx().find_iter(log) {
+    for m in may_head_long_rx().find_iter(log) {
         mark(m.start(), select::HEAD);
     }
     for (needle, kind) in [
+        (MAY_HEAD_SHORT.as_bytes(), select::HEAD),
         (&b"---[ end "[..], select::END),
         (b"Kernel Offset:", select::END),
         (b"====================", select::RULE),
