@@ -29,11 +29,12 @@
 //! and retention bound it.
 
 use std::collections::hash_map::RandomState;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::time::Instant;
 
+use foldhash::{HashMap, HashMapExt};
 use ipnet::IpNet;
 
 use crate::live::Key;
@@ -408,13 +409,23 @@ impl Sources {
     fn reindex(&mut self, a: IpAddr, before: (usize, usize)) {
         let Some(s) = self.table.get(&a) else { return };
         let after = (s.pending.len(), s.pending_bytes);
-        if before.0 > 0 {
-            self.by_count.remove(&(before.0, a));
-            self.by_bytes.remove(&(before.1, a));
+        // A source is indexed while it has pending dumps; each index is touched only when
+        // its own key changed (a packet added changes the bytes alone).
+        if before.0 != after.0 {
+            if before.0 > 0 {
+                self.by_count.remove(&(before.0, a));
+            }
+            if after.0 > 0 {
+                self.by_count.insert((after.0, a));
+            }
         }
-        if after.0 > 0 {
-            self.by_count.insert((after.0, a));
-            self.by_bytes.insert((after.1, a));
+        if before != after {
+            if before.0 > 0 {
+                self.by_bytes.remove(&(before.1, a));
+            }
+            if after.0 > 0 {
+                self.by_bytes.insert((after.1, a));
+            }
         }
     }
 

@@ -27,9 +27,9 @@ pub fn run(files: &[PathBuf], as_json: bool, keys: Option<Keys>) -> Result<Repor
     let mut file_info = Vec::new();
     for path in files {
         let contents = read_file(path)?;
-        let name = path.display().to_string();
+        let name: std::sync::Arc<str> = path.display().to_string().into();
         file_info.push(json!({
-            "file": name,
+            "file": &*name,
             "format": contents.format,
             "frames": contents.frames_seen,
             "skipped": contents.frames_skipped,

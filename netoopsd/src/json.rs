@@ -85,7 +85,7 @@ pub fn dump(d: &DumpState) -> Value {
                 "len": p.len,
                 "packet_offset": p.packet_offset,
                 "crc32c": format!("{:#010x}", p.crc),
-                "source": p.origin.source,
+                "source": &*p.origin.source,
                 "source_offset": p.origin.offset,
             })
         })
@@ -130,7 +130,7 @@ pub fn render(r: &Reassembler, files: &[Value]) -> Value {
     json!({
         "dumps": r.dumps().map(dump).collect::<Vec<_>>(),
         "rejected": r.rejected.iter().map(|x| json!({
-            "source": x.origin.source,
+            "source": &*x.origin.source,
             "offset": x.origin.offset,
             "reason": x.reason,
         })).collect::<Vec<_>>(),

@@ -5,10 +5,12 @@
 //! copies of dumps already handed out are recognised for a while and dropped. No I/O here: the
 //! caller feeds packets and the clock.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use foldhash::{HashMap, HashMapExt};
 use netoops_codec::wire::DumpKey;
 
 use crate::caps::{Admission, Caps, Refusal, Sources};
@@ -143,6 +145,8 @@ pub struct Finished {
 
 struct Pending {
     dump: DumpState,
+    /// The sender as text, for the origin of each packet (made once per dump).
+    source: Arc<str>,
     first_seen: SystemTime,
     last_seen: SystemTime,
     last_instant: Instant,
@@ -306,6 +310,7 @@ impl Collector {
                 key,
                 Pending {
                     dump: DumpState::new_incoming(&p),
+                    source: sender.to_string().into(),
                     first_seen: wall,
                     last_seen: wall,
                     last_instant: now,
@@ -319,7 +324,7 @@ impl Collector {
         let c = &mut self.counters;
         let pending = self.pending.get_mut(&key).expect("pending dump");
         let origin = Origin {
-            source: sender.to_string(),
+            source: pending.source.clone(),
             offset: 0,
         };
         let recovered_before = pending.dump.recovered;
@@ -375,7 +380,8 @@ impl Collector {
         let p = self.pending.remove(&key).expect("pending dump");
         self.pending_bytes -= p.bytes;
         self.sources.closed(&key, p.bytes);
-        if p.dump.is_complete() {
+        let complete = p.dump.is_complete();
+        if complete {
             self.counters.complete += 1;
         } else {
             self.counters.partial += 1;
@@ -383,11 +389,12 @@ impl Collector {
         }
         self.finished.insert(key, now);
         self.finished_order.push_back((now, key));
-        if !p.dump.is_complete() {
+        if !complete {
             self.keep(
                 key,
                 Pending {
                     dump: p.dump.clone(),
+                    source: p.source.clone(),
                     first_seen: p.first_seen,
                     last_seen: p.last_seen,
                     last_instant: p.last_instant,

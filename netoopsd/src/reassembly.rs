@@ -3,12 +3,14 @@
 //! needed to show a dump, complete or not. Independent of where packets come from.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use netoops_codec::fec;
 use netoops_codec::wire::{
-    parse_header, parse_held_packet, parse_packet, parse_parity, rebuild_data_packet, relate,
-    shard_area, ArchRegs, CpuId, DecodeError, DumpInfo, DumpKey, Header, Inconsistency, Packet,
-    PacketType, ParityPacket, Reason, Record, Regs, RegsSource, RegsX86_64, Time, SHARD_PREFIX_LEN,
+    parse_header, parse_held_packet, parse_packet, parse_packet_after_header, parse_parity,
+    parse_parity_after_header, rebuild_data_packet, relate, shard_area, ArchRegs, CpuId,
+    DecodeError, DumpInfo, DumpKey, Header, Inconsistency, Packet, PacketType, ParityPacket,
+    Reason, Record, Regs, RegsSource, RegsX86_64, Time, SHARD_PREFIX_LEN,
 };
 
 use crate::keys::{unwrap_datagram, Keys, Refused};
@@ -46,17 +48,17 @@ impl Incoming<'_> {
 pub fn parse_incoming(bytes: &[u8]) -> Result<Incoming<'_>, DecodeError> {
     let header = parse_header(bytes)?;
     if header.packet_type == PacketType::Parity && header.version >= 2 {
-        parse_parity(bytes).map(Incoming::Parity)
+        parse_parity_after_header(bytes).map(Incoming::Parity)
     } else {
-        parse_packet(bytes).map(Incoming::Data)
+        parse_packet_after_header(bytes).map(Incoming::Data)
     }
 }
 
 /// Where a packet came from (for messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    /// File name (or peer address when listening).
-    pub source: String,
+    /// File name (or peer address when listening), shared by the packets of one source.
+    pub source: Arc<str>,
     /// Byte offset of the packet in the file.
     pub offset: u64,
 }
@@ -226,6 +228,8 @@ pub struct DumpState {
     /// Whether a data packet gave `info` (a dump first seen through a parity packet does
     /// not know its `DUMP_INFO` yet).
     info_known: bool,
+    /// [`Self::memory`], kept as packets are added.
+    held: usize,
     chunks: BTreeMap<u32, Vec<u8>>,
     zpieces: BTreeMap<u32, ZPiece>,
     /// For each fact record type, the packet index it was taken from.
@@ -278,6 +282,7 @@ impl DumpState {
             parity: BTreeMap::new(),
             recovered: 0,
             info_known: false,
+            held: 0,
             chunks: BTreeMap::new(),
             zpieces: BTreeMap::new(),
             fact_from: BTreeMap::new(),
@@ -399,17 +404,18 @@ impl DumpState {
                 }),
             }
         }
-        self.packets.insert(
+        let meta = PacketMeta {
             index,
-            PacketMeta {
-                index,
-                len: p.bytes().len(),
-                packet_offset: p.header.packet_offset,
-                crc: p.header.crc,
-                origin,
-                bytes: p.bytes().to_vec(),
-            },
-        );
+            len: p.bytes().len(),
+            packet_offset: p.header.packet_offset,
+            crc: p.header.crc,
+            origin,
+            bytes: p.bytes().to_vec(),
+        };
+        self.held += 2 * meta.bytes.len();
+        if let Some(old) = self.packets.insert(index, meta) {
+            self.held -= 2 * old.bytes.len();
+        }
     }
 
     /// Whether `p` (of this dump) is a packet it does not hold yet: a data packet at an index
@@ -469,6 +475,7 @@ impl DumpState {
             }
             None => {
                 self.parity.insert(row, p.bytes.to_vec());
+                self.held += p.bytes.len();
                 Outcome::Added
             }
         }
@@ -536,7 +543,7 @@ impl DumpState {
                 return;
             };
             let origin = Origin {
-                source: "rebuilt from parity".to_string(),
+                source: "rebuilt from parity".into(),
                 offset: i as u64,
             };
             if self.offer(&p, origin) == Outcome::Added {
@@ -580,6 +587,7 @@ impl DumpState {
         source: &str,
     ) -> Option<Self> {
         let mut dump: Option<DumpState> = None;
+        let source: Arc<str> = source.into();
         for (i, bytes) in packets.into_iter().enumerate() {
             let Ok(p) = parse_incoming(bytes) else {
                 continue;
@@ -589,7 +597,7 @@ impl DumpState {
                 d.offer_incoming(
                     &p,
                     Origin {
-                        source: source.to_string(),
+                        source: source.clone(),
                         offset: i as u64,
                     },
                 );
@@ -608,11 +616,7 @@ impl DumpState {
 
     /// Bytes held for this dump (packets; the log is held twice, in packets and chunks).
     pub fn memory(&self) -> usize {
-        self.packets
-            .values()
-            .map(|m| 2 * m.bytes.len())
-            .sum::<usize>()
-            + self.parity.values().map(Vec::len).sum::<usize>()
+        self.held
     }
 
     /// Whether every packet was received and they cover the whole log (`log_len` bytes).
@@ -666,19 +670,31 @@ impl DumpState {
 
     /// Log byte ranges `[start, end)` not received.
     pub fn missing_log(&self) -> Vec<(u64, u64)> {
+        if self.zpieces.is_empty() {
+            // Plain chunks alone: their offsets and lengths tell what they cover, without
+            // joining the log (the receiving thread asks this of every dump it completes).
+            let spans = self.chunks.iter();
+            return self.missing_of(spans.map(|(&off, c)| (u64::from(off), c.len() as u64)));
+        }
         self.missing_in(&self.log_segments())
     }
 
     /// Log byte ranges `[start, end)` that `segs` (this dump's [`Self::log_segments`]) do not
     /// cover.
     pub fn missing_in(&self, segs: &[LogSegment]) -> Vec<(u64, u64)> {
+        self.missing_of(segs.iter().map(|s| (s.offset, s.bytes.len() as u64)))
+    }
+
+    /// Log byte ranges `[start, end)` that `spans` (offset and length, in offset order) do
+    /// not cover.
+    fn missing_of(&self, spans: impl Iterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
         let mut out = Vec::new();
         let mut next = 0u64;
-        for s in segs {
-            if s.offset > next {
-                out.push((next, s.offset));
+        for (offset, len) in spans {
+            if offset > next {
+                out.push((next, offset));
             }
-            next = next.max(s.offset + s.bytes.len() as u64);
+            next = next.max(offset + len);
         }
         let len = u64::from(self.info.log_len);
         if len > next {
@@ -982,7 +998,14 @@ mod tests {
         // 4 and 5 are adjacent: one hole.
         let want = vec![(holes[0].0, holes[1].1), holes[2]];
         assert_eq!(d.missing_log(), want);
+        assert_eq!(
+            d.missing_in(&d.log_segments()),
+            want,
+            "from the joined log alike"
+        );
         assert_eq!(want[1].1, OOPS.log.len() as u64);
+        let held: usize = d.raw_packets().map(<[u8]>::len).sum();
+        assert_eq!(d.memory(), 2 * held, "no parity: each packet is held twice");
         for s in d.log_segments() {
             let o = s.offset as usize;
             assert_eq!(&OOPS.log[o..o + s.bytes.len()], &s.bytes[..]);

@@ -680,7 +680,18 @@ impl ParityPacket<'_> {
 /// `count ≤ index < count + 64` (`BadIndex`), `packet_offset = 0` and a shard of at least
 /// [`SHARD_PREFIX_LEN`](super::SHARD_PREFIX_LEN) bytes (`BadLayout`).
 pub fn parse_parity(bytes: &[u8]) -> Result<ParityPacket<'_>, DecodeError> {
-    let header = parse_header(bytes)?;
+    parity_checked(bytes, true)
+}
+
+/// [`parse_parity`] of bytes whose header passed [`parse_header`] just before (CRC32C
+/// included): every check but the CRC32C, which is not computed twice.
+pub fn parse_parity_after_header(bytes: &[u8]) -> Result<ParityPacket<'_>, DecodeError> {
+    parity_checked(bytes, false)
+}
+
+/// [`parse_parity`] with the CRC32C checked or not (`crc`).
+fn parity_checked(bytes: &[u8], crc: bool) -> Result<ParityPacket<'_>, DecodeError> {
+    let header = header_checked(bytes, crc)?;
     if header.packet_type != PacketType::Parity || header.version != VERSION_2 {
         return Err(DecodeError::UnsupportedPacketType {
             packet_type: header.packet_type.to_u8(),
@@ -722,7 +733,13 @@ pub fn parse_parity(bytes: &[u8]) -> Result<ParityPacket<'_>, DecodeError> {
 /// equal to the header's, register source equal to `DUMP_INFO`'s, log chunks within the log
 /// length. Never panics, whatever the input.
 pub fn parse_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
-    packet_checked(bytes, true)
+    packet_checked(bytes, true, true)
+}
+
+/// [`parse_packet`] of bytes whose header passed [`parse_header`] just before (CRC32C
+/// included): every check but the CRC32C, which is not computed twice.
+pub fn parse_packet_after_header(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
+    packet_checked(bytes, false, true)
 }
 
 /// [`parse_packet`] of bytes that passed it before and were kept unchanged (a receiver's held
@@ -730,12 +747,13 @@ pub fn parse_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
 /// checks only, neither the CRC32C (which guards the bytes in transit) nor the records after
 /// `DUMP_INFO`, which have not changed either.
 pub fn parse_held_packet(bytes: &[u8]) -> Result<Packet<'_>, DecodeError> {
-    packet_checked(bytes, false)
+    packet_checked(bytes, false, false)
 }
 
-/// [`parse_packet`] with every check (`fresh`), or as [`parse_held_packet`].
-fn packet_checked(bytes: &[u8], fresh: bool) -> Result<Packet<'_>, DecodeError> {
-    let header = header_checked(bytes, fresh)?;
+/// [`parse_packet`] with the CRC32C checked or not (`crc`), and the records after
+/// `DUMP_INFO` checked or not (`records`).
+fn packet_checked(bytes: &[u8], crc: bool, records: bool) -> Result<Packet<'_>, DecodeError> {
+    let header = header_checked(bytes, crc)?;
     if header.packet_type != PacketType::Data {
         return Err(DecodeError::UnsupportedPacketType {
             packet_type: header.packet_type.to_u8(),
@@ -767,7 +785,7 @@ fn packet_checked(bytes: &[u8], fresh: bool) -> Result<Packet<'_>, DecodeError> 
         Some(Err(e)) => return Err(e),
         _ => return Err(DecodeError::MissingDumpInfo { offset: base }),
     };
-    while let Some(r) = recs.next_checked().filter(|_| fresh) {
+    while let Some(r) = recs.next_checked().filter(|_| records) {
         let (offset, rec) = r?;
         match rec {
             Record::DumpInfo(_) => {

@@ -33,8 +33,8 @@ pub use self::consistency::{relate, DumpKey, Inconsistency, Relation};
 pub use self::crc32c::{crc32c, crc32c_update};
 #[allow(unused_imports)]
 pub use self::decode::{
-    packet_crc, parse_header, parse_held_packet, parse_packet, parse_parity, DecodeError, Packet,
-    ParityPacket, Record, Records,
+    packet_crc, parse_header, parse_held_packet, parse_packet, parse_packet_after_header,
+    parse_parity, parse_parity_after_header, DecodeError, Packet, ParityPacket, Record, Records,
 };
 #[allow(unused_imports)]
 pub use self::encode::{Dump, DumpFacts, EncodeError, Packetizer, FACT_ORDER, FACT_SLOTS, V2};
