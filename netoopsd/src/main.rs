@@ -12,7 +12,11 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// mimalloc rather than glibc's allocator: a dump's packets and report are allocated by one
 /// thread and freed by another, which glibc's per-thread arenas serve with locks and by
-/// giving pages back to the kernel only to fault them in again.
+/// giving pages back to the kernel only to fault them in again. Built without transparent
+/// huge pages (feature `no_thp`), and [`main`] turns them off for the process: every fault
+/// of memory mimalloc had given back zeroed a whole 2 MiB page, which took half of the
+/// receiving and reporting threads' time (`netoopsd bench --memory` with
+/// `MIMALLOC_ALLOW_THP=0` against without).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -635,6 +639,9 @@ fn listen(db: PathBuf, a: ListenArgs, file: Option<FromFile>, argv: Vec<OsString
 }
 
 fn main() -> ExitCode {
+    // Where the system gives huge pages to every process (`transparent_hugepage=always`):
+    // not to this one (see `ALLOCATOR`). Failing leaves only the speed as it was.
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let argv: Vec<OsString> = std::env::args_os().collect();
     let (matches, file) = match config::matches_with_config(&Cli::command(), &argv) {
         Ok(x) => x,
