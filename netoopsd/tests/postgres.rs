@@ -610,7 +610,7 @@ fn ls_top_show_stats_and_web_pages_read_the_same_from_either_backend() {
     let file = dir.path().join("fleet.db").display().to_string();
     let mut lite = SqliteStore::open(Path::new(&file)).unwrap();
     let mut pg = PgStore::connect(&url).unwrap();
-    assert_eq!(pg.schema_version().unwrap(), 1);
+    assert_eq!(pg.schema_version().unwrap(), 2);
     let mut reports = fleet(now);
     // And one real dump (id 41), so that report pages have packets to decode.
     let pk = packets(OOPS, 512);

@@ -207,18 +207,40 @@ pub fn stored_from_row(r: &Row<'_>) -> Result<Stored, String> {
     })
 }
 
-/// Packets as one blob: for each, a little-endian u32 length, then the bytes.
+/// First bytes of a compressed blob; a plain blob starts with a packet's length (a
+/// little-endian u32 of at most 65,535), never with these.
+const LZ4_BLOB: [u8; 4] = *b"NOZ1";
+
+/// Packets as one blob: for each, a little-endian u32 length, then the bytes; the whole
+/// compressed with LZ4 (an LZ4 block of the plain blob, its length before it) after
+/// [`LZ4_BLOB`].
 pub fn pack(packets: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(packets.iter().map(|p| p.len() + 4).sum());
+    let mut plain = Vec::with_capacity(packets.iter().map(|p| p.len() + 4).sum());
     for p in packets {
-        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        out.extend_from_slice(p);
+        plain.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        plain.extend_from_slice(p);
     }
+    let mut out = Vec::with_capacity(LZ4_BLOB.len() + 4 + plain.len() / 2);
+    out.extend_from_slice(&LZ4_BLOB);
+    out.extend_from_slice(&lz4_flex::block::compress_prepend_size(&plain));
     out
 }
 
-/// The packets of a [`pack`]ed blob; `None` if it is damaged.
+/// The packets of a [`pack`]ed blob, compressed or plain; `None` if it is damaged.
 pub fn unpack(blob: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let plain;
+    let blob = match blob.strip_prefix(&LZ4_BLOB) {
+        Some(z) => {
+            // LZ4 expands at most 255 times: a damaged length allocates no more than that.
+            let len = u32::from_le_bytes(z.get(..4)?.try_into().ok()?) as usize;
+            if len > z.len().saturating_mul(255) {
+                return None;
+            }
+            plain = lz4_flex::block::decompress_size_prepended(z).ok()?;
+            &plain[..]
+        }
+        None => blob,
+    };
     let mut out = Vec::new();
     let mut rest = blob;
     while !rest.is_empty() {
@@ -661,5 +683,26 @@ mod tests {
             Some(vec![vec![1], vec![2, 3]])
         );
         assert_eq!(unpack(&[5, 0, 0, 0, 1]), None);
+        // A blob stored plain (before version 4) reads as it is.
+        let plain = [1, 0, 0, 0, 1, 2, 0, 0, 0, 2, 3];
+        assert_eq!(unpack(&plain), Some(vec![vec![1], vec![2, 3]]));
+        // Packets are compressed: a dump of text takes a fraction of its size.
+        let text: Vec<Vec<u8>> = (0..32)
+            .map(|i| format!("[{i:5}.000000] eth0: link up, 1000 Mbps\n").repeat(30))
+            .map(String::into_bytes)
+            .collect();
+        let blob = pack(&text);
+        let size: usize = text.iter().map(Vec::len).sum();
+        assert!(
+            blob.starts_with(b"NOZ1") && blob.len() < size / 4,
+            "{}",
+            blob.len()
+        );
+        assert_eq!(unpack(&blob), Some(text));
+        // Damaged: cut short, or claiming more than LZ4 can expand to (nothing allocated).
+        assert_eq!(unpack(&blob[..blob.len() - 1]), None);
+        let mut huge = blob.clone();
+        huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(unpack(&huge), None);
     }
 }

@@ -15,7 +15,7 @@ use super::stats::Stats;
 use super::{Bucket, Filter, Full, NewReport, Store, Stored};
 
 /// Schema version kept in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS reports (
@@ -729,6 +729,20 @@ mod tests {
         assert_eq!(unpack(&[5, 0, 0, 0, 1]), None);
     }
 
+    /// `n` bytes that do not compress (packets are stored compressed), different for each
+    /// `seed`.
+    fn noise(seed: i64, n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ seed as u64;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
     /// The storing connection leaves its log to the checkpointing thread: what it commits
     /// reaches the database file while it is still open, though the log stays far below
     /// SQLite's automatic checkpoint (1,000 pages); closing removes the log.
@@ -744,7 +758,7 @@ mod tests {
         let batch: Vec<NewReport> = (1..=100)
             .map(|i| {
                 let mut r = report(i, "b", "m", "k");
-                r.packets = vec![vec![i as u8; 20_000]];
+                r.packets = vec![noise(i, 20_000)];
                 r
             })
             .collect();
@@ -781,7 +795,7 @@ mod tests {
         // 300 reports of 20,000 bytes of packets and 1,000 of log, stored at 1 s, 2 s, ...
         for i in 1..=300 {
             let mut r = report(i, "b", "m", "k");
-            r.packets = vec![vec![i as u8; 20_000]];
+            r.packets = vec![noise(i, 20_000)];
             r.log = "é".repeat(500);
             s.put(&[r]).unwrap();
         }
@@ -803,7 +817,8 @@ mod tests {
         let left = s.list(&Filter::default()).unwrap();
         assert_eq!(left.len(), 250);
         assert_eq!(left.last().unwrap().received_ms, 51_000);
-        // At most 1 MB: the newest 47 (each holds 20,000 + 1,000 bytes, the log counted in
+        // At most 1 MB: the newest 47 (each holds about 20,100 + 1,000 bytes: noise does not
+        // compress, and the log is counted in
         // bytes, not characters).
         assert_eq!(s.prune(None, Some(1_000_000)).unwrap(), 250 - 47);
         let left = s.list(&Filter::default()).unwrap();
