@@ -818,8 +818,7 @@ mod tests {
         assert_eq!(left.len(), 250);
         assert_eq!(left.last().unwrap().received_ms, 51_000);
         // At most 1 MB: the newest 47 (each holds about 20,100 + 1,000 bytes: noise does not
-        // compress, and the log is counted in
-        // bytes, not characters).
+        // compress, and the log is counted in bytes, not characters).
         assert_eq!(s.prune(None, Some(1_000_000)).unwrap(), 250 - 47);
         let left = s.list(&Filter::default()).unwrap();
         assert_eq!(left.len(), 47);
