@@ -100,9 +100,10 @@ pub fn run(dumps: u64, kib: (usize, usize), secs: f64) -> Result<String, String>
     // The report of each finished dump: log, signature, index fields.
     let c0 = cpu_time();
     let now = SystemTime::now();
+    let n_kept = kept.len();
     let reports: Vec<NewReport> = kept
-        .iter()
-        .map(|f| NewReport::from_finished(f, now))
+        .into_iter()
+        .map(|f| NewReport::of_finished(f, now))
         .collect();
     let cpu = (cpu_time() - c0).as_secs_f64();
     // Of which the signature: the same logs again, signature alone.
@@ -113,10 +114,10 @@ pub fn run(dumps: u64, kib: (usize, usize), secs: f64) -> Result<String, String>
     let sig = (cpu_time() - c0).as_secs_f64();
     out.push_str(&format!(
         "report (log, signature, fields): {:.0} dumps/s per core ({:.0} us/dump, {:.2} us/packet; the signature alone {:.0} us/dump)\n",
-        kept.len() as f64 / cpu,
-        cpu / kept.len() as f64 * 1e6,
+        n_kept as f64 / cpu,
+        cpu / n_kept as f64 * 1e6,
         cpu / packets as f64 * 1e6,
-        sig / kept.len() as f64 * 1e6
+        sig / n_kept as f64 * 1e6
     ));
 
     // Storing, in batches, into a fresh SQLite file.

@@ -241,15 +241,15 @@ pub fn stored_line(s: &Stored) -> String {
 
 /// The report of a finished dump. Merging it with parts of the same dump stored before (by
 /// this receiver before a restart, or by another) is [`Store::put`]'s work.
-fn report_of(f: &Finished, now: SystemTime) -> NewReport {
-    NewReport::from_finished(f, now)
+fn report_of(f: Finished, now: SystemTime) -> NewReport {
+    NewReport::of_finished(f, now)
 }
 
 /// A report thread: the report of each dump `rx` hands out, to `tx`, until `rx` closes or
 /// the storing thread is gone.
 fn report_loop(rx: ChanRx<Finished>, tx: SyncSender<NewReport>) {
     for f in rx {
-        if tx.send(report_of(&f, SystemTime::now())).is_err() {
+        if tx.send(report_of(f, SystemTime::now())).is_err() {
             return;
         }
     }
@@ -841,7 +841,7 @@ mod tests {
     fn failed_puts_are_retried_with_backoff_and_reports_beyond_the_bound_dropped() {
         let (tx, rx) = sync_channel(8);
         for seq in 0..3 {
-            tx.send(report_of(&finished(seq), SystemTime::now()))
+            tx.send(report_of(finished(seq), SystemTime::now()))
                 .unwrap();
         }
         drop(tx);
@@ -883,7 +883,7 @@ mod tests {
     #[test]
     fn reports_still_held_at_exit_are_dropped_after_a_last_try() {
         let (tx, rx) = sync_channel(8);
-        tx.send(report_of(&finished(0), SystemTime::now())).unwrap();
+        tx.send(report_of(finished(0), SystemTime::now())).unwrap();
         drop(tx);
         let store = Flaky {
             inner: SqliteStore::in_memory().unwrap(),
@@ -892,11 +892,11 @@ mod tests {
             poison: None,
         };
         // A byte bound that one report fits in.
-        let size = Held::size(&report_of(&finished(0), SystemTime::now()));
+        let size = Held::size(&report_of(finished(0), SystemTime::now()));
         let counters = Arc::new(StoreCounters::default());
         let mut held = Held::new(10, size);
         held.exit_retry = Duration::from_millis(500);
-        held.take(report_of(&finished(1), SystemTime::now()), &counters);
+        held.take(report_of(finished(1), SystemTime::now()), &counters);
         assert_eq!(held.reports.len(), 1);
         let e = store_loop(
             Box::new(store),
@@ -921,7 +921,7 @@ mod tests {
     fn a_report_the_database_refuses_is_dropped_and_the_others_stored() {
         let (tx, rx) = sync_channel(8);
         for seq in 0..3 {
-            tx.send(report_of(&finished(seq), SystemTime::now()))
+            tx.send(report_of(finished(seq), SystemTime::now()))
                 .unwrap();
         }
         drop(tx);

@@ -614,6 +614,12 @@ impl DumpState {
             .chain(self.parity.values().map(Vec::as_slice))
     }
 
+    /// [`Self::raw_packets`], taken out of the dump.
+    pub fn into_raw_packets(self) -> Vec<Vec<u8>> {
+        let data = self.packets.into_values().map(|m| m.bytes);
+        data.chain(self.parity.into_values()).collect()
+    }
+
     /// Bytes held for this dump (packets; the log is held twice, in packets and chunks).
     pub fn memory(&self) -> usize {
         self.held
@@ -648,7 +654,20 @@ impl DumpState {
             }
         }
         let all = merge_by_offset(&self.chunks, &pieces);
-        let mut out: Vec<LogSegment> = Vec::new();
+        // Where each segment ends, first: each is then allocated once, at its length.
+        let mut ends: Vec<u64> = Vec::new();
+        let mut end = 0u64;
+        for (i, (off, data)) in all.iter().enumerate() {
+            let (off, len) = (u64::from(*off), data.len() as u64);
+            if i > 0 && end >= off {
+                end = end.max(off + len);
+                *ends.last_mut().expect("a segment is open") = end;
+            } else {
+                end = off + len;
+                ends.push(end);
+            }
+        }
+        let mut out: Vec<LogSegment> = Vec::with_capacity(ends.len());
         for (off, data) in all {
             let off = u64::from(off);
             match out.last_mut() {
@@ -659,10 +678,11 @@ impl DumpState {
                         last.bytes.extend_from_slice(&data[skip..]);
                     }
                 }
-                _ => out.push(LogSegment {
-                    offset: off,
-                    bytes: data.clone(),
-                }),
+                _ => {
+                    let mut bytes = Vec::with_capacity((ends[out.len()] - off) as usize);
+                    bytes.extend_from_slice(data);
+                    out.push(LogSegment { offset: off, bytes });
+                }
             }
         }
         out

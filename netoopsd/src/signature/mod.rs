@@ -247,52 +247,57 @@ fn split_common(line: &str) -> Option<Line<'_>> {
     if b.first() != Some(&b'[') || !b.get(1).is_some_and(|c| *c == b' ' || c.is_ascii_digit()) {
         return None;
     }
-    // `[`, spaces, a `lead` byte, digits (and dots with `dot`), `]`; returns where the text
-    // in the bracket starts and ends, and where the bracket ends.
-    let bracket =
-        |at: usize, lead: &dyn Fn(u8) -> bool, dot: bool| -> Option<(usize, usize, usize)> {
-            let mut i = at + 1;
-            while b.get(i) == Some(&b' ') {
-                i += 1;
-            }
-            let start = i;
-            if !b.get(i).is_some_and(|c| lead(*c)) {
-                return None;
-            }
+    let digits = |mut i: usize| {
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
             i += 1;
-            while b
-                .get(i)
-                .is_some_and(|c| c.is_ascii_digit() || (dot && *c == b'.'))
-            {
-                i += 1;
-            }
-            (b.get(i) == Some(&b']')).then_some((start, i, i + 1))
-        };
-    let (ts, te, mut end) = bracket(0, &|c: u8| c.is_ascii_digit(), true)?;
-    // The timestamp's digits must be `\d+\.\d+`.
-    let stamp = &line[ts..te];
-    let dot = stamp.bytes().position(|c| c == b'.')?;
-    let (int, frac) = (&stamp[..dot], &stamp[dot + 1..]);
-    if int.is_empty() || frac.is_empty() || frac.bytes().any(|c| c == b'.') {
+        }
+        i
+    };
+    let spaces = |mut i: usize| {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        i
+    };
+    // `[`, spaces, `\d+\.\d+`, `]`.
+    let ts = spaces(1);
+    let dot = digits(ts);
+    if dot == ts || b.get(dot) != Some(&b'.') {
         return None;
     }
+    let te = digits(dot + 1);
+    if te == dot + 1 || b.get(te) != Some(&b']') {
+        return None;
+    }
+    let mut end = te + 1;
+    // `[`, spaces, `[TC]\d+`, `]`.
     let mut caller = None;
     if b.get(end) == Some(&b'[') {
-        let (cs, ce, e) = bracket(end, &|c: u8| c == b'T' || c == b'C', false)?;
-        if ce == cs + 1 {
+        let cs = spaces(end + 1);
+        if !b.get(cs).is_some_and(|c| *c == b'T' || *c == b'C') {
+            return None;
+        }
+        let ce = digits(cs + 1);
+        if ce == cs + 1 || b.get(ce) != Some(&b']') {
             return None;
         }
         caller = Some(&line[cs..ce]);
-        end = e;
+        end = ce + 1;
     }
-    // `\s?`: one whitespace character.
-    if let Some(c) = line[end..].chars().next().filter(|c| c.is_whitespace()) {
-        end += c.len_utf8();
+    // `\s?`: one whitespace character (ASCII ones without decoding).
+    match b.get(end) {
+        Some(b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') => end += 1,
+        Some(c) if !c.is_ascii() => {
+            if let Some(c) = line[end..].chars().next().filter(|c| c.is_whitespace()) {
+                end += c.len_utf8();
+            }
+        }
+        _ => {}
     }
     Some(Line {
         text: &line[end..],
         caller,
-        time: seconds(stamp, int, frac),
+        time: seconds(&line[ts..te], &line[ts..dot], &line[dot + 1..te]),
     })
 }
 

@@ -163,9 +163,23 @@ impl NewReport {
     /// The report of a finished dump, handed out at `now`: signature from its log (the
     /// received part of it, when incomplete), index fields from its facts.
     pub fn from_finished(f: &Finished, now: std::time::SystemTime) -> Self {
+        let packets = f.dump.raw_packets().map(<[u8]>::to_vec).collect();
+        Self::with_packets(f, now, packets)
+    }
+
+    /// [`Self::from_finished`] of a dump no longer needed: its packets move into the report
+    /// instead of being copied (what a receiver's report threads do).
+    pub fn of_finished(f: Finished, now: std::time::SystemTime) -> Self {
+        let mut r = Self::with_packets(&f, now, Vec::new());
+        r.packets = f.dump.into_raw_packets();
+        r
+    }
+
+    fn with_packets(f: &Finished, now: std::time::SystemTime, packets: Vec<Vec<u8>>) -> Self {
         let d = &f.dump;
         let segs = d.log_segments();
-        let log_text = log_text(d, &segs);
+        let missing_log = d.missing_in(&segs);
+        let log_text = log_text(d, segs);
         let sig = signature::for_dump(log_text.as_deref(), d.reason.name());
         let fa = &d.facts;
         let s = |v: &Option<Vec<u8>>| v.as_deref().map(lossy);
@@ -188,7 +202,7 @@ impl NewReport {
                 packets_received: d.packets.len() as u32,
                 packet_count: u32::from(d.count),
                 log_len: d.info.log_len,
-                missing_log: d.missing_in(&segs),
+                missing_log,
                 kernel_release: s(&fa.kernel_release),
                 kernel_version: s(&fa.kernel_version),
                 hostname,
@@ -208,7 +222,7 @@ impl NewReport {
                 bucket: sig.bucket,
                 frames: sig.frames,
             },
-            packets: d.raw_packets().map(<[u8]>::to_vec).collect(),
+            packets,
             log: log_text.unwrap_or_default(),
             log_in_packets: true,
         }
@@ -216,10 +230,14 @@ impl NewReport {
 }
 
 /// The received log of a dump as text: the whole log, or its received parts joined by
-/// newlines; `None` when no part was received. `segs` are `d.log_segments()`.
-pub fn log_text(d: &DumpState, segs: &[crate::reassembly::LogSegment]) -> Option<String> {
-    match d.whole(segs) {
-        Some(l) => Some(lossy(l)),
+/// newlines; `None` when no part was received. `segs` are `d.log_segments()` (a whole log
+/// valid as UTF-8, nearly every one, becomes the text without a copy).
+pub fn log_text(d: &DumpState, mut segs: Vec<crate::reassembly::LogSegment>) -> Option<String> {
+    match d.whole(&segs) {
+        Some(_) => {
+            let bytes = segs.pop().map(|s| s.bytes).unwrap_or_default();
+            Some(String::from_utf8(bytes).unwrap_or_else(|e| lossy(e.as_bytes())))
+        }
         None if segs.is_empty() => None,
         None => Some(
             segs.iter()
@@ -235,7 +253,7 @@ pub fn log_text(d: &DumpState, segs: &[crate::reassembly::LogSegment]) -> Option
 pub fn log_of_packed(blob: &[u8]) -> String {
     sql::unpack(blob)
         .and_then(|p| DumpState::from_packets(p.iter().map(Vec::as_slice), "store"))
-        .and_then(|d| log_text(&d, &d.log_segments()))
+        .and_then(|d| log_text(&d, d.log_segments()))
         .unwrap_or_default()
 }
 
@@ -370,5 +388,35 @@ pub trait Store: Stats {
     /// otherwise: a SQLite file made without incremental auto-vacuum keeps its size).
     fn shrinks(&self) -> Result<bool, String> {
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report thread's report, whose packets are moved out of the dump, is the report of
+    /// the dump copied: complete, and with packets lost (the log in parts).
+    #[test]
+    fn a_moved_dump_reports_as_a_copied_one() {
+        let pk = crate::bench::dump_packets(7, 20_000);
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600);
+        for lost in [vec![], vec![1, 3]] {
+            let held = pk.iter().enumerate().filter(|(i, _)| !lost.contains(i));
+            let dump = DumpState::from_packets(held.map(|(_, p)| p.as_slice()), "t").unwrap();
+            let f = Finished {
+                sender: "10.0.0.9".parse().unwrap(),
+                dump,
+                first_seen: now,
+                last_seen: now,
+            };
+            let copied = NewReport::from_finished(&f, now);
+            let moved = NewReport::of_finished(f, now);
+            assert_eq!(moved, copied);
+            assert_eq!(moved.fields.complete, lost.is_empty());
+            assert_eq!(moved.packets.len(), pk.len() - lost.len());
+            assert_eq!(moved.log.matches("\n\n").count(), 0);
+            assert!(moved.log.len() > 15_000, "{}", moved.log.len());
+        }
     }
 }
