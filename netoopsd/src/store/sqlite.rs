@@ -255,16 +255,8 @@ fn migrate_v1(conn: &Connection) -> rusqlite::Result<()> {
             }) else {
                 continue;
             };
-            let log: Vec<String> = d
-                .log_segments()
-                .iter()
-                .map(|s| crate::display::lossy(&s.bytes))
-                .collect();
-            up.execute(params![
-                d.facts.cpu_id.map(|c| c.microcode),
-                log.join("\n"),
-                id
-            ])?;
+            let log = super::log_text(&d, d.log_segments()).unwrap_or_default();
+            up.execute(params![d.facts.cpu_id.map(|c| c.microcode), log, id])?;
         }
     }
     conn.execute_batch("PRAGMA user_version=2; COMMIT;")
