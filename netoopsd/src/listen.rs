@@ -106,6 +106,14 @@ impl Retain {
 /// How often retention is applied at least.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
+/// Reports stored in one transaction at most.
+const STORE_BATCH: usize = 256;
+
+/// How long the storing thread waits, after a report arrives, for more to store in the same
+/// transaction (group commit): a transaction writes each index page it changes once, so
+/// reports stored one per transaction cost a dozen page writes each, and the log's copies.
+const GROUP_WAIT: Duration = Duration::from_millis(20);
+
 /// How `listen` ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum End {
@@ -501,20 +509,28 @@ fn store_loop(
                 }
             }
         }
-        while held.reports.len() < 256 {
+        let first = Instant::now();
+        while open && held.reports.len() < STORE_BATCH {
             match rx.try_recv() {
                 Ok(f) => held.take(f, &counters),
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    open = false;
-                    break;
+                Err(TryRecvError::Empty) => {
+                    let left = GROUP_WAIT.saturating_sub(first.elapsed());
+                    if left.is_zero() || held.reports.is_empty() {
+                        break;
+                    }
+                    match rx.recv_timeout(left) {
+                        Ok(f) => held.take(f, &counters),
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => open = false,
+                    }
                 }
+                Err(TryRecvError::Disconnected) => open = false,
             }
         }
         if held.reports.is_empty() {
             continue;
         }
-        let n = held.reports.len().min(256);
+        let n = held.reports.len().min(STORE_BATCH);
         let t0 = Instant::now();
         match store.put_stored(&held.reports[..n]) {
             Ok(stored) => {
@@ -878,6 +894,47 @@ mod tests {
         let out = String::from_utf8(out).unwrap();
         assert_eq!(out.lines().count(), 2, "{out}");
         assert!(out.lines().all(|l| l.contains("state=complete")), "{out}");
+    }
+
+    /// Reports that arrive a few milliseconds apart are stored in one transaction (group
+    /// commit), not one each.
+    #[test]
+    fn reports_arriving_close_together_share_a_transaction() {
+        let (tx, rx) = sync_channel(8);
+        let reports: Vec<NewReport> = (0..5)
+            .map(|seq| report_of(finished(seq), SystemTime::now()))
+            .collect();
+        let sender = std::thread::spawn(move || {
+            for r in reports {
+                tx.send(r).unwrap();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let puts = Arc::new(AtomicU64::new(0));
+        let store = Flaky {
+            inner: SqliteStore::in_memory().unwrap(),
+            failures: 0,
+            puts: Arc::clone(&puts),
+            poison: None,
+        };
+        let counters = Arc::new(StoreCounters::default());
+        let mut out = Vec::new();
+        store_loop(
+            Box::new(store),
+            rx,
+            Arc::clone(&counters),
+            None,
+            Arc::new(AtomicBool::new(false)),
+            &mut out,
+            Held::new(100, usize::MAX),
+        )
+        .unwrap();
+        sender.join().unwrap();
+        assert_eq!(counters.stored.load(Ordering::SeqCst), 5);
+        // One, or two on a machine so busy that the sends straddle the wait (one each
+        // without it).
+        let puts = puts.load(Ordering::SeqCst);
+        assert!(puts <= 2, "{puts} transactions for 5 reports");
     }
 
     #[test]
