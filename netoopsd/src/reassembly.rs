@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use netoops_codec::fec;
 use netoops_codec::wire::{
-    parse_header, parse_held_packet, parse_packet, parse_packet_after_header, parse_parity,
-    parse_parity_after_header, rebuild_data_packet, relate, shard_area, ArchRegs, CpuId,
-    DecodeError, DumpInfo, DumpKey, Header, Inconsistency, Packet, PacketType, ParityPacket,
-    Reason, Record, Regs, RegsSource, RegsX86_64, Time, SHARD_PREFIX_LEN,
+    parse_header, parse_packet, parse_packet_after_header, parse_parity, parse_parity_after_header,
+    rebuild_data_packet, relate_parts, shard_area, ArchRegs, CpuId, DecodeError, DumpInfo, DumpKey,
+    Header, Inconsistency, Packet, PacketType, ParityPacket, Reason, Record, Regs, RegsSource,
+    RegsX86_64, Time, SHARD_PREFIX_LEN,
 };
 
 use crate::keys::{unwrap_datagram, Keys, Refused};
@@ -174,6 +174,9 @@ pub struct PacketMeta {
     /// Where it was first seen.
     pub origin: Origin,
     bytes: Vec<u8>,
+    /// Its header and `DUMP_INFO`, as parsed (to compare new packets with, unparsed again).
+    header: Header,
+    dump_info: DumpInfo,
 }
 
 /// A record of a type the decoder does not know (kept for display).
@@ -306,8 +309,9 @@ impl DumpState {
             against.push(m);
         }
         for m in against {
-            let other = parse_held_packet(&m.bytes).expect("held packets were validated");
-            if relate(&other, p)? == netoops_codec::wire::Relation::Copy {
+            if relate_parts(&m.header, &m.dump_info, &m.bytes, p)?
+                == netoops_codec::wire::Relation::Copy
+            {
                 return Ok(true);
             }
         }
@@ -411,6 +415,8 @@ impl DumpState {
             crc: p.header.crc,
             origin,
             bytes: p.bytes().to_vec(),
+            header: p.header,
+            dump_info: p.dump_info,
         };
         self.held += 2 * meta.bytes.len();
         if let Some(old) = self.packets.insert(index, meta) {

@@ -4,6 +4,8 @@
 use core::fmt;
 
 use super::decode::Packet;
+use super::header::Header;
+use super::types::DumpInfo;
 
 /// Identifies a dump: packets with equal keys belong to the same dump.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,12 +59,27 @@ impl fmt::Display for Inconsistency {
 
 /// Relates two packets that each passed [`parse_packet`](super::parse_packet).
 pub fn relate(a: &Packet<'_>, b: &Packet<'_>) -> Result<Relation, Inconsistency> {
-    if a.key() != b.key() {
+    relate_parts(&a.header, &a.dump_info, a.bytes(), b)
+}
+
+/// [`relate`] of a packet given by its parts, as [`parse_packet`](super::parse_packet) gave
+/// them (a receiver keeps them for the packets it holds, not to parse them again), and `b`.
+pub fn relate_parts(
+    header: &Header,
+    dump_info: &DumpInfo,
+    bytes: &[u8],
+    b: &Packet<'_>,
+) -> Result<Relation, Inconsistency> {
+    let key = DumpKey {
+        boot_id: header.boot_id,
+        seq: header.seq,
+    };
+    if key != b.key() {
         return Ok(Relation::OtherDump);
     }
-    let (ha, hb) = (&a.header, &b.header);
+    let (ha, hb) = (header, &b.header);
     if ha.index == hb.index {
-        return if a.bytes() == b.bytes() {
+        return if bytes == b.bytes() {
             Ok(Relation::Copy)
         } else {
             Err(Inconsistency::Conflict)
@@ -77,7 +94,7 @@ pub fn relate(a: &Packet<'_>, b: &Packet<'_>) -> Result<Relation, Inconsistency>
     if ha.dump_len != hb.dump_len {
         return Err(Inconsistency::DumpLen);
     }
-    if a.dump_info != b.dump_info {
+    if *dump_info != b.dump_info {
         return Err(Inconsistency::DumpInfo);
     }
     let (lo, hi) = if ha.index < hb.index {

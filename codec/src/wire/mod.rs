@@ -28,7 +28,7 @@ mod types;
 mod zlog;
 
 #[allow(unused_imports)]
-pub use self::consistency::{relate, DumpKey, Inconsistency, Relation};
+pub use self::consistency::{relate, relate_parts, DumpKey, Inconsistency, Relation};
 #[allow(unused_imports)]
 pub use self::crc32c::{crc32c, crc32c_update};
 #[allow(unused_imports)]
