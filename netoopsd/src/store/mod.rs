@@ -395,6 +395,40 @@ pub trait Store: Stats {
 mod tests {
     use super::*;
 
+    /// The report of `n` packets (`keep`) of bench dump 5 with a log of `len` bytes.
+    fn partial(len: usize, keep: &[usize]) -> NewReport {
+        let pk = crate::bench::dump_packets(5, len);
+        let held = keep.iter().map(|&i| pk[i].as_slice());
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_225_600);
+        let f = Finished {
+            sender: "10.0.0.9".parse().unwrap(),
+            dump: DumpState::from_packets(held, "t").unwrap(),
+            first_seen: now,
+            last_seen: now,
+        };
+        NewReport::of_finished(f, now)
+    }
+
+    /// A partial report stored, then a fuller one under the same key whose packets
+    /// contradict it (another packet count: never one dump, so only forged): the fuller one
+    /// is kept, as when the two merge. (The receive fuzz target found the stored one kept.)
+    #[test]
+    fn a_fuller_contradicting_report_replaces_a_partial_one() {
+        let mut s = sqlite::SqliteStore::in_memory().unwrap();
+        let held = partial(16_000, &[0]);
+        let fuller = partial(40_000, &[0, 1, 2]);
+        assert_eq!(held.fields.boot_id, fuller.fields.boot_id);
+        assert_ne!(held.fields.packet_count, fuller.fields.packet_count);
+        let id = s.put(std::slice::from_ref(&held)).unwrap()[0];
+        assert_eq!(s.put(std::slice::from_ref(&fuller)).unwrap(), vec![id]);
+        let kept = s.get(id).unwrap().unwrap();
+        assert_eq!(kept.report.fields.packets_received, 3);
+        assert_eq!(kept.packets, fuller.packets);
+        // And a smaller contradicting one leaves it.
+        assert_eq!(s.put(std::slice::from_ref(&held)).unwrap(), vec![id]);
+        assert_eq!(s.get(id).unwrap().unwrap().packets, fuller.packets);
+    }
+
     /// A report thread's report, whose packets are moved out of the dump, is the report of
     /// the dump copied: complete, and with packets lost (the log in parts).
     #[test]

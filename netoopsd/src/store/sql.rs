@@ -565,19 +565,21 @@ pub fn put(
             packets: packets_of(run, name, id)?,
             report: held,
         };
+        let size = |r: &NewReport| (r.fields.packets_received, r.packets.len());
         let held_size = (held.report.fields.packets_received, held.packets.len());
-        let replacement = match merge(&held, r) {
-            Some(m) if more((m.fields.packets_received, m.packets.len()), held_size) => Some(m),
-            Some(_) => None,
-            // Packets that do not parse (never from a receiver): the fuller report wins.
-            None if more((r.fields.packets_received, r.packets.len()), held_size) => {
+        // The union of both holds at least what the new report does, unless their packets
+        // contradict each other or do not parse (never from one dump): then the fuller report
+        // wins.
+        let candidate = match merge(&held, r) {
+            Some(m) if !more(size(r), size(&m)) => m,
+            _ => {
                 let mut m = r.clone();
                 m.received_ms = held.report.received_ms;
                 m.first_packet_ms = m.first_packet_ms.min(held.report.first_packet_ms);
-                Some(m)
+                m
             }
-            None => None,
         };
+        let replacement = more(size(&candidate), held_size).then_some(candidate);
         match replacement {
             Some(m) => {
                 let mut args = report_args(d, &m);
