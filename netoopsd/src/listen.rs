@@ -841,6 +841,26 @@ mod tests {
         }
     }
 
+    /// [`store_loop`] on `store` until `rx` closes: no stop after a count, never stopped.
+    fn store_all(
+        store: Flaky,
+        rx: ChanRx<NewReport>,
+        counters: &Arc<StoreCounters>,
+        out: impl Write,
+        held: Held,
+    ) -> Result<(), String> {
+        let stop = Arc::new(AtomicBool::new(false));
+        store_loop(
+            Box::new(store),
+            rx,
+            Arc::clone(counters),
+            None,
+            stop,
+            out,
+            held,
+        )
+    }
+
     fn finished(seq: u32) -> Finished {
         let mut d = OOPS;
         d.seq = seq;
@@ -871,16 +891,7 @@ mod tests {
         let counters = Arc::new(StoreCounters::default());
         let mut out = Vec::new();
         let started = Instant::now();
-        store_loop(
-            Box::new(store),
-            rx,
-            Arc::clone(&counters),
-            None,
-            Arc::new(AtomicBool::new(false)),
-            &mut out,
-            Held::new(2, usize::MAX),
-        )
-        .unwrap();
+        store_all(store, rx, &counters, &mut out, Held::new(2, usize::MAX)).unwrap();
         // Two failures: waits of 100 then 200 ms before the third try stored both.
         assert!(
             started.elapsed() >= RETRY_FIRST * 3,
@@ -919,16 +930,7 @@ mod tests {
         };
         let counters = Arc::new(StoreCounters::default());
         let mut out = Vec::new();
-        store_loop(
-            Box::new(store),
-            rx,
-            Arc::clone(&counters),
-            None,
-            Arc::new(AtomicBool::new(false)),
-            &mut out,
-            Held::new(100, usize::MAX),
-        )
-        .unwrap();
+        store_all(store, rx, &counters, &mut out, Held::new(100, usize::MAX)).unwrap();
         sender.join().unwrap();
         assert_eq!(counters.stored.load(Ordering::SeqCst), 5);
         // One, or two on a machine so busy that the sends straddle the wait (one each
@@ -955,16 +957,7 @@ mod tests {
         held.exit_retry = Duration::from_millis(500);
         held.take(report_of(finished(1), SystemTime::now()), &counters);
         assert_eq!(held.reports.len(), 1);
-        let e = store_loop(
-            Box::new(store),
-            rx,
-            Arc::clone(&counters),
-            None,
-            Arc::new(AtomicBool::new(false)),
-            std::io::sink(),
-            held,
-        )
-        .unwrap_err();
+        let e = store_all(store, rx, &counters, std::io::sink(), held).unwrap_err();
         assert!(
             e.starts_with("1 reports were not stored at exit: flaky"),
             "{e}"
@@ -993,16 +986,7 @@ mod tests {
         held.retry_first = Duration::from_millis(1);
         held.retry_max = Duration::from_millis(4);
         let mut out = Vec::new();
-        store_loop(
-            Box::new(store),
-            rx,
-            Arc::clone(&counters),
-            None,
-            Arc::new(AtomicBool::new(false)),
-            &mut out,
-            held,
-        )
-        .unwrap();
+        store_all(store, rx, &counters, &mut out, held).unwrap();
         assert_eq!(
             counters.retries.load(Ordering::SeqCst),
             u64::from(ISOLATE_AFTER)
