@@ -736,8 +736,9 @@ mod tests {
     }
 
     /// The storing connection leaves its log to the checkpointing thread: what it commits
-    /// reaches the database file while it is still open, though the log stays far below
-    /// SQLite's automatic checkpoint (1,000 pages); closing removes the log.
+    /// reaches the database file while it is still open, though the log stays below
+    /// SQLite's automatic checkpoint (1,000 pages) and the thread's wake-up (its periodic
+    /// look copies it); closing removes the log.
     #[test]
     fn a_thread_of_its_own_checkpoints_the_log() {
         let dir = tempfile::tempdir().unwrap();
