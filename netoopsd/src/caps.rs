@@ -46,8 +46,7 @@ pub struct Caps {
     pub allow: Vec<IpNet>,
     /// Dumps one source may have pending (reassembled) at once.
     pub max_pending_per_source: usize,
-    /// Bytes (of reassembly memory, about twice the packets' bytes) one source's pending dumps
-    /// may hold.
+    /// Bytes (of reassembly memory: the packets' bytes) one source's pending dumps may hold.
     pub max_pending_bytes_per_source: usize,
     /// New dumps a source may start per minute, on average (the bucket's refill rate).
     pub new_dumps_per_minute: u32,

@@ -173,8 +173,8 @@ struct ListenArgs {
     /// dump of the source holding the most is stored partial.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     max_pending: usize,
-    /// At most this much memory held by the dumps being reassembled, in all (about twice their
-    /// packets' bytes); beyond, a dump of the source holding the most is stored partial. SIZE
+    /// At most this much memory held by the dumps being reassembled, in all (the bytes of
+    /// their packets); beyond, a dump of the source holding the most is stored partial. SIZE
     /// is bytes or a number with K, M, G (KiB, MiB, GiB) or KB, MB, GB.
     #[arg(long, default_value = "512MiB", value_name = "SIZE", value_parser = size)]
     max_pending_bytes: u64,

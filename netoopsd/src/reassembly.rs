@@ -233,10 +233,21 @@ pub struct DumpState {
     info_known: bool,
     /// [`Self::memory`], kept as packets are added.
     held: usize,
-    chunks: BTreeMap<u32, Vec<u8>>,
+    /// The plain log chunks, by log offset: where each lies in a packet held (the log is
+    /// not copied out of the packets until a report asks for it).
+    chunks: BTreeMap<u32, ChunkAt>,
     zpieces: BTreeMap<u32, ZPiece>,
     /// For each fact record type, the packet index it was taken from.
     fact_from: BTreeMap<u16, u16>,
+}
+
+/// Where a plain log chunk lies: bytes `start..start + len` of the data packet held at
+/// `packet`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ChunkAt {
+    packet: u16,
+    start: usize,
+    len: usize,
 }
 
 fn owned(v: &[u8]) -> Option<Vec<u8>> {
@@ -333,6 +344,12 @@ impl DumpState {
 
     fn add(&mut self, p: &Packet<'_>, origin: Origin) {
         let index = p.header.index;
+        // Not reached: a packet at an index held is a copy or inconsistent (`check`). Were
+        // it, the new packet would replace the old one, with the log chunks read from it.
+        if let Some(old) = self.packets.remove(&index) {
+            self.held -= old.bytes.len();
+            self.chunks.retain(|_, c| c.packet != index);
+        }
         let mut seen_here: Vec<u16> = Vec::new();
         for r in p.records() {
             let ty = r.ty();
@@ -383,11 +400,20 @@ impl DumpState {
                 Record::DmiBoardName(v) => f.dmi_board_name = owned(v),
                 Record::DmiProductName(v) => f.dmi_product_name = owned(v),
                 Record::LogChunk { offset, data } => {
+                    // `data` lies within the packet's bytes (records are slices of its
+                    // record area), which are held below.
+                    let start = (data.as_ptr() as usize).wrapping_sub(p.bytes().as_ptr() as usize);
+                    debug_assert!(start + data.len() <= p.bytes().len());
+                    let at = ChunkAt {
+                        packet: index,
+                        start,
+                        len: data.len(),
+                    };
                     // Two chunks at one offset (never from a correct sender): the longer one
                     // stays, so that a short one cannot cut the log.
-                    let held = self.chunks.entry(offset).or_default();
-                    if data.len() > held.len() {
-                        *held = data.to_vec();
+                    let held = self.chunks.entry(offset).or_insert(at);
+                    if at.len > held.len {
+                        *held = at;
                     }
                 }
                 Record::LogZChunk {
@@ -418,10 +444,8 @@ impl DumpState {
             header: p.header,
             dump_info: p.dump_info,
         };
-        self.held += 2 * meta.bytes.len();
-        if let Some(old) = self.packets.insert(index, meta) {
-            self.held -= 2 * old.bytes.len();
-        }
+        self.held += meta.bytes.len();
+        self.packets.insert(index, meta);
     }
 
     /// Whether `p` (of this dump) is a packet it does not hold yet: a data packet at an index
@@ -626,7 +650,7 @@ impl DumpState {
         data.chain(self.parity.into_values()).collect()
     }
 
-    /// Bytes held for this dump (packets; the log is held twice, in packets and chunks).
+    /// Bytes held for this dump: its packets (the log's chunks are read from them).
     pub fn memory(&self) -> usize {
         self.held
     }
@@ -659,7 +683,7 @@ impl DumpState {
                 pieces.insert(off, bytes);
             }
         }
-        let all = merge_by_offset(&self.chunks, &pieces);
+        let all = merge_by_offset(self.plain_chunks(), &pieces);
         // Where each segment ends, first: each is then allocated once, at its length.
         let mut ends: Vec<u64> = Vec::new();
         let mut end = 0u64;
@@ -694,13 +718,25 @@ impl DumpState {
         out
     }
 
+    /// The plain chunks at their log offsets, in offset order.
+    fn plain_chunks(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        self.chunks.iter().filter_map(|(&off, c)| {
+            let bytes = self
+                .packets
+                .get(&c.packet)?
+                .bytes
+                .get(c.start..c.start + c.len)?;
+            Some((off, bytes))
+        })
+    }
+
     /// Log byte ranges `[start, end)` not received.
     pub fn missing_log(&self) -> Vec<(u64, u64)> {
         if self.zpieces.is_empty() {
             // Plain chunks alone: their offsets and lengths tell what they cover, without
             // joining the log (the receiving thread asks this of every dump it completes).
             let spans = self.chunks.iter();
-            return self.missing_of(spans.map(|(&off, c)| (u64::from(off), c.len() as u64)));
+            return self.missing_of(spans.map(|(&off, c)| (u64::from(off), c.len as u64)));
         }
         self.missing_in(&self.log_segments())
     }
@@ -752,11 +788,11 @@ const HEADER_LEN_V: u8 = netoops_codec::wire::HEADER_LEN as u8;
 /// Chunks at their offsets, plain ones and decoded pieces, in offset order (at one offset
 /// the longer stays).
 fn merge_by_offset<'a>(
-    a: &'a BTreeMap<u32, Vec<u8>>,
+    a: impl Iterator<Item = (u32, &'a [u8])>,
     b: &'a BTreeMap<u32, Vec<u8>>,
-) -> Vec<(u32, &'a Vec<u8>)> {
-    let mut all: BTreeMap<u32, &Vec<u8>> = BTreeMap::new();
-    for (&off, data) in a.iter().chain(b.iter()) {
+) -> Vec<(u32, &'a [u8])> {
+    let mut all: BTreeMap<u32, &[u8]> = BTreeMap::new();
+    for (off, data) in a.chain(b.iter().map(|(&off, d)| (off, d.as_slice()))) {
         let held = all.entry(off).or_insert(data);
         if data.len() > held.len() {
             *held = data;
@@ -1031,7 +1067,11 @@ mod tests {
         );
         assert_eq!(want[1].1, OOPS.log.len() as u64);
         let held: usize = d.raw_packets().map(<[u8]>::len).sum();
-        assert_eq!(d.memory(), 2 * held, "no parity: each packet is held twice");
+        assert_eq!(
+            d.memory(),
+            held,
+            "the log's chunks are read from the packets held"
+        );
         for s in d.log_segments() {
             let o = s.offset as usize;
             assert_eq!(&OOPS.log[o..o + s.bytes.len()], &s.bytes[..]);
