@@ -660,6 +660,12 @@ impl DumpState {
         self.packets.len() == usize::from(self.count) && self.missing_log().is_empty()
     }
 
+    /// [`Self::is_complete`], given what of the log is missing (its [`Self::missing_log`]),
+    /// which for a compressed log takes decoding its pieces.
+    pub fn is_complete_given(&self, missing_log: &[(u64, u64)]) -> bool {
+        self.packets.len() == usize::from(self.count) && missing_log.is_empty()
+    }
+
     /// Indices of packets not received, as inclusive ranges.
     pub fn missing_packets(&self) -> Vec<(u16, u16)> {
         let mut out = Vec::new();

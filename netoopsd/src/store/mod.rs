@@ -198,7 +198,7 @@ impl NewReport {
                 boot_id: uuid(&d.key.boot_id),
                 seq: d.key.seq,
                 reason: d.reason.name().to_string(),
-                complete: d.is_complete(),
+                complete: d.is_complete_given(&missing_log),
                 packets_received: d.packets.len() as u32,
                 packet_count: u32::from(d.count),
                 log_len: d.info.log_len,
