@@ -297,26 +297,27 @@ fn split_common(line: &str) -> Option<Line<'_>> {
     Some(Line {
         text: &line[end..],
         caller,
-        time: seconds(&line[ts..te], &line[ts..dot], &line[dot + 1..te]),
+        time: seconds(&b[ts..te], dot - ts),
     })
 }
 
-/// The timestamp `int.frac` (ASCII digits; `stamp` both with the point) in seconds, exactly
-/// as `str::parse` gives it. With at most 15 digits in all, the digits as one integer and
-/// the power of ten are both exact `f64`s, so one division rounds correctly (Clinger's fast
-/// path), as `parse` does; longer stamps go to `parse`.
-fn seconds(stamp: &str, int: &str, frac: &str) -> Option<f64> {
+/// The timestamp `stamp`, `int.frac` in ASCII digits with the point at `dot`, in seconds,
+/// exactly as `str::parse` gives it. With at most 15 digits in all, the digits as one integer
+/// and the power of ten are both exact `f64`s, so one division rounds correctly (Clinger's
+/// fast path), as `parse` does; longer stamps go to `parse`.
+fn seconds(stamp: &[u8], dot: usize) -> Option<f64> {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
+    let (int, frac) = (stamp.get(..dot)?, stamp.get(dot + 1..)?);
     if int.len() + frac.len() > 15 {
-        return stamp.parse().ok();
+        return std::str::from_utf8(stamp).ok()?.parse().ok();
     }
-    let m = int
-        .bytes()
-        .chain(frac.bytes())
-        .fold(0u64, |m, c| m * 10 + u64::from(c - b'0'));
-    Some(m as f64 / POW10[frac.len()])
+    let digits = |m: u64, part: &[u8]| {
+        part.iter()
+            .fold(m, |m, &c| m * 10 + u64::from(c.wrapping_sub(b'0')))
+    };
+    Some(digits(digits(0, int), frac) as f64 / POW10[frac.len()])
 }
 
 /// [`split_prefix`] by the patterns: every form of line.
