@@ -362,7 +362,9 @@ impl Held {
     }
 
     fn size(r: &NewReport) -> usize {
-        r.packets.iter().map(Vec::len).sum::<usize>() + r.log.len()
+        r.packets.iter().map(Vec::len).sum::<usize>()
+            + r.log.len()
+            + r.packed.as_ref().map_or(0, Vec::len)
     }
 
     /// Takes a finished dump's report, unless the bound is reached: then it is dropped,
@@ -950,8 +952,8 @@ mod tests {
             puts: Arc::new(AtomicU64::new(0)),
             poison: None,
         };
-        // A byte bound that one report fits in.
-        let size = Held::size(&report_of(finished(0), SystemTime::now()));
+        // A byte bound that the report taken first fits in.
+        let size = Held::size(&report_of(finished(1), SystemTime::now()));
         let counters = Arc::new(StoreCounters::default());
         let mut held = Held::new(10, size);
         held.exit_retry = Duration::from_millis(500);

@@ -596,6 +596,7 @@ fn fleet(now: i64) -> Vec<NewReport> {
             packets: vec![vec![1, 2, 3], vec![i as u8; 40]],
             log: format!("log line\nkernel BUG in {bucket}_Function {i}\n"),
             log_in_packets: false,
+            packed: None,
         });
     }
     v

@@ -94,6 +94,11 @@ pub struct NewReport {
     /// Whether `log` is what `packets` hold (a report made from them): then SQLite stores
     /// it only there (see `doc/store.md`, schema version 3).
     pub log_in_packets: bool,
+    /// `packets` as the store writes them ([`sql::pack`]: LZ4-compressed), when a report
+    /// thread packed them ([`Self::of_finished`]); `None`: the storing thread packs them.
+    /// Compressing is most of the storing thread's work otherwise, and the report threads
+    /// are one per core. Whoever changes `packets` sets this to `None`.
+    pub packed: Option<Vec<u8>>,
 }
 
 /// The indexed and listed fields of a report.
@@ -167,11 +172,13 @@ impl NewReport {
         Self::with_packets(f, now, packets)
     }
 
-    /// [`Self::from_finished`] of a dump no longer needed: its packets move into the report
-    /// instead of being copied (what a receiver's report threads do).
+    /// [`Self::from_finished`] of a dump no longer needed, for the store: its packets move
+    /// into the report instead of being copied, and are packed here (what a receiver's
+    /// report threads do).
     pub fn of_finished(f: Finished, now: std::time::SystemTime) -> Self {
         let mut r = Self::with_packets(&f, now, Vec::new());
         r.packets = f.dump.into_raw_packets();
+        r.packed = Some(sql::pack(&r.packets));
         r
     }
 
@@ -225,6 +232,7 @@ impl NewReport {
             packets,
             log: log_text.unwrap_or_default(),
             log_in_packets: true,
+            packed: None,
         }
     }
 }
@@ -446,6 +454,15 @@ mod tests {
             };
             let copied = NewReport::from_finished(&f, now);
             let moved = NewReport::of_finished(f, now);
+            // Packed by the report thread as the store would pack them.
+            let packed = moved.packed.as_deref().expect("packed with the report");
+            assert_eq!(packed, &sql::pack(&copied.packets)[..]);
+            assert_eq!(sql::unpack(packed).unwrap(), copied.packets);
+            assert_eq!(copied.packed, None);
+            let moved = NewReport {
+                packed: None,
+                ..moved
+            };
             assert_eq!(moved, copied);
             assert_eq!(moved.fields.complete, lost.is_empty());
             assert_eq!(moved.packets.len(), pk.len() - lost.len());

@@ -291,7 +291,7 @@ fn report_args(d: Dialect, r: &NewReport) -> Vec<Arg> {
         Arg::Text(f.title.clone()),
         Arg::Text(f.bucket.clone()),
         Arg::Text(serde_json::to_string(&f.frames).expect("frames serialize")),
-        Arg::Bytes(pack(&r.packets)),
+        Arg::Bytes(r.packed.clone().unwrap_or_else(|| pack(&r.packets))),
         int(f.microcode),
         // SQLite does not store a log twice (see `Dialect::log`).
         Arg::Text(if d == Dialect::Sqlite && r.log_in_packets {

@@ -400,6 +400,7 @@ mod tests {
             packets: vec![vec![1, 2, 3], vec![], vec![9; 1460]],
             log: format!("log of {bucket}"),
             log_in_packets: false,
+            packed: None,
         }
     }
 

@@ -471,6 +471,7 @@ mod tests {
             packets: vec![],
             log: format!("log line\nkernel BUG in {bucket}_function\n"),
             log_in_packets: false,
+            packed: None,
         }
     }
 
