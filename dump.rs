@@ -273,6 +273,12 @@ pub(crate) static OOPS_IN_NEXT_DUMP: AtomicBool = AtomicBool::new(false);
 #[cfg(netoops_test_hooks)]
 pub(crate) static DEFER_IN_NEXT_DUMP: AtomicBool = AtomicBool::new(false);
 
+/// Test kernels: the next dump that is not a panic's hands its first frame to netpoll's own
+/// queue instead of sending it (`test_fault=defer-first-in-dump`): its later frames find the
+/// queue not empty.
+#[cfg(netoops_test_hooks)]
+pub(crate) static DEFER_FIRST_IN_NEXT_DUMP: AtomicBool = AtomicBool::new(false);
+
 impl Dumper {
     /// The dump path's memory, allocated now (process context).
     pub(crate) fn new(shared: Arc<Shared>, budget_ms: u32) -> Result<Self> {

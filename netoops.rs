@@ -468,9 +468,16 @@ fn arm_test_fault(fault: &[u8]) -> Result {
             dump::DEFER_IN_NEXT_DUMP.store(true, core::sync::atomic::Ordering::Release);
             Ok(())
         }
+        b"defer-first-in-dump" => {
+            pr_info!(
+                "test_fault=defer-first-in-dump: the next dump defers its first frame to netpoll\n"
+            );
+            dump::DEFER_FIRST_IN_NEXT_DUMP.store(true, core::sync::atomic::Ordering::Release);
+            Ok(())
+        }
         _ => {
             pr_err!(
-                "test_fault=\"{}\" is not a known fault (oops-in-dump, defer-in-dump)\n",
+                "test_fault=\"{}\" is not a known fault (oops-in-dump, defer-in-dump, defer-first-in-dump)\n",
                 BStr::from_bytes(fault)
             );
             Err(EINVAL)

@@ -185,12 +185,11 @@ impl Netpoll {
             return Err(NotReady::Dead);
         }
         skb.set_dev(dev);
-        if panicking {
-            // SAFETY: `dev` is live (this instance holds a reference); the helper takes only
-            // trylocks (the queue of deferred frames, the device's transmit lock) and hands
-            // the frames netpoll deferred to the driver as netpoll's own work would.
-            unsafe { bindings::netoops_netpoll_flush_deferred(dev) };
-        }
+        // SAFETY: `dev` is live (this instance holds a reference); the helper takes only
+        // trylocks (the queue of deferred frames, the device's transmit lock) with interrupts
+        // off, and hands the frames netpoll deferred to the driver as netpoll's own work would
+        // (which cannot run while the dump holds this CPU).
+        unsafe { bindings::netoops_netpoll_flush_deferred(dev, panicking) };
         loop {
             // SAFETY: `dev` is live (this instance holds a reference); `skb` is a finished
             // frame we own; the helper only reads device state and picks the queue as netpoll

@@ -763,8 +763,11 @@ impl Target {
                         NotReady::Busy => Outcome::Busy,
                     };
                 }
-                let Some(skb) = test_defer(tx, how, copy + 1 == how.copies && i + 1 == count, skb)
-                else {
+                let (first, last) = (
+                    copy == 0 && i == 0,
+                    copy + 1 == how.copies && i + 1 == count,
+                );
+                let Some(skb) = test_defer(tx, how, first, last, skb) else {
                     continue;
                 };
                 if tx.np.send(skb) {
@@ -779,15 +782,22 @@ impl Target {
     }
 }
 
-/// Test kernels' fault (`test_fault=defer-in-dump`): the `last` frame of the first dump that
-/// is not a panic's goes to netpoll's own queue instead of out (`None`); any other is handed
-/// back.
+/// Test kernels' faults (`test_fault=defer-in-dump`, `defer-first-in-dump`): the `last` (or
+/// `first`) frame of the first dump that is not a panic's goes to netpoll's own queue instead
+/// of out (`None`); any other is handed back.
 #[cfg(netoops_test_hooks)]
-fn test_defer(tx: &Tx, how: &Send<'_, '_>, last: bool, skb: Skb) -> Option<Skb> {
-    if how.panicking || !last || !crate::dump::DEFER_IN_NEXT_DUMP.swap(false, Ordering::AcqRel) {
+fn test_defer(tx: &Tx, how: &Send<'_, '_>, first: bool, last: bool, skb: Skb) -> Option<Skb> {
+    use crate::dump::{DEFER_FIRST_IN_NEXT_DUMP, DEFER_IN_NEXT_DUMP};
+    if how.panicking {
         return Some(skb);
     }
-    pr_info!("test fault: the dump's last frame deferred to netpoll's queue\n");
+    if last && DEFER_IN_NEXT_DUMP.swap(false, Ordering::AcqRel) {
+        pr_info!("test fault: the dump's last frame deferred to netpoll's queue\n");
+    } else if first && DEFER_FIRST_IN_NEXT_DUMP.swap(false, Ordering::AcqRel) {
+        pr_info!("test fault: the dump's first frame deferred to netpoll's queue\n");
+    } else {
+        return Some(skb);
+    }
     tx.np.defer_for_test(skb);
     None
 }
@@ -795,7 +805,7 @@ fn test_defer(tx: &Tx, how: &Send<'_, '_>, last: bool, skb: Skb) -> Option<Skb> 
 /// Without the test kernels' faults: every frame is handed back.
 #[cfg(not(netoops_test_hooks))]
 #[inline(always)]
-fn test_defer(_tx: &Tx, _how: &Send<'_, '_>, _last: bool, skb: Skb) -> Option<Skb> {
+fn test_defer(_tx: &Tx, _how: &Send<'_, '_>, _first: bool, _last: bool, skb: Skb) -> Option<Skb> {
     Some(skb)
 }
 

@@ -203,11 +203,24 @@ enum {
 	NETOOPS_XMIT_DEAD = 2,
 };
 
+/*
+ * Whether a NAPI poll of `dev` was interrupted on this CPU (its driver is in the middle of it:
+ * netpoll would defer, and nothing may re-enter the driver). Under rcu_read_lock().
+ */
+static inline bool netoops_napi_polled_here(struct net_device *dev)
+{
+	struct napi_struct *napi;
+
+	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list)
+		if (READ_ONCE(napi->poll_owner) == raw_smp_processor_id())
+			return true;
+	return false;
+}
+
 static inline int netoops_xmit_state(struct net_device *dev, struct sk_buff *skb, bool panicking)
 {
 	struct netpoll_info *npinfo;
 	struct netdev_queue *txq;
-	struct napi_struct *napi;
 	int queue_index = 0, owner, ret = NETOOPS_XMIT_READY;
 
 	if (!netif_running(dev) || !netif_device_present(dev) || !netif_carrier_ok(dev))
@@ -223,12 +236,9 @@ static inline int netoops_xmit_state(struct net_device *dev, struct sk_buff *skb
 		ret = panicking ? NETOOPS_XMIT_DEAD : NETOOPS_XMIT_BUSY;
 		goto out;
 	}
-	/* A NAPI poll of this device interrupted on this CPU: netpoll would defer. */
-	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
-		if (READ_ONCE(napi->poll_owner) == raw_smp_processor_id()) {
-			ret = NETOOPS_XMIT_DEAD;
-			goto out;
-		}
+	if (netoops_napi_polled_here(dev)) {
+		ret = NETOOPS_XMIT_DEAD;
+		goto out;
 	}
 	if (dev->real_num_tx_queues != 1) {
 		const struct net_device_ops *ops = dev->netdev_ops;
@@ -282,14 +292,16 @@ static inline bool netoops_poll_is_safe(struct net_device *dev, bool panicking)
 }
 
 /*
- * In a panic, sends the frames netpoll deferred to its own queue (an earlier dump's, when the
- * device stayed busy past netpoll's retries), as netpoll's queue_process() would: its work item
- * cannot run once the other CPUs are stopped, and netpoll queues every later frame behind them,
- * so until they leave the device is dead for this dump. Trylocks only (a stopped CPU may hold
- * any lock); lock debugging off for good first, as panic() turns it off. Returns whether the
- * queue is empty afterwards.
+ * Sends the frames netpoll deferred to its own queue (when the device stayed busy past
+ * netpoll's retries: an earlier dump's, or this one's), as netpoll's queue_process() would, for
+ * netpoll queues every later frame behind them. Its work item cannot send them while a dump
+ * holds this CPU (the work waits for this CPU, and a dump never sleeps), nor at all once a panic
+ * stopped the other CPUs: until they leave, every frame of the dump would wait for nothing.
+ * Trylocks only (another CPU, stopped or running the work, may hold either lock); in a panic,
+ * lock debugging off for good first, as panic() turns it off. Returns whether the queue is
+ * empty afterwards.
  */
-static inline bool netoops_netpoll_flush_deferred(struct net_device *dev)
+static inline bool netoops_netpoll_flush_deferred(struct net_device *dev, bool panicking)
 {
 	struct netpoll_info *npinfo;
 	struct sk_buff *skb;
@@ -304,7 +316,10 @@ static inline bool netoops_netpoll_flush_deferred(struct net_device *dev)
 	}
 	if (!netif_running(dev) || !netif_device_present(dev))
 		goto out;
-	debug_locks_off();
+	if (netoops_napi_polled_here(dev))
+		goto out;
+	if (panicking)
+		debug_locks_off();
 	local_irq_save(flags);
 	if (!spin_trylock(&npinfo->txq.lock))
 		goto out_irq;

@@ -332,6 +332,22 @@ def check_defer_then_panic(run):
     return problems
 
 
+def check_defer_in_soft_dump(run):
+    """The soft dump complete on the wire though its first frame went to netpoll's queue, and
+    no target given up."""
+    problems = []
+    if "test fault: the dump's first frame deferred to netpoll's queue" not in run.serial:
+        problems.append("the fault hook did not fire")
+    dumps = wire.decode(run.pcap)
+    if [(d["reason"], d["complete"]) for d in dumps] != [("soft", True)]:
+        problems.append(f"dumps on the wire {[(d['reason'], d['complete']) for d in dumps]}, "
+                        "expected [('soft', True)]")
+    given_up = re.findall(r"netoops: dump \d+: target .*", run.serial)
+    if given_up:
+        problems.append(f"a target was given up: {given_up[0]!r}")
+    return problems
+
+
 def check_enomem(run):
     res = guest_lines(run.serial, "ENOMEM-RESULTS")
     if res:
@@ -409,14 +425,19 @@ def crash_path_scenarios():
         description="an oops dump leaves a frame in netpoll's queue (test_fault), then its panic: "
                     "the panic dump sends that frame and its own, both dumps complete",
         check=check_defer_then_panic))
+    out.append(Scenario(
+        name="defer-in-soft-dump", guest="defer_in_soft_dump", nics=1,
+        description="a soft dump's first frame goes to netpoll's queue (test_fault), whose work "
+                    "waits behind the dump: the dump sends it itself and goes on, complete",
+        check=check_defer_in_soft_dump))
     return out
 
 
 # The crash-path scenarios that also run on the debug kernel (lockdep, KASAN, atomic sleep):
 # those whose checks do not time the dump (the debug kernel is several times slower).
 ON_DEBUG = ["full-log-oops-panic-c4", "mtu-mixed", "concurrent-oops-1", "panic-nmi",
-            "oops-in-dump", "defer-then-panic", "device-changes", "emerg-after-panic",
-            "dead-link"]
+            "oops-in-dump", "defer-then-panic", "defer-in-soft-dump", "device-changes",
+            "emerg-after-panic", "dead-link"]
 
 
 def debug_only_scenarios():
