@@ -35,6 +35,7 @@ moves an oopsing task to TO_CPU as the oops ends, before its dump.
 """
 
 import argparse
+import bisect
 import gzip
 import io
 import json
@@ -415,6 +416,50 @@ class Monitor:
                 break
             time.sleep(0.02)
 
+    def cpu_states(self, stack_bytes=2048):
+        """Where each vCPU of a VM that is still running stands, read through QMP (for a run
+        about to be killed for its timeout): [(cpu, rip, halted, stack)], `stack` the words of
+        the top `stack_bytes` of its stack (memsave through that CPU's page tables); [] if QMP
+        did not answer."""
+        if self.sock is not None:
+            self.sock.settimeout(5)  # a wedged QEMU costs seconds here, not minutes
+        regs = self.command("info registers -a")
+        if regs.startswith("error:"):
+            return []
+        states = []
+        for block in re.split(r"^CPU#", regs, flags=re.M)[1:]:
+            cpu = int(block.split(None, 1)[0])
+            rip = re.search(r"\bRIP=([0-9a-f]+)", block)
+            rsp = re.search(r"\bRSP=([0-9a-f]+)", block)
+            halted = re.search(r"\bHLT=1\b", block) is not None
+            if not rip or not rsp:
+                continue
+            stack = self._read_stack(cpu, int(rsp.group(1), 16), stack_bytes)
+            states.append((cpu, int(rip.group(1), 16), halted, stack))
+        return states
+
+    def _read_stack(self, cpu, top, size):
+        """The 64-bit words from `top` up to `size` bytes on, through `cpu`'s page tables, a
+        page at a time: a stack ends at an unmapped guard page."""
+        words, addr = [], top
+        path = os.path.join(self.dir, f"stack{cpu}")
+        while addr < top + size:
+            n = min(top + size, (addr | 0xfff) + 1) - addr
+            # QMP takes the address as a signed 64-bit integer.
+            with self.lock:
+                try:
+                    reply = self._request({"execute": "memsave", "arguments": {
+                        "val": addr - (1 << 64) if addr >= 1 << 63 else addr, "size": n,
+                        "filename": path, "cpu-index": cpu}})
+                except (OSError, ValueError):
+                    break
+            if "error" in reply:
+                break
+            data = Path(path).read_bytes()
+            words += struct.unpack(f"<{len(data) // 8}Q", data[:len(data) // 8 * 8])
+            addr += n
+        return words
+
     def finish(self):
         self.stop.set()
         self.thread.join()
@@ -438,6 +483,7 @@ class Run:
     monitor: list = field(default_factory=list)  # (host time, command, reply) the guest asked for
     lines: list = field(default_factory=list)  # (host time, serial line) as the host saw them
     kdir: object = None  # the kernel tree the VM booted (its vmlinux, System.map, sources)
+    cpus: list = field(default_factory=list)  # a timed-out VM's Monitor.cpu_states()
     db: object = None  # the collector's database, for scenarios with a collector
 
 
@@ -509,6 +555,7 @@ def run_vm(kdir, initrd, sc, logpath):
     for c in captures:
         c.thread.start()
     start = time.monotonic()
+    cpus = []
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     monitor.thread.start()
@@ -516,6 +563,7 @@ def run_vm(kdir, initrd, sc, logpath):
         out, _ = proc.communicate(timeout=sc.timeout)
         status = proc.returncode
     except subprocess.TimeoutExpired:
+        cpus = monitor.cpu_states()
         proc.kill()
         out, _ = proc.communicate()
         status = None
@@ -526,7 +574,7 @@ def run_vm(kdir, initrd, sc, logpath):
     serial = logpath.read_text(errors="replace") if logpath.exists() else ""
     run = Run(sc, status, serial, out.decode(errors="replace").strip(), elapsed,
               [c.frames for c in captures], monitor=monitor.done, lines=monitor.lines,
-              kdir=kdir)
+              kdir=kdir, cpus=cpus)
     if listener:
         run.stored, run.collector_status = finish_collector(listener)
         run.db = db
@@ -541,7 +589,7 @@ def judge(run):
     sc, status, serial, qemu_out = run.sc, run.status, run.serial, run.qemu_out
     problems = []
     if status is None:
-        problems.append(f"timed out after {sc.timeout}s")
+        problems.append(f"timed out after {sc.timeout}s; {where_stuck(run)}")
     elif status != 0:
         problems.append(f"qemu exited with status {status}: {qemu_out}")
     verdicts = VERDICT_RE.findall(serial)
@@ -567,6 +615,56 @@ def judge(run):
         except Exception as e:  # a broken check fails its scenario, not the whole run
             problems.append(f"check raised {type(e).__name__}: {e}")
     return problems
+
+
+class KernelSymbols:
+    """A kernel's text symbols from its System.map: `name(addr)` gives `func+0xoff`."""
+
+    def __init__(self, kdir):
+        self.addrs, self.names, self.start, self.end = [], [], 0, 0
+        try:
+            text = (Path(kdir) / "System.map").read_text()
+        except (OSError, TypeError):
+            return
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) != 3 or parts[1] not in "tTwW":
+                continue
+            addr = int(parts[0], 16)
+            self.addrs.append(addr)
+            self.names.append(parts[2])
+            if parts[2] == "_stext":
+                self.start = addr
+            elif parts[2] == "_etext":
+                self.end = addr
+
+    def name(self, addr):
+        """`func+0xoff` for an address in the kernel's text, else None."""
+        if not self.start <= addr < self.end:
+            return None
+        i = bisect.bisect_right(self.addrs, addr) - 1
+        return f"{self.names[i]}+{addr - self.addrs[i]:#x}" if i >= 0 else None
+
+
+def where_stuck(run, max_frames=8):
+    """For a VM that timed out: the guest's last line of its own (not the kernel's), the
+    kernel's last line, and where each vCPU stood (its instruction and the kernel functions
+    whose addresses its stack holds, newest first) when the host gave up."""
+    lines = [l for l in run.serial.splitlines() if l.strip()]
+    own = [l for l in lines if not l.startswith("[")]
+    kernel = [l for l in lines if l.startswith("[")]
+    said = [f"the guest's last own line {own[-1]!r}" if own else "no line from the guest",
+            f"the kernel's last {kernel[-1][:120]!r}" if kernel else "no kernel line"]
+    syms = KernelSymbols(run.kdir)
+    for cpu, rip, halted, stack in run.cpus:
+        at = syms.name(rip) or f"{rip:#x}"
+        frames = [n for n in (syms.name(w) for w in stack) if n]
+        frames = [n for i, n in enumerate(frames) if n not in frames[:i]][:max_frames]
+        said.append(f"cpu {cpu} {'halted' if halted else 'running'} at {at}"
+                    + (f" (stack: {', '.join(frames)})" if frames else ""))
+    if not run.cpus:
+        said.append("QEMU did not say where its CPUs were")
+    return "; ".join(said)
 
 
 def report_block(serial, start, max_lines=120):
