@@ -240,19 +240,14 @@ fn split_prefix(line: &str) -> Line<'_> {
 
 /// [`split_prefix`] of the common shape, `[   12.345678]` with an optional `[  T123]` after
 /// it, in ASCII, without the patterns: `None` for any other line (then the patterns decide,
-/// so the result is always theirs).
+/// so the result is always theirs). One pass over the prefix's bytes: every line of every
+/// log comes here.
 fn split_common(line: &str) -> Option<Line<'_>> {
     let b = line.as_bytes();
     // `[` then a space or digit: no `dmesg -T`, Go or syslog time, no `kernel: ` or `<N>`.
     if b.first() != Some(&b'[') || !b.get(1).is_some_and(|c| *c == b' ' || c.is_ascii_digit()) {
         return None;
     }
-    let digits = |mut i: usize| {
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        i
-    };
     let spaces = |mut i: usize| {
         while b.get(i) == Some(&b' ') {
             i += 1;
@@ -261,12 +256,8 @@ fn split_common(line: &str) -> Option<Line<'_>> {
     };
     // `[`, spaces, `\d+\.\d+`, `]`.
     let ts = spaces(1);
-    let dot = digits(ts);
-    if dot == ts || b.get(dot) != Some(&b'.') {
-        return None;
-    }
-    let te = digits(dot + 1);
-    if te == dot + 1 || b.get(te) != Some(&b']') {
+    let (time, te) = stamp(b, ts)?;
+    if b.get(te) != Some(&b']') {
         return None;
     }
     let mut end = te + 1;
@@ -277,7 +268,12 @@ fn split_common(line: &str) -> Option<Line<'_>> {
         if !b.get(cs).is_some_and(|c| *c == b'T' || *c == b'C') {
             return None;
         }
-        let ce = digits(cs + 1);
+        let ce = cs
+            + 1
+            + b[cs + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
         if ce == cs + 1 || b.get(ce) != Some(&b']') {
             return None;
         }
@@ -297,27 +293,41 @@ fn split_common(line: &str) -> Option<Line<'_>> {
     Some(Line {
         text: &line[end..],
         caller,
-        time: seconds(&b[ts..te], dot - ts),
+        time: Some(time),
     })
 }
 
-/// The timestamp `stamp`, `int.frac` in ASCII digits with the point at `dot`, in seconds,
-/// exactly as `str::parse` gives it. With at most 15 digits in all, the digits as one integer
-/// and the power of ten are both exact `f64`s, so one division rounds correctly (Clinger's
-/// fast path), as `parse` does; longer stamps go to `parse`.
-fn seconds(stamp: &[u8], dot: usize) -> Option<f64> {
+/// The timestamp `\d+\.\d+` that starts at `b[at]`, in seconds, and where it ends; `None`
+/// if none starts there. The value is exactly what `str::parse` gives: with at most 15 digits
+/// in all, the digits as one integer and the power of ten are both exact `f64`s, so one
+/// division rounds correctly (Clinger's fast path), as `parse` does; longer stamps go to
+/// `parse`. The digits are read once, converted as they are found.
+fn stamp(b: &[u8], at: usize) -> Option<(f64, usize)> {
     const POW10: [f64; 16] = [
         1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
     ];
-    let (int, frac) = (stamp.get(..dot)?, stamp.get(dot + 1..)?);
-    if int.len() + frac.len() > 15 {
-        return std::str::from_utf8(stamp).ok()?.parse().ok();
-    }
-    let digits = |m: u64, part: &[u8]| {
-        part.iter()
-            .fold(m, |m, &c| m * 10 + u64::from(c.wrapping_sub(b'0')))
+    let mut value = 0u64;
+    let mut digits = |mut i: usize| {
+        while let Some(d) = b.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d < 10) {
+            // (Wraps only past 19 digits, where `parse` decides instead.)
+            value = value.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        i
     };
-    Some(digits(digits(0, int), frac) as f64 / POW10[frac.len()])
+    let dot = digits(at);
+    if dot == at || b.get(dot) != Some(&b'.') {
+        return None;
+    }
+    let end = digits(dot + 1);
+    if end == dot + 1 {
+        return None;
+    }
+    let time = match POW10.get(end - dot - 1) {
+        Some(p) if end - at <= 16 => value as f64 / p,
+        _ => std::str::from_utf8(&b[at..end]).ok()?.parse().ok()?,
+    };
+    Some((time, end))
 }
 
 /// [`split_prefix`] by the patterns: every form of line.
@@ -950,6 +960,29 @@ const MAY_HEAD: &str = r"BUG|KASAN: |general protection fault|divide|double faul
 /// text matches far less often than two-byte ones (fewer false candidates to check).
 const MAY_HEAD_SHORT: &str = "[#";
 
+/// The literals of the other marks (ends of reports, sanitizers' rules, netoops's dump line),
+/// which [`marks`] looks for in one scan of the log. None of them can overlap another (none
+/// holds another, none ends as another begins; a test checks it), so the matches of that
+/// scan, which do not overlap, are on every line that holds one of them.
+const MARK_LITERALS: [(&str, u8); 4] = [
+    ("---[ end ", select::END),
+    ("Kernel Offset:", select::END),
+    ("====================", select::RULE),
+    ("netoops: dump ", select::DUMP),
+];
+
+/// [`MARK_LITERALS`] as one pattern.
+fn mark_literals_rx() -> &'static Regex {
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let alternatives: Vec<String> = MARK_LITERALS
+            .iter()
+            .map(|(l, _)| regex::escape(l))
+            .collect();
+        Regex::new(&alternatives.join("|")).expect("valid regex")
+    })
+}
+
 /// [`MAY_HEAD`] without [`MAY_HEAD_SHORT`].
 fn may_head_long_rx() -> &'static Regex {
     static CELL: OnceLock<Regex> = OnceLock::new();
@@ -980,12 +1013,12 @@ fn lines_of<'a>(log: &'a str, newlines: &'a [usize]) -> impl Iterator<Item = &'a
 }
 
 /// The [`select::Marks`] of `log` (`newlines` the positions of its `\n`s; of `n` lines, as
-/// `str::lines` splits it): which lines
-/// may be a report's header, an end marker, a sanitizer's closing rule or netoops's dump
-/// line, found by scanning the whole text once per kind (SIMD literal searches) rather than
-/// testing every line. Each mark is a superset: a line holds what the exact per-line test
-/// needs whenever that test passes on its text (the line without its console prefix), and
-/// none of the searched texts spans a line; the exact test still decides.
+/// `str::lines` splits it): which lines may be a report's header, an end marker, a
+/// sanitizer's closing rule or netoops's dump line, found by scanning the whole text (SIMD
+/// literal searches: the header patterns, `[#`, then [`MARK_LITERALS`]) rather than testing
+/// every line. Each mark is a superset: a line holds what the exact per-line test needs
+/// whenever that test passes on its text (the line without its console prefix), and none of
+/// the searched texts spans a line; the exact test still decides.
 fn marks(log: &str, newlines: &[usize], n: usize) -> select::Marks {
     use memchr::memmem;
     let b = log.as_bytes();
@@ -1000,16 +1033,14 @@ fn marks(log: &str, newlines: &[usize], n: usize) -> select::Marks {
     for m in may_head_long_rx().find_iter(log) {
         mark(m.start(), select::HEAD);
     }
-    for (needle, kind) in [
-        (MAY_HEAD_SHORT.as_bytes(), select::HEAD),
-        (&b"---[ end "[..], select::END),
-        (b"Kernel Offset:", select::END),
-        (b"====================", select::RULE),
-        (b"netoops: dump ", select::DUMP),
-    ] {
-        for at in memmem::find_iter(b, needle) {
-            mark(at, kind);
-        }
+    for at in memmem::find_iter(b, MAY_HEAD_SHORT.as_bytes()) {
+        mark(at, select::HEAD);
+    }
+    for m in mark_literals_rx().find_iter(log) {
+        let kind = MARK_LITERALS
+            .iter()
+            .find_map(|(l, kind)| (*l == m.as_str()).then_some(*kind));
+        mark(m.start(), kind.unwrap_or(0));
     }
     select::Marks(marks)
 }

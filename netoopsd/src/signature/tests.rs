@@ -1954,6 +1954,10 @@ fn common_line_split_equals_the_patterns() {
         "[   12.345678] ",
         "[12.3]",
         "[ 1.2]x",
+        "[1234567890.12345] ",
+        "[12345678901.12345] ",
+        "[ 12345678901234.56789012345] ",
+        "[0.000000000000001] ",
         "[   12.345678][  T123] ",
         "[   12.345678][    C1]\t",
         "[   12.345678][ T] ",
@@ -2013,8 +2017,12 @@ fn timestamps_convert_as_parse_does() {
             .collect();
         let stamp = format!("{}.{}", &digits[..il], &digits[il..]);
         let want: f64 = stamp.parse().unwrap();
-        let got = super::seconds(stamp.as_bytes(), il).unwrap();
-        assert_eq!(got.to_bits(), want.to_bits(), "{stamp}");
+        let (got, end) = super::stamp(format!("{stamp}]").as_bytes(), 0).unwrap();
+        assert_eq!(
+            (got.to_bits(), end),
+            (want.to_bits(), stamp.len()),
+            "{stamp}"
+        );
     }
 }
 
@@ -2036,4 +2044,29 @@ fn lines_split_as_str_lines_does() {
         let got: Vec<&str> = super::lines_of(log, &nl).collect();
         assert_eq!(got, log.lines().collect::<Vec<_>>(), "{log:?}");
     }
+}
+
+/// No two of the literals that [`super::marks`] finds in one scan can overlap, so that its
+/// matches, which do not overlap, are on every line that holds one; and each marks its line.
+#[test]
+fn mark_literals_cannot_hide_each_other() {
+    let literals = super::MARK_LITERALS.map(|(l, _)| l);
+    for (i, a) in literals.iter().enumerate() {
+        for (j, b) in literals.iter().enumerate() {
+            if i != j {
+                assert!(!a.contains(b), "{a:?} holds {b:?}");
+                for k in 1..a.len().min(b.len()) {
+                    assert!(!a.ends_with(&b[..k]), "{a:?} ends as {b:?} begins");
+                }
+            }
+        }
+    }
+    let log = "a\n---[ end trace ]---\nKernel Offset: 0x0\n==========================\n\
+               x netoops: dump 1\nOops: 0000 [#1] SMP\n";
+    let nl: Vec<usize> = memchr::memchr_iter(b'\n', log.as_bytes()).collect();
+    use super::select::{DUMP, END, HEAD, RULE};
+    assert_eq!(
+        super::marks(log, &nl, 6).0,
+        vec![0, END, END, RULE, DUMP, HEAD]
+    );
 }
