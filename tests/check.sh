@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make check`: every test of the project, then one summary line `N passed, N failed`.
-#   1. the userspace crates' cargo tests (unit, property, golden)
+#   1. the userspace crates' cargo tests (unit, property, golden), and their docs without a warning
 #   2. bounded fuzz runs of the packet decoder and of netoopsd's receive path
 #   3. the kernel's own Rust checks on the module (scripts/lint.sh, also `make lint`): rustfmt with
 #      the kernel tree's .rustfmt.toml, and clippy (make CLIPPY=1) without a warning
@@ -35,6 +35,17 @@ if [ -f Cargo.toml ]; then
         count_cargo
         # A build failure reports no test results: count it as a failure.
         grep -q 'test result:' "$out" || failed=$((failed + 1))
+    fi
+fi
+
+# The userspace crates' API documentation builds without a warning (broken or private links).
+if [ -f Cargo.toml ]; then
+    step "cargo doc (netoopsd, netoops-codec, netoops-frame; warnings are errors)"
+    if RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --color never \
+            -p netoopsd -p netoops-codec -p netoops-frame; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
     fi
 fi
 

@@ -5,7 +5,7 @@
 //! (a raw DEFLATE compressor for version 2's log pieces), [`fec`] (the Reed–Solomon erasure
 //! code of version 2's parity packets) and [`seal`] (ChaCha20-Poly1305 of RFC 8439, which
 //! seals version-2 packets). This crate root only wraps them for the collector and the tests,
-//! and adds [`sender`], a host-side reference sender (feature `std`). See `PROTOCOL.md` at
+//! and adds `sender`, a host-side reference sender (feature `std`). See `PROTOCOL.md` at
 //! the repository root for the byte-level specification.
 #![no_std]
 #![forbid(unsafe_code)]

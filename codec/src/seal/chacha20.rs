@@ -77,7 +77,7 @@ fn block_words(key: &[u8; KEY_LEN], counter: u32, nonce: &[u8; NONCE_LEN]) -> [u
     w
 }
 
-/// [`block_words`] into `w`.
+/// `block_words` into `w`.
 #[inline(never)]
 pub fn block_words_into(
     key: &[u8; KEY_LEN],

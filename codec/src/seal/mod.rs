@@ -134,9 +134,9 @@ fn check_len(len: usize) -> Result<(), SealError> {
     }
 }
 
-/// Working memory for [`seal_in_place_with`] and [`open_in_place_with`]: a keystream block,
-/// the one-time key and the Poly1305 state. A caller short of stack (the kernel's crash path)
-/// keeps it in memory set aside beforehand; it holds nothing between calls (it is wiped).
+/// Working memory for [`seal_in_place_with`]: a keystream block, the one-time key and the
+/// Poly1305 state. A caller short of stack (the kernel's crash path) keeps it in memory set
+/// aside beforehand; it holds nothing between calls (it is wiped).
 #[derive(Clone)]
 pub struct SealScratch {
     w: [u32; 16],

@@ -213,7 +213,7 @@ const LZ4_BLOB: [u8; 4] = *b"NOZ1";
 
 /// Packets as one blob: for each, a little-endian u32 length, then the bytes; the whole
 /// compressed with LZ4 (an LZ4 block of the plain blob, its length before it) after
-/// [`LZ4_BLOB`].
+/// `LZ4_BLOB`.
 pub fn pack(packets: &[Vec<u8>]) -> Vec<u8> {
     let mut plain = Vec::with_capacity(packets.iter().map(|p| p.len() + 4).sum());
     for p in packets {
