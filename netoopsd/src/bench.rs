@@ -9,8 +9,11 @@
 //! socket buffer cannot hide a deficit: a rate counts only if every packet was received and
 //! every dump stored complete. Socket drops (the receiver's own count and the kernel's
 //! `RcvbufErrors`) are told apart from losses inside the collector; CPU time is measured
-//! from outside (`RUSAGE_CHILDREN`). `--memory` measures the collector's stages without the
-//! socket instead ([`crate::bench_memory`]).
+//! from outside (`RUSAGE_CHILDREN`), and split by the collector's threads from its
+//! statistics (receive, report, store, checkpoint: microseconds per dump), beside the cores
+//! the generator itself took (on loopback that includes the kernel's delivery to the
+//! receiving socket). `--memory` measures the collector's stages without the socket instead
+//! ([`crate::bench_memory`]).
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, UdpSocket};
@@ -248,6 +251,15 @@ pub struct Step {
     pub cpu_s: f64,
     /// Peak RSS of the receiver, KiB.
     pub max_rss_kib: u64,
+    /// The collector's CPU seconds by thread (receive, report, store, checkpoint), as its
+    /// statistics give them.
+    pub cpu_by_thread: Vec<(String, f64)>,
+    /// CPU seconds the generator (this process) spent sending, in `send_s` seconds. On
+    /// loopback this includes the kernel's delivery of each datagram to the receiving
+    /// socket, so it is what the machine had to give before any receiver saw a packet.
+    pub generator_cpu_s: f64,
+    /// Seconds the sending took.
+    pub send_s: f64,
 }
 
 impl Step {
@@ -265,6 +277,27 @@ impl Step {
     /// CPU seconds per 100,000 packets received.
     pub fn cpu_per_100k(&self) -> f64 {
         self.cpu_s / self.received.max(1) as f64 * 1e5
+    }
+
+    /// Where the CPU went: the collector's threads' microseconds per dump sent (the rest of
+    /// the process as `other`), and the cores the generator took while sending.
+    pub fn cpu_line(&self) -> String {
+        let per_dump = |s: f64| s / self.dumps.max(1) as f64 * 1e6;
+        let mut parts: Vec<String> = self
+            .cpu_by_thread
+            .iter()
+            .map(|(t, s)| format!("{t} {:.0} us", per_dump(*s)))
+            .collect();
+        let other = self.cpu_s - self.cpu_by_thread.iter().map(|(_, s)| s).sum::<f64>();
+        let mut line = String::from("            ");
+        if !parts.is_empty() {
+            parts.push(format!("other {:.0} us", per_dump(other.max(0.0))));
+            line += &format!("CPU per dump: {}; ", parts.join(", "));
+        }
+        line + &format!(
+            "the generator took {:.2} of a core\n",
+            self.generator_cpu_s / self.send_s.max(1e-9)
+        )
     }
 }
 
@@ -373,7 +406,9 @@ fn step(
             cmd.args(["bench", "--count-only", "--seconds", &timeout]);
         }
     }
-    let cpu_before = children_cpu();
+    // The receiver's CPU, measured from outside (it is a child that is waited for below), the
+    // same way for any receiver: another build, the count-only one.
+    let cpu_before = crate::cpu::children();
     let mut child = cmd
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -398,6 +433,7 @@ fn step(
     let (mut sent, mut log_bytes) = (0u64, 0u64);
     let interval = 1.0 / rate as f64;
     let mut packets = Vec::new();
+    let generator_cpu = crate::cpu::process();
     let start = Instant::now();
     for n in 0..ndumps {
         log_bytes += pool.dump(n, &mut packets);
@@ -414,6 +450,7 @@ fn step(
         }
     }
     let elapsed = start.elapsed().as_secs_f64();
+    let generator_cpu_s = (crate::cpu::process() - generator_cpu).as_secs_f64();
     if receiver == Receiver::CountOnly {
         // It stops when it has them all or after a second without a packet.
         let _ = machines[0].send(format!("netoops-bench-end {sent}").as_bytes());
@@ -432,7 +469,7 @@ fn step(
         }
     }
     let _ = child.wait();
-    let cpu_s = children_cpu() - cpu_before;
+    let cpu_s = (crate::cpu::children() - cpu_before).as_secs_f64();
     let after = rcvbuf_errors();
     let s = stats.ok_or_else(|| {
         format!(
@@ -456,16 +493,26 @@ fn step(
         partial: g("dumps_partial"),
         cpu_s,
         max_rss_kib: g("max_rss_kib"),
-    })
-}
-
-/// CPU seconds (user + system) of the children this process has waited for: measured from
-/// outside, the same way for any receiver (another build, the count-only one).
-fn children_cpu() -> f64 {
-    use nix::sys::resource::{getrusage, UsageWho};
-    getrusage(UsageWho::RUSAGE_CHILDREN).map_or(0.0, |u| {
-        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-        t(u.user_time()) + t(u.system_time())
+        cpu_by_thread: s["cpu_s_by_thread"]
+            .as_object()
+            .map(|o| {
+                let s = |t: &str| o.get(t).and_then(Value::as_f64);
+                // The pipeline's order, then any other.
+                let order = ["receive", "report", "store", "checkpoint"];
+                let mut v: Vec<(String, f64)> = order
+                    .iter()
+                    .filter_map(|t| Some((t.to_string(), s(t)?)))
+                    .collect();
+                v.extend(
+                    o.iter()
+                        .filter(|(t, _)| !order.contains(&t.as_str()))
+                        .filter_map(|(t, x)| Some((t.clone(), x.as_f64()?))),
+                );
+                v
+            })
+            .unwrap_or_default(),
+        generator_cpu_s,
+        send_s: elapsed,
     })
 }
 
@@ -501,11 +548,34 @@ pub fn count_only(secs: f64) -> Result<String, String> {
         "packets": packets,
         "bytes": bytes,
         "socket_drops": rx.socket_drops(),
-        "cpu_s": crate::listen::cpu_seconds(),
+        "cpu_s": crate::cpu::process().as_secs_f64(),
         "max_rss_kib": crate::listen::max_rss_kib(),
     });
     eprintln!("{stats}");
     Ok(String::new())
+}
+
+/// The summary of a receiver's highest lossless rate `b`. With `--all`, rates past a loss are
+/// measured too, so a lossless rate can lie above lossy ones (a stall of the machine at a
+/// lower rate): `lower` names those, and the line says that the rate was not sustained
+/// throughout.
+fn sustained_line(name: &str, b: &Step, lower: &[u64]) -> String {
+    let caveat = if lower.is_empty() {
+        String::new()
+    } else {
+        let rates: Vec<String> = lower.iter().map(u64::to_string).collect();
+        format!(
+            "; but packets were lost at the lower rate(s) {}",
+            rates.join(", ")
+        )
+    };
+    format!(
+        "{name}: sustained without loss: {:.0} packets/s, {:.1} MB/s of log, {:.3} CPU-s per 100k packets, peak RSS {:.1} MiB{caveat}\n",
+        b.sent_pps,
+        b.log_bps / 1e6,
+        b.cpu_per_100k(),
+        b.max_rss_kib as f64 / 1024.0
+    )
 }
 
 /// Runs the benchmark; returns the report text. `_db` is unused: each rate gets a fresh
@@ -534,6 +604,8 @@ pub fn run(a: &BenchArgs, _db: &Path) -> Result<String, String> {
     );
     out.push_str("receiver    target_pps  sent_pps  log_MB/s  sent      received  socket_drops  rcvbuf_errors  lost_inside  complete/dumps  CPU-s/100k  max_rss_MiB  result\n");
     let mut best: Vec<(Receiver, Step)> = Vec::new();
+    // The rates at which each receiver lost packets (with --all it goes on past them).
+    let mut lost: Vec<(Receiver, u64)> = Vec::new();
     let mut alive = vec![Receiver::CountOnly, Receiver::Collector];
     if a.collector_only {
         alive.retain(|r| *r == Receiver::Collector);
@@ -568,13 +640,17 @@ pub fn run(a: &BenchArgs, _db: &Path) -> Result<String, String> {
                 s.max_rss_kib as f64 / 1024.0,
                 if s.lossless() { "lossless" } else { "LOSS" }
             );
+            let line = line + &s.cpu_line();
             eprint!("{line}");
             out.push_str(&line);
             if s.lossless() {
                 best.retain(|(r, _)| *r != receiver);
                 best.push((receiver, s));
-            } else if !a.all {
-                alive.retain(|r| *r != receiver);
+            } else {
+                lost.push((receiver, rate));
+                if !a.all {
+                    alive.retain(|r| *r != receiver);
+                }
             }
         }
         if alive.is_empty() {
@@ -583,16 +659,19 @@ pub fn run(a: &BenchArgs, _db: &Path) -> Result<String, String> {
     }
     for receiver in [Receiver::CountOnly, Receiver::Collector] {
         match best.iter().find(|(r, _)| *r == receiver) {
-            Some((_, b)) => out.push_str(&format!(
-                "{}: sustained without loss: {:.0} packets/s, {:.1} MB/s of log, {:.3} CPU-s per 100k packets, peak RSS {:.1} MiB\n",
-                receiver.name(),
-                b.sent_pps,
-                b.log_bps / 1e6,
-                b.cpu_per_100k(),
-                b.max_rss_kib as f64 / 1024.0
-            )),
+            Some((_, b)) => {
+                let lower: Vec<u64> = lost
+                    .iter()
+                    .filter(|(r, at)| *r == receiver && *at < b.rate)
+                    .map(|(_, at)| *at)
+                    .collect();
+                out.push_str(&sustained_line(receiver.name(), b, &lower));
+            }
             None if a.collector_only && receiver == Receiver::CountOnly => {}
-            None => out.push_str(&format!("{}: no rate was sustained without loss\n", receiver.name())),
+            None => out.push_str(&format!(
+                "{}: no rate was sustained without loss\n",
+                receiver.name()
+            )),
         }
     }
     let rate = |r: Receiver| best.iter().find(|(x, _)| *x == r).map(|(_, s)| s.sent_pps);
@@ -608,6 +687,34 @@ const POOL_DUMPS: usize = 128;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lossless_rate_above_a_lossy_one_says_so() {
+        let b = Step {
+            receiver: Receiver::Collector,
+            rate: 120_000,
+            sent: 1_200_000,
+            dumps: 38_000,
+            sent_pps: 119_994.4,
+            log_bps: 163.1e6,
+            received: 1_200_000,
+            socket_drops: 0,
+            rcvbuf_errors: 0,
+            complete: 38_000,
+            partial: 0,
+            cpu_s: 12.0,
+            max_rss_kib: 100 * 1024,
+            cpu_by_thread: Vec::new(),
+            generator_cpu_s: 5.0,
+            send_s: 10.0,
+        };
+        let head = "netoopsd: sustained without loss: 119994 packets/s, 163.1 MB/s of log, 1.000 CPU-s per 100k packets, peak RSS 100.0 MiB";
+        assert_eq!(sustained_line("netoopsd", &b, &[]), format!("{head}\n"));
+        assert_eq!(
+            sustained_line("netoopsd", &b, &[90_000, 110_000]),
+            format!("{head}; but packets were lost at the lower rate(s) 90000, 110000\n")
+        );
+    }
 
     #[test]
     fn generated_dumps_are_valid_and_sized() {

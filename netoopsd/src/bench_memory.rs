@@ -5,34 +5,16 @@
 //! what it costs per packet or per dump, so that where the time goes is a measured figure.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use crate::bench::{dump_packets, machine_ip, MACHINES};
+use crate::cpu;
 use crate::live::{Collector, Finished, Limits};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{NewReport, Store};
 
 /// Reports stored per transaction (the storing thread's batch size).
 const STORE_BATCH: usize = 256;
-
-/// CPU time (user + system) of the calling thread so far.
-pub fn cpu_time() -> Duration {
-    rusage(nix::sys::resource::UsageWho::RUSAGE_THREAD)
-}
-
-/// CPU time (user + system) of the whole process so far.
-fn process_cpu_time() -> Duration {
-    rusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
-}
-
-fn rusage(who: nix::sys::resource::UsageWho) -> Duration {
-    nix::sys::resource::getrusage(who).map_or(Duration::ZERO, |u| {
-        let t = |tv: nix::sys::time::TimeVal| {
-            Duration::from_secs(tv.tv_sec() as u64) + Duration::from_micros(tv.tv_usec() as u64)
-        };
-        t(u.user_time()) + t(u.system_time())
-    })
-}
 
 /// Runs the stages on `dumps` generated dumps with logs of `kib.0`..=`kib.1` KiB, the
 /// receive stage for at least `secs` seconds; returns the report.
@@ -61,7 +43,7 @@ pub fn run(dumps: u64, kib: (usize, usize), secs: f64) -> Result<String, String>
     let mut rounds = 0u64;
     let mut finished: Vec<Finished> = Vec::new();
     let mut kept: Vec<Finished> = Vec::new();
-    let (wall, t0, c0) = (SystemTime::now(), Instant::now(), cpu_time());
+    let (wall, t0, c0) = (SystemTime::now(), Instant::now(), cpu::thread());
     let mut peak_held = 0usize;
     while rounds == 0 || t0.elapsed().as_secs_f64() < secs {
         let mut c = Collector::new(Limits::default());
@@ -86,7 +68,7 @@ pub fn run(dumps: u64, kib: (usize, usize), secs: f64) -> Result<String, String>
         }
         rounds += 1;
     }
-    let cpu = (cpu_time() - c0).as_secs_f64();
+    let cpu = (cpu::thread() - c0).as_secs_f64();
     let n = (packets * rounds) as f64;
     out.push_str(&format!(
         "receive+verify: {:.0} packets/s per core ({:.0} MB/s, {:.2} us/packet, {:.2} CPU-s per 100k packets), peak held {:.1} MiB\n",
@@ -98,20 +80,20 @@ pub fn run(dumps: u64, kib: (usize, usize), secs: f64) -> Result<String, String>
     ));
 
     // The report of each finished dump: log, signature, index fields.
-    let c0 = cpu_time();
+    let c0 = cpu::thread();
     let now = SystemTime::now();
     let n_kept = kept.len();
     let reports: Vec<NewReport> = kept
         .into_iter()
         .map(|f| NewReport::of_finished(f, now))
         .collect();
-    let cpu = (cpu_time() - c0).as_secs_f64();
+    let cpu = (cpu::thread() - c0).as_secs_f64();
     // Of which the signature: the same logs again, signature alone.
-    let c0 = cpu_time();
+    let c0 = cpu::thread();
     for r in &reports {
         std::hint::black_box(crate::signature::for_dump(Some(&r.log), &r.fields.reason));
     }
-    let sig = (cpu_time() - c0).as_secs_f64();
+    let sig = (cpu::thread() - c0).as_secs_f64();
     out.push_str(&format!(
         "report (log, signature, fields): {:.0} dumps/s per core ({:.0} us/dump, {:.2} us/packet; the signature alone {:.0} us/dump)\n",
         n_kept as f64 / cpu,
@@ -124,15 +106,18 @@ pub fn run(dumps: u64, kib: (usize, usize), secs: f64) -> Result<String, String>
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let path = dir.path().join("bench-memory.db");
     let mut store = SqliteStore::open(&path)?;
-    let (c0, p0) = (cpu_time(), process_cpu_time());
+    let (c0, p0) = (cpu::thread(), cpu::process());
     let t0 = Instant::now();
     for b in reports.chunks(STORE_BATCH) {
         store.put(b)?;
     }
-    let (cpu, wall_s) = ((cpu_time() - c0).as_secs_f64(), t0.elapsed().as_secs_f64());
+    let (cpu, wall_s) = (
+        (cpu::thread() - c0).as_secs_f64(),
+        t0.elapsed().as_secs_f64(),
+    );
     // Closing joins the checkpointing thread and checkpoints the rest of the log.
     drop(store);
-    let all = (process_cpu_time() - p0).as_secs_f64();
+    let all = (cpu::process() - p0).as_secs_f64();
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     out.push_str(&format!(
         "store (SQLite, batches of {STORE_BATCH}): {:.0} reports/s ({:.0} us/report CPU, {:.0} us wall), {:.2} us/packet, database {:.1} MiB; with the checkpoints (another thread) {:.0} us/report CPU\n",

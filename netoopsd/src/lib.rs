@@ -6,7 +6,7 @@
 //! source may hold and send (allow-list, rates, bytes), [`reassembly`] is the per-dump logic (shared with [`decode`]), [`keys`] opens sealed packets, [`zpiece`] inflates
 //! compressed log pieces, [`signature`] turns a log into a crash title,
 //! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
-//! collector, [`query`] prints `ls`/`show`/`top`, [`bench`] measures the collector under
+//! collector, [`query`] prints `ls`/`show`/`top`, [`bench`](mod@bench) measures the collector under
 //! load ([`bench_memory`] its stages without the socket), [`input`] reads capture files,
 //! [`text`] and [`json`] print dumps, [`web`] serves the web view of the store (`serve`),
 //! [`config`] reads `--config` files (TOML), [`metrics`] serves Prometheus metrics of
@@ -20,6 +20,7 @@ pub mod bench;
 pub mod bench_memory;
 pub mod caps;
 pub mod config;
+pub mod cpu;
 pub mod decode;
 pub mod display;
 pub mod encode;
@@ -29,6 +30,7 @@ pub mod keys;
 pub mod listen;
 pub mod live;
 pub mod metrics;
+pub mod priority;
 pub mod query;
 pub mod reassembly;
 pub mod receive;

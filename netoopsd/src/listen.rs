@@ -2,7 +2,7 @@
 //!
 //! Three stages in a pipeline: the receiving thread owns the sockets and the [`Collector`]
 //! (parsing, checking and reassembling each datagram); report threads, one per core
-//! ([`Reporters`]), turn each finished dump into its report (log, signature, index fields);
+//! (`Reporters`), turn each finished dump into its report (log, signature, index fields);
 //! the storing thread stores batches of reports in one transaction and prints one line per
 //! stored report (a SQLite database's log is checkpointed by a thread of its own). The
 //! channels between them are bounded: if storage falls behind, reception waits and the
@@ -29,6 +29,7 @@ use crate::config::Reload;
 use crate::display::dump_name;
 use crate::live::{Collector, Counters, Finished, Limits, Received};
 use crate::metrics::{Metrics, Publisher};
+use crate::priority::spawn_worker;
 use crate::receive::{bind, Receiver};
 use crate::store::{Filter, NewReport, Store, Stored};
 
@@ -144,6 +145,8 @@ pub struct Summary {
     pub batches: u64,
     /// Peak resident memory of the process (KiB), if known.
     pub max_rss_kib: Option<u64>,
+    /// CPU seconds by thread: receive (this one), report, store, checkpoint.
+    pub cpu_by_thread: std::collections::BTreeMap<&'static str, f64>,
 }
 
 impl Summary {
@@ -177,7 +180,8 @@ impl Summary {
             "socket_drops": self.socket_drops,
             "batches": self.batches,
             "max_rss_kib": self.max_rss_kib,
-            "cpu_s": cpu_seconds(),
+            "cpu_s": crate::cpu::process().as_secs_f64(),
+            "cpu_s_by_thread": self.cpu_by_thread,
         })
     }
 
@@ -215,15 +219,6 @@ impl Summary {
     }
 }
 
-/// CPU time (user + system) this process has spent, in seconds.
-pub fn cpu_seconds() -> f64 {
-    use nix::sys::resource::{getrusage, UsageWho};
-    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| {
-        let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 + tv.tv_usec() as f64 / 1e6;
-        t(u.user_time()) + t(u.system_time())
-    })
-}
-
 /// Peak resident set size of this process, from `/proc/self/status`.
 pub fn max_rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -257,7 +252,9 @@ fn report_of(f: Finished, now: SystemTime) -> NewReport {
 /// the storing thread is gone.
 fn report_loop(rx: ChanRx<Finished>, tx: SyncSender<NewReport>) {
     for f in rx {
-        if tx.send(report_of(f, SystemTime::now())).is_err() {
+        let report = report_of(f, SystemTime::now());
+        crate::cpu::tick();
+        if tx.send(report).is_err() {
             return;
         }
     }
@@ -285,10 +282,10 @@ impl Reporters {
             let (q, rx) = sync_channel::<Finished>(1024 / n);
             let tx = tx.clone();
             threads.push(
-                std::thread::Builder::new()
-                    .name(format!("netoopsd-report{i}"))
-                    .spawn(move || report_loop(rx, tx))
-                    .map_err(|e| format!("cannot start a report thread: {e}"))?,
+                spawn_worker(&format!("netoopsd-report{i}"), "report", move || {
+                    report_loop(rx, tx)
+                })
+                .map_err(|e| format!("cannot start a report thread: {e}"))?,
             );
             queues.push(q);
         }
@@ -490,6 +487,7 @@ fn store_loop(
     let mut last_prune = Instant::now();
     let mut since_prune = 0u64;
     loop {
+        crate::cpu::tick();
         if retain.is_set()
             && (since_prune >= retain.every_bytes() || last_prune.elapsed() >= PRUNE_EVERY)
         {
@@ -536,6 +534,9 @@ fn store_loop(
         let t0 = Instant::now();
         match store.put_stored(&held.reports[..n]) {
             Ok(stored) => {
+                // Charged before the batch is counted: /metrics never shows it stored but
+                // not its cost.
+                crate::cpu::tick();
                 if let Some(m) = &held.metrics {
                     m.stored(stored.len() as u64, t0.elapsed());
                 }
@@ -605,6 +606,8 @@ fn store_loop(
 /// pending are stored as they are (partial). SIGHUP reads the settings again
 /// ([`Options::reload`]) and applies what needs no new socket.
 pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, String> {
+    let charged_before = crate::cpu::by_role();
+    let metered = crate::cpu::meter("receive");
     let spec = opts.db.to_string_lossy();
     let store = crate::store::open(&spec)?;
     if opts.retain.is_set() && !store.shrinks()? {
@@ -614,6 +617,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         );
     }
     let sockets = bind(&opts.addrs, opts.rcvbuf)?;
+    let capped = crate::receive::capped_buffers(&sockets, opts.rcvbuf);
     let mut rx = Receiver::new(sockets, opts.batch);
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -628,6 +632,9 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         addrs.join(", "),
         store.name()
     );
+    for line in capped {
+        eprintln!("{line}");
+    }
     crate::sd_notify::ready(&format!("listening on {}", addrs.join(", ")));
 
     let counters = Arc::new(StoreCounters::default());
@@ -638,17 +645,15 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         let (counters, stop) = (Arc::clone(&counters), Arc::clone(&stop));
         let stop_after = opts.exit_after_dumps;
         let (retain, metrics) = (opts.retain, opts.metrics.clone());
-        std::thread::Builder::new()
-            .name("netoopsd-store".into())
-            .spawn(move || {
-                let held = Held {
-                    retain,
-                    metrics,
-                    ..Held::new(HELD_MAX_REPORTS, HELD_MAX_BYTES)
-                };
-                store_loop(store, report_rx, counters, stop_after, stop, out, held)
-            })
-            .map_err(|e| format!("cannot start the storing thread: {e}"))?
+        spawn_worker("netoopsd-store", "store", move || {
+            let held = Held {
+                retain,
+                metrics,
+                ..Held::new(HELD_MAX_REPORTS, HELD_MAX_BYTES)
+            };
+            store_loop(store, report_rx, counters, stop_after, stop, out, held)
+        })
+        .map_err(|e| format!("cannot start the storing thread: {e}"))?
     };
 
     let mut collector = Collector::new(opts.limits.clone());
@@ -731,6 +736,9 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
     if end == End::TimedOut && opts.exit_after_dumps.is_some_and(|n| stored >= n) {
         end = End::Stopped;
     }
+    // This thread received; the others charged the rest of their time as they ended (joined
+    // above).
+    drop(metered);
     let summary = Summary {
         end,
         counters: collector.counters.clone(),
@@ -741,6 +749,7 @@ pub fn run(opts: &Options, out: impl Write + Send + 'static) -> Result<Summary, 
         socket_drops: rx.socket_drops(),
         batches: rx.batches,
         max_rss_kib: max_rss_kib(),
+        cpu_by_thread: crate::cpu::by_role_since(&charged_before),
     };
     eprintln!("{}", summary.to_text());
     if opts.stats_json {

@@ -105,8 +105,8 @@ enum Command {
         dir: PathBuf,
     },
     /// Load test over loopback: runs `netoopsd listen` and replays encoded dumps to it at
-    /// rising rates; prints the packets/s and dumps/s it sustains without loss, and its
-    /// memory.
+    /// rising rates; prints the packets/s and dumps/s it sustains without loss, its memory,
+    /// and where the CPU went (each collector thread per dump, the generator's cores).
     Bench(netoopsd::bench::BenchArgs),
     /// Serve a web view of the stored crashes (buckets, reports, machines) and its JSON API
     /// over HTTP; prints `serving http://ADDR/` when ready.

@@ -21,9 +21,13 @@
 //!   a sealing rule, see [`is_sealing`]) and `cap="max_pending"` for dumps handed out early
 //!   because the pending limits were reached;
 //! - `netoopsd_reloads_total{result="ok|error"}`;
+//! - `netoopsd_cpu_seconds_total{thread}`: CPU time of the threads by role (`receive`, the
+//!   `report` threads together, `store`, `checkpoint`), charged as each works
+//!   ([`crate::cpu`]), and `process_cpu_seconds_total`: of the whole process;
 //! - `process_resident_memory_bytes`, `netoopsd_max_resident_memory_bytes`.
 
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -47,6 +51,10 @@ pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 
 /// How often it reads the sockets' drop counts (a read of `/proc/net/udp`), at most.
 pub const DROPS_EVERY: Duration = Duration::from_secs(1);
+
+/// The roles of the collector's threads whose CPU time `netoopsd_cpu_seconds_total` gives,
+/// each from the start (zero until it has worked).
+const ROLES: [&str; 4] = ["receive", "report", "store", "checkpoint"];
 
 /// The receiving thread's side: publishes a [`Snapshot`] when [`PUBLISH_EVERY`] has passed.
 pub struct Publisher {
@@ -86,6 +94,8 @@ impl Publisher {
             self.drops = rx.socket_drops();
             self.drops_read = Some(now);
         }
+        // The receiving thread's CPU time, charged as often as it publishes.
+        crate::cpu::tick();
         m.publish(Snapshot {
             counters: collector.counters.clone(),
             pending: collector.pending(),
@@ -298,6 +308,27 @@ impl Metrics {
             "Configuration reloads (SIGHUP), by result",
             self.reloads.clone(),
         );
+        let cpu = Family::<Labels, Counter<f64, AtomicU64>>::default();
+        let zero = ROLES.map(|role| (role, Duration::ZERO));
+        for (role, t) in zero.into_iter().chain(crate::cpu::by_role()) {
+            cpu.get_or_create(&vec![("thread", role.to_string())])
+                .inc_by(t.as_secs_f64());
+        }
+        r.register_with_unit(
+            "netoopsd_cpu",
+            "CPU time of the collector's threads, by role (charged as each works)",
+            Unit::Seconds,
+            cpu,
+        );
+        // Read after the roles: never less than their sum.
+        let process = Counter::<f64, AtomicU64>::default();
+        process.inc_by(crate::cpu::process().as_secs_f64());
+        r.register_with_unit(
+            "process_cpu",
+            "CPU time of the process, user and system",
+            Unit::Seconds,
+            process,
+        );
         if let Some(b) = proc_status_bytes("VmRSS:") {
             r.register_with_unit(
                 "process_resident_memory",
@@ -404,6 +435,14 @@ mod tests {
         ] {
             assert!(t.lines().any(|l| l == line), "{line} not in\n{t}");
         }
+        for role in ROLES {
+            let line = format!("netoopsd_cpu_seconds_total{{thread=\"{role}\"}} ");
+            assert!(
+                t.lines().any(|l| l.starts_with(&line)),
+                "{line} not in\n{t}"
+            );
+        }
+        assert!(t.contains("\nprocess_cpu_seconds_total "), "{t}");
         assert!(!t.contains("cap=\"unsealed\""), "{t}");
         assert!(t.ends_with("# EOF\n"), "{t}");
     }

@@ -37,13 +37,40 @@ pub fn bind(addrs: &[SocketAddr], rcvbuf: usize) -> Result<Vec<UdpSocket>, Strin
             if a.is_ipv6() {
                 s.set_only_v6(any_v4).map_err(|e| err("IPV6_V6ONLY", e))?;
             }
-            // Best effort: a smaller buffer only means earlier drops, which are counted.
+            // Best effort: a smaller buffer only means earlier drops, which are counted (and
+            // said: see `capped_buffers`).
             let _ = s.set_recv_buffer_size(rcvbuf);
             s.bind(&(*a).into()).map_err(|e| err("cannot bind", e))?;
             s.set_nonblocking(true).map_err(|e| err("O_NONBLOCK", e))?;
             let u: UdpSocket = s.into();
             setsockopt(&u, sockopt::RxqOvfl, &1).map_err(|e| format!("{a}: SO_RXQ_OVFL: {e}"))?;
             Ok(u)
+        })
+        .collect()
+}
+
+/// A line for each socket whose receive buffer the kernel granted smaller than the `asked`
+/// (`net.core.rmem_max` caps what an unprivileged process gets): that buffer is all that holds
+/// a burst while the receiving thread waits for the CPU. Linux reports twice the size it
+/// grants (the rest is its bookkeeping).
+pub fn capped_buffers(sockets: &[UdpSocket], asked: usize) -> Vec<String> {
+    let rmem_max = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok());
+    let why = match rmem_max {
+        Some(m) => format!("net.core.rmem_max is {m}"),
+        None => "net.core.rmem_max caps it".to_string(),
+    };
+    sockets
+        .iter()
+        .filter_map(|s| {
+            let got = socket2::SockRef::from(s).recv_buffer_size().ok()? / 2;
+            let a = s.local_addr().ok()?;
+            (got < asked).then(|| {
+                format!(
+                    "netoopsd: {a}: socket receive buffer of {got} bytes, not the {asked} asked for (--rcvbuf): {why}; a burst beyond it is dropped while the receiving thread waits for the CPU (sysctl -w net.core.rmem_max={asked} raises it)"
+                )
+            })
         })
         .collect()
 }

@@ -394,3 +394,71 @@ fn malformed_packets_are_reported_not_fatal() {
     assert_eq!(out["rejected"][0]["offset"], 24 + 16 + 42 + 12);
     assert_eq!(out["dumps"], serde_json::json!([]));
 }
+
+/// `netoopsd bench` says where the CPU went: per dump, each of the collector's threads and
+/// the rest of the process, which add up to the CPU the collector spent in all; and the
+/// cores the generator took, for the count-only receiver too.
+#[test]
+fn bench_splits_the_collectors_cpu_by_thread() {
+    let db = tmp("bench-cpu.db");
+    let o = netoopsd(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "bench",
+            "--rates",
+            "4000",
+            "--seconds",
+            "1",
+            "--log-kib",
+            "4,8",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    let after = |receiver: &str| {
+        let i = lines
+            .iter()
+            .position(|l| l.starts_with(receiver))
+            .expect(receiver);
+        (lines[i], lines[i + 1].trim())
+    };
+    let generator = |l: &str| -> f64 {
+        let cores = l.split("the generator took ").nth(1).expect(l);
+        cores.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let (_, cpu) = after("count-only");
+    assert!(generator(cpu) > 0.0, "{cpu}");
+    let (result, cpu) = after("netoopsd ");
+    assert!(generator(cpu) > 0.0, "{cpu}");
+    // `netoopsd  4000  SENT_PPS  MB/s  SENT  RECEIVED  ...  COMPLETE/DUMPS  CPU-s/100k ...`
+    let cols: Vec<&str> = result.split_whitespace().collect();
+    let received: f64 = cols[5].parse().unwrap();
+    let dumps: f64 = cols[9].split('/').nth(1).unwrap().parse().unwrap();
+    let total_s = cols[10].parse::<f64>().unwrap() * received / 1e5;
+    let parts = cpu
+        .strip_prefix("CPU per dump: ")
+        .and_then(|l| l.split(';').next())
+        .expect(cpu);
+    let mut us = std::collections::BTreeMap::new();
+    for part in parts.split(", ") {
+        let (thread, n) = part.strip_suffix(" us").unwrap().rsplit_once(' ').unwrap();
+        us.insert(thread, n.parse::<f64>().unwrap());
+    }
+    for thread in ["receive", "report", "store", "checkpoint", "other"] {
+        assert!(us.contains_key(thread), "{thread} missing: {cpu}");
+    }
+    assert!(
+        us["receive"] > 0.0 && us["report"] > 0.0 && us["store"] > 0.0,
+        "{cpu}"
+    );
+    let parts_s = us.values().sum::<f64>() * dumps / 1e6;
+    // Each figure is rounded to a microsecond per dump.
+    assert!(
+        (parts_s - total_s).abs() <= 0.005 + 3.0 * dumps / 1e6,
+        "{parts_s} s against {total_s} s: {cpu}"
+    );
+    assert!(us["other"] * dumps / 1e6 <= 0.25 * total_s, "{cpu}");
+}

@@ -321,6 +321,41 @@ fn errors_name_what_is_at_fault() {
     assert!(String::from_utf8(o.stderr).unwrap().contains("localhost"));
 }
 
+/// A receive buffer the kernel grants smaller than asked for (capped by
+/// `net.core.rmem_max`) is said once per socket, with what was granted and the limit; one it
+/// grants whole is not.
+#[test]
+fn a_capped_receive_buffer_is_named() {
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let (_d, db) = tmpdb("rcvbuf.db");
+    let asked = (rmem_max * 4).to_string();
+    let args = ["listen", "--listen", "127.0.0.1:0", "--timeout", "0.2"];
+    let o = run(&db, &[&args[..], &["--rcvbuf", &asked]].concat());
+    let e = String::from_utf8(o.stderr).unwrap();
+    let line = e
+        .lines()
+        .find(|l| l.contains("socket receive buffer"))
+        .unwrap_or_else(|| panic!("no line about the buffer: {e}"));
+    assert!(line.starts_with("netoopsd: 127.0.0.1:"), "{line}");
+    assert!(line.contains(": socket receive buffer of "), "{line}");
+    // After the listening line, which stays the first.
+    assert!(e.starts_with("netoopsd: listening on "), "{e}");
+    assert!(
+        line.contains(&format!(
+            "not the {asked} asked for (--rcvbuf): net.core.rmem_max is {rmem_max};"
+        )),
+        "{line}"
+    );
+    // A buffer within the limit: nothing said.
+    let o = run(&db, &[&args[..], &["--rcvbuf", "65536"]].concat());
+    let e = String::from_utf8(o.stderr).unwrap();
+    assert!(!e.contains("socket receive buffer"), "{e}");
+}
+
 #[test]
 fn packets_after_a_partial_report_was_stored_complete_it_even_after_a_restart() {
     let (_d, db) = tmpdb("late.db");

@@ -394,6 +394,18 @@ fn metrics_count_what_was_sent() {
     assert_eq!(inf, batches);
     assert!(s.val("netoopsd_store_seconds_sum", &[]) > 0.0);
     assert!(s.val("process_resident_memory_bytes", &[]) > 1e6);
+    // The CPU time of each role's threads, charged as they worked: the two reports were
+    // made and stored before this scrape, and the receiving thread published what it saw.
+    let cpu = |t: &str| s.val("netoopsd_cpu_seconds_total", &[("thread", t)]);
+    for t in ["receive", "report", "store"] {
+        assert!(cpu(t) > 0.0, "{t}: {}", cpu(t));
+    }
+    let threads: f64 = ["receive", "report", "store", "checkpoint"]
+        .iter()
+        .map(|t| cpu(t))
+        .sum();
+    let process = s.val("process_cpu_seconds_total", &[]);
+    assert!(threads <= process + 1e-6, "{threads} > {process}");
 
     // The same metrics beside the web view.
     let web = p.http_addr("netoopsd: serving http://");

@@ -5,7 +5,7 @@
 //! committing connection once the log passes 1,000 pages, so the storing thread paid for both
 //! writes and the file system syncs of the checkpoint: about a third of its time per report
 //! (`netoopsd bench --memory`). Here the writer's commit hook ([`Checkpointer::attach`])
-//! wakes this thread each time [`WAKE_PAGES`] more pages were appended to the log, and the
+//! wakes this thread each time `WAKE_PAGES` more pages were appended to the log, and the
 //! thread, with its own connection, copies them with a passive checkpoint, which never waits
 //! for or blocks the writer. A checkpoint copies a page once however many commits rewrote it
 //! (the last pages of the indexes, the table's), and syncs the files once.
@@ -24,6 +24,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
+
+use crate::priority::spawn_worker;
 
 /// Pages appended to the log that wake the checkpointing thread (8 MiB with 4 KiB pages).
 /// Waking it after every commit once the log held 1 MiB cost, at 70,000 packets/s,
@@ -74,10 +76,10 @@ impl Checkpointer {
             .map_err(|e| format!("{name}: opening the checkpointing connection: {e}"))?;
         let shared = Arc::new(Shared::default());
         let (mine, owned) = (shared.clone(), name.to_string());
-        let thread = std::thread::Builder::new()
-            .name("netoopsd-checkpoint".into())
-            .spawn(move || run(&conn, &owned, &mine))
-            .map_err(|e| format!("cannot start the checkpointing thread: {e}"))?;
+        let thread = spawn_worker("netoopsd-checkpoint", "checkpoint", move || {
+            run(&conn, &owned, &mine)
+        })
+        .map_err(|e| format!("cannot start the checkpointing thread: {e}"))?;
         let (wake, hook) = (thread.thread().clone(), shared.clone());
         // The log's pages when the thread was last woken.
         let mut woken = 0;
@@ -146,5 +148,6 @@ fn run(conn: &Connection, name: &str, shared: &Shared) {
                 last_error = Some(Instant::now());
             }
         }
+        crate::cpu::tick();
     }
 }
