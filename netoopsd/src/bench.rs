@@ -498,7 +498,7 @@ fn step(
             .map(|o| {
                 let s = |t: &str| o.get(t).and_then(Value::as_f64);
                 // The pipeline's order, then any other.
-                let order = ["receive", "report", "store", "checkpoint"];
+                let order = crate::cpu::ROLES;
                 let mut v: Vec<(String, f64)> = order
                     .iter()
                     .filter_map(|t| Some((t.to_string(), s(t)?)))

@@ -36,6 +36,10 @@ pub fn children() -> Duration {
     rusage(UsageWho::RUSAGE_CHILDREN)
 }
 
+/// The roles of `listen`'s threads, in the pipeline's order: what `/metrics` and
+/// `netoopsd bench` give the CPU time of.
+pub const ROLES: [&str; 4] = ["receive", "report", "store", "checkpoint"];
+
 /// CPU time charged to each role.
 static LEDGER: Mutex<BTreeMap<&'static str, Duration>> = Mutex::new(BTreeMap::new());
 

@@ -52,10 +52,6 @@ pub const PUBLISH_EVERY: Duration = Duration::from_millis(250);
 /// How often it reads the sockets' drop counts (a read of `/proc/net/udp`), at most.
 pub const DROPS_EVERY: Duration = Duration::from_secs(1);
 
-/// The roles of the collector's threads whose CPU time `netoopsd_cpu_seconds_total` gives,
-/// each from the start (zero until it has worked).
-const ROLES: [&str; 4] = ["receive", "report", "store", "checkpoint"];
-
 /// The receiving thread's side: publishes a [`Snapshot`] when [`PUBLISH_EVERY`] has passed.
 pub struct Publisher {
     metrics: Option<Arc<Metrics>>,
@@ -309,7 +305,8 @@ impl Metrics {
             self.reloads.clone(),
         );
         let cpu = Family::<Labels, Counter<f64, AtomicU64>>::default();
-        let zero = ROLES.map(|role| (role, Duration::ZERO));
+        // Each role from the start (zero until it has worked).
+        let zero = crate::cpu::ROLES.map(|role| (role, Duration::ZERO));
         for (role, t) in zero.into_iter().chain(crate::cpu::by_role()) {
             cpu.get_or_create(&vec![("thread", role.to_string())])
                 .inc_by(t.as_secs_f64());
@@ -435,7 +432,7 @@ mod tests {
         ] {
             assert!(t.lines().any(|l| l == line), "{line} not in\n{t}");
         }
-        for role in ROLES {
+        for role in crate::cpu::ROLES {
             let line = format!("netoopsd_cpu_seconds_total{{thread=\"{role}\"}} ");
             assert!(
                 t.lines().any(|l| l.starts_with(&line)),
