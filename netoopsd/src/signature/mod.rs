@@ -25,11 +25,14 @@
 
 pub mod eval;
 pub mod frames;
+mod rx;
 pub mod select;
 
 use std::sync::OnceLock;
 
 use regex::{Captures, Regex};
+
+use rx::Rx;
 
 use frames::{is_generic, normalize_func, parse_frame, parse_ip, parse_lock_at};
 
@@ -160,8 +163,8 @@ pub fn bucket_key(title: &str) -> String {
 
 macro_rules! rx {
     ($pattern:expr) => {{
-        static CELL: OnceLock<Regex> = OnceLock::new();
-        CELL.get_or_init(|| Regex::new($pattern).expect("valid regex"))
+        static CELL: OnceLock<Rx> = OnceLock::new();
+        CELL.get_or_init(|| Rx::new($pattern))
     }};
 }
 
@@ -630,7 +633,7 @@ fn classify(lines: &[&str], i: usize) -> Option<(String, Guilty)> {
         .strip_prefix("[ ")
         .and_then(|s| s.strip_suffix(" ]"))
         .unwrap_or(raw);
-    let c = |re: &Regex| re.caps(l);
+    let c = |re: &Rx| re.caps(l);
     let after = |n: usize| {
         lines[i + 1..lines.len().min(i + 1 + n)]
             .iter()

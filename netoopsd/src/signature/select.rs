@@ -49,7 +49,7 @@
 
 use std::sync::OnceLock;
 
-use regex::Regex;
+use super::rx::Rx;
 
 use super::CapturesIfMatch;
 
@@ -61,8 +61,8 @@ pub const WINDOW: usize = 10;
 
 macro_rules! rx {
     ($pattern:expr) => {{
-        static CELL: OnceLock<Regex> = OnceLock::new();
-        CELL.get_or_init(|| Regex::new($pattern).expect("valid regex"))
+        static CELL: OnceLock<Rx> = OnceLock::new();
+        CELL.get_or_init(|| Rx::new($pattern))
     }};
 }
 
