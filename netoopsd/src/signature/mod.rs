@@ -32,7 +32,7 @@ use std::sync::OnceLock;
 
 use regex::{Captures, Regex};
 
-use rx::Rx;
+use rx::{rx, Rx};
 
 use frames::{is_generic, normalize_func, parse_frame, parse_ip, parse_lock_at};
 
@@ -159,13 +159,6 @@ pub fn bucket_key(title: &str) -> String {
         return title.to_string();
     };
     format!("{class} in {func}")
-}
-
-macro_rules! rx {
-    ($pattern:expr) => {{
-        static CELL: OnceLock<Rx> = OnceLock::new();
-        CELL.get_or_init(|| Rx::new($pattern))
-    }};
 }
 
 /// `Regex::captures` behind a match test: every log line meets dozens of patterns and almost

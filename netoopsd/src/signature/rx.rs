@@ -19,6 +19,16 @@ use regex_syntax::hir::Look;
 
 use super::CapturesIfMatch;
 
+/// The [`Rx`] of `$pattern`, compiled the first time this place in the code is reached.
+macro_rules! rx {
+    ($pattern:expr) => {{
+        static CELL: ::std::sync::OnceLock<$crate::signature::rx::Rx> =
+            ::std::sync::OnceLock::new();
+        CELL.get_or_init(|| $crate::signature::rx::Rx::new($pattern))
+    }};
+}
+pub(crate) use rx;
+
 /// A compiled pattern and, if it is anchored at the start of the text, the beginnings a
 /// matching text must have.
 #[derive(Debug)]

@@ -47,9 +47,7 @@
 //! oops (rule 3), and a soft or emergency dump has no crash of its own (rule 4 after the last
 //! dump line). The reason only words the title of a dump without a crash report.
 
-use std::sync::OnceLock;
-
-use super::rx::Rx;
+use super::rx::rx;
 
 use super::CapturesIfMatch;
 
@@ -58,13 +56,6 @@ use super::{classify, Guilty};
 /// Headers at most this many lines after a report's previous header, with no closing line
 /// between, belong to that report.
 pub const WINDOW: usize = 10;
-
-macro_rules! rx {
-    ($pattern:expr) => {{
-        static CELL: OnceLock<Rx> = OnceLock::new();
-        CELL.get_or_init(|| Rx::new($pattern))
-    }};
-}
 
 /// Which lines of a log may pass the per-line tests (`super::marks` finds them): bit flags
 /// per line, [`HEAD`], [`END`], [`RULE`], [`DUMP`]. Only marked lines are tested.
