@@ -30,6 +30,7 @@ pub mod select;
 
 use std::sync::OnceLock;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Captures, Regex};
 
 use rx::{rx, Rx};
@@ -967,29 +968,31 @@ const MARK_LITERALS: [(&str, u8); 4] = [
     ("netoops: dump ", select::DUMP),
 ];
 
-/// [`MARK_LITERALS`] as one pattern.
-fn mark_literals_rx() -> &'static Regex {
-    static CELL: OnceLock<Regex> = OnceLock::new();
+/// The literals [`marks`] finds in one scan, each with the mark it gives: those of
+/// [`MAY_HEAD`] but [`MAY_HEAD_SHORT`] ([`select::HEAD`]), then [`MARK_LITERALS`]. No literal
+/// of one mark can overlap one of another (none holds another, none ends as another begins;
+/// a test checks it), so the matches of the scan, which do not overlap, give every line each
+/// mark it holds a literal of.
+fn mark_literals() -> &'static (AhoCorasick, Vec<u8>) {
+    static CELL: OnceLock<(AhoCorasick, Vec<u8>)> = OnceLock::new();
     CELL.get_or_init(|| {
-        let alternatives: Vec<String> = MARK_LITERALS
-            .iter()
-            .map(|(l, _)| regex::escape(l))
-            .collect();
-        Regex::new(&alternatives.join("|")).expect("valid regex")
-    })
-}
-
-/// [`MAY_HEAD`] without [`MAY_HEAD_SHORT`].
-fn may_head_long_rx() -> &'static Regex {
-    static CELL: OnceLock<Regex> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let long = MAY_HEAD.replace(r"|\[#|", "|");
+        let heads = MAY_HEAD
+            .split('|')
+            .filter(|l| l.replace('\\', "") != MAY_HEAD_SHORT)
+            .inspect(|l| assert_eq!(*l, regex::escape(l), "MAY_HEAD holds literals only"));
+        let (literals, kinds): (Vec<&str>, Vec<u8>) = heads
+            .map(|l| (l, select::HEAD))
+            .chain(MARK_LITERALS)
+            .unzip();
         assert_eq!(
-            long.len() + 4,
-            MAY_HEAD.len(),
-            "MAY_HEAD holds MAY_HEAD_SHORT"
+            literals.len() + 1,
+            MAY_HEAD.split('|').count() + MARK_LITERALS.len()
         );
-        Regex::new(&long).expect("valid regex")
+        let searcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&literals)
+            .expect("literals build a searcher");
+        (searcher, kinds)
     })
 }
 
@@ -1011,7 +1014,7 @@ fn lines_of<'a>(log: &'a str, newlines: &'a [usize]) -> impl Iterator<Item = &'a
 /// The [`select::Marks`] of `log` (`newlines` the positions of its `\n`s; of `n` lines, as
 /// `str::lines` splits it): which lines may be a report's header, an end marker, a
 /// sanitizer's closing rule or netoops's dump line, found by scanning the whole text (SIMD
-/// literal searches: the header patterns, `[#`, then [`MARK_LITERALS`]) rather than testing
+/// literal searches: [`mark_literals`], then `[#`) rather than testing
 /// every line. Each mark is a superset: a line holds what the exact per-line test needs
 /// whenever that test passes on its text (the line without its console prefix), and none of
 /// the searched texts spans a line; the exact test still decides.
@@ -1026,17 +1029,12 @@ fn marks(log: &str, newlines: &[usize], n: usize) -> select::Marks {
             *m |= kind;
         }
     };
-    for m in may_head_long_rx().find_iter(log) {
-        mark(m.start(), select::HEAD);
+    let (searcher, kinds) = mark_literals();
+    for m in searcher.find_iter(log) {
+        mark(m.start(), kinds[m.pattern().as_usize()]);
     }
     for at in memmem::find_iter(b, MAY_HEAD_SHORT.as_bytes()) {
         mark(at, select::HEAD);
-    }
-    for m in mark_literals_rx().find_iter(log) {
-        let kind = MARK_LITERALS
-            .iter()
-            .find_map(|(l, kind)| (*l == m.as_str()).then_some(*kind));
-        mark(m.start(), kind.unwrap_or(0));
     }
     select::Marks(marks)
 }

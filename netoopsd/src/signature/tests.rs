@@ -2046,15 +2046,34 @@ fn lines_split_as_str_lines_does() {
     }
 }
 
-/// No two of the literals that [`super::marks`] finds in one scan can overlap, so that its
-/// matches, which do not overlap, are on every line that holds one; and each marks its line.
+/// No literal that [`super::marks`] finds in its one scan can overlap a literal of another
+/// mark, so that its matches, which do not overlap, give every line each mark it holds a
+/// literal of (two literals of one mark may overlap: either marks the line); and each marks
+/// its line.
 #[test]
 fn mark_literals_cannot_hide_each_other() {
-    let literals = super::MARK_LITERALS.map(|(l, _)| l);
-    for (i, a) in literals.iter().enumerate() {
-        for (j, b) in literals.iter().enumerate() {
-            if i != j {
-                assert!(!a.contains(b), "{a:?} holds {b:?}");
+    let (searcher, kinds) = super::mark_literals();
+    assert_eq!(searcher.patterns_len(), kinds.len());
+    let literals: Vec<String> = super::MAY_HEAD
+        .split('|')
+        .map(|l| l.replace('\\', ""))
+        .filter(|l| l != super::MAY_HEAD_SHORT)
+        .chain(super::MARK_LITERALS.map(|(l, _)| l.to_string()))
+        .collect();
+    assert_eq!(literals.len(), kinds.len());
+    // The searcher finds each literal, as the mark it gives.
+    for (l, kind) in literals.iter().zip(kinds) {
+        let m = searcher.find(l.as_str()).expect("found");
+        assert_eq!(
+            (m.start(), m.end(), kinds[m.pattern().as_usize()]),
+            (0, l.len(), *kind),
+            "{l:?}"
+        );
+    }
+    for (a, ka) in literals.iter().zip(kinds) {
+        for (b, kb) in literals.iter().zip(kinds) {
+            if ka != kb {
+                assert!(!a.contains(b.as_str()), "{a:?} holds {b:?}");
                 for k in 1..a.len().min(b.len()) {
                     assert!(!a.ends_with(&b[..k]), "{a:?} ends as {b:?} begins");
                 }
