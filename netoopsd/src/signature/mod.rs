@@ -958,9 +958,7 @@ const MAY_HEAD: &str = r"BUG|KASAN: |general protection fault|divide|double faul
 const MAY_HEAD_SHORT: &str = "[#";
 
 /// The literals of the other marks (ends of reports, sanitizers' rules, netoops's dump line),
-/// which [`marks`] looks for in one scan of the log. None of them can overlap another (none
-/// holds another, none ends as another begins; a test checks it), so the matches of that
-/// scan, which do not overlap, are on every line that holds one of them.
+/// which [`marks`] looks for in the same scan as the header literals ([`mark_literals`]).
 const MARK_LITERALS: [(&str, u8); 4] = [
     ("---[ end ", select::END),
     ("Kernel Offset:", select::END),
