@@ -2054,15 +2054,18 @@ fn lines_split_as_str_lines_does() {
 fn mark_literals_cannot_hide_each_other() {
     let (searcher, kinds) = super::mark_literals();
     assert_eq!(searcher.patterns_len(), kinds.len());
-    let literals: Vec<String> = super::MAY_HEAD
+    use super::select::{DUMP, END, HEAD, RULE};
+    let literals: Vec<(String, u8)> = super::MAY_HEAD
         .split('|')
         .map(|l| l.replace('\\', ""))
         .filter(|l| l != super::MAY_HEAD_SHORT)
-        .chain(super::MARK_LITERALS.map(|(l, _)| l.to_string()))
+        .map(|l| (l, HEAD))
+        .chain(super::MARK_LITERALS.map(|(l, kind)| (l.to_string(), kind)))
         .collect();
     assert_eq!(literals.len(), kinds.len());
-    // The searcher finds each literal, as the mark it gives.
-    for (l, kind) in literals.iter().zip(kinds) {
+    assert_eq!(literals.iter().filter(|(_, k)| *k != HEAD).count(), 4);
+    // The searcher finds each literal whole, as the mark it gives.
+    for (l, kind) in &literals {
         let m = searcher.find(l.as_str()).expect("found");
         assert_eq!(
             (m.start(), m.end(), kinds[m.pattern().as_usize()]),
@@ -2070,8 +2073,8 @@ fn mark_literals_cannot_hide_each_other() {
             "{l:?}"
         );
     }
-    for (a, ka) in literals.iter().zip(kinds) {
-        for (b, kb) in literals.iter().zip(kinds) {
+    for (a, ka) in &literals {
+        for (b, kb) in &literals {
             if ka != kb {
                 assert!(!a.contains(b.as_str()), "{a:?} holds {b:?}");
                 for k in 1..a.len().min(b.len()) {
@@ -2080,12 +2083,13 @@ fn mark_literals_cannot_hide_each_other() {
             }
         }
     }
+    // The last line holds two marks' literals: the one scan gives it both.
     let log = "a\n---[ end trace ]---\nKernel Offset: 0x0\n==========================\n\
-               x netoops: dump 1\nOops: 0000 [#1] SMP\n";
+               x netoops: dump 1\nOops: 0000 [#1] SMP\n\
+               ---[ end Kernel panic - not syncing: Fatal exception ]---\n";
     let nl: Vec<usize> = memchr::memchr_iter(b'\n', log.as_bytes()).collect();
-    use super::select::{DUMP, END, HEAD, RULE};
     assert_eq!(
-        super::marks(log, &nl, 6).0,
-        vec![0, END, END, RULE, DUMP, HEAD]
+        super::marks(log, &nl, 7).0,
+        vec![0, END, END, RULE, DUMP, HEAD, END | HEAD]
     );
 }
