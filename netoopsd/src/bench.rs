@@ -25,7 +25,8 @@ use clap::Args;
 use serde_json::Value;
 
 use netoops_codec::wire::{
-    ArchRegs, CpuId, Dump, DumpFacts, Reason, Regs, RegsSource, RegsX86_64, Time, CRC_OFFSET,
+    packet_crc, ArchRegs, CpuId, Dump, DumpFacts, Reason, Regs, RegsSource, RegsX86_64, Time,
+    CRC_OFFSET, HEADER_LEN,
 };
 
 /// Options of `netoopsd bench`.
@@ -155,12 +156,29 @@ pub fn rcvbuf_errors() -> u64 {
     total
 }
 
-/// Dumps pre-encoded once and sent again under fresh sequence numbers (the sequence number
-/// and CRC patched per packet), so that generating load costs the sender little more than
-/// its system calls.
+/// Dumps pre-encoded once and sent again under fresh sequence numbers, so that generating
+/// load costs the sender little more than its system calls: a packet goes out as two pieces
+/// (`sendmmsg` gathers them), its header with the sequence number and CRC patched, and the
+/// rest of the template as it is. The CRC is patched without reading the packet again:
+/// CRC32C is affine, so for packets of one length the CRC under sequence number `s` is the
+/// template's (sequence 0) XOR one precomputed term for each bit set in `s`.
 pub(crate) struct Pool {
-    templates: Vec<(Vec<Vec<u8>>, u64)>,
+    templates: Vec<Template>,
 }
+
+/// One pre-encoded dump.
+struct Template {
+    packets: Vec<Vec<u8>>,
+    /// Each packet's CRC under sequence number 0.
+    crcs: Vec<u32>,
+    /// Each packet's [`SeqTerms`], shared by the packets of its length.
+    terms: Vec<SeqTerms>,
+    log_len: u64,
+}
+
+/// For packets of one length: bit `k`'s term of the CRC, the CRC change when bit `k` of the
+/// sequence number is set.
+type SeqTerms = std::sync::Arc<[u32; 32]>;
 
 /// Where a version-1 packet holds its dump sequence number (PROTOCOL.md §2).
 const SEQ_OFFSET: usize = 32;
@@ -169,38 +187,71 @@ impl Pool {
     /// `n` dumps with logs of `kib.0..=kib.1` KiB (distinct boot ids).
     pub(crate) fn new(n: usize, kib: (usize, usize)) -> Self {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut by_len: std::collections::HashMap<usize, SeqTerms> = Default::default();
         let templates = (0..n as u64)
             .map(|i| {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
                 let len = kib.0 * 1024 + (seed % ((kib.1 - kib.0) as u64 * 1024 + 1)) as usize;
-                (dump_packets(i, len), len as u64)
+                let packets = dump_packets(i, len);
+                let crcs = packets.iter().map(|p| packet_crc(p)).collect();
+                let terms = packets
+                    .iter()
+                    .map(|p| {
+                        by_len
+                            .entry(p.len())
+                            .or_insert_with(|| seq_terms(p.len()))
+                            .clone()
+                    })
+                    .collect();
+                Template {
+                    packets,
+                    crcs,
+                    terms,
+                    log_len: len as u64,
+                }
             })
             .collect();
         Pool { templates }
     }
 
-    /// Packets and log bytes of dump `n`: template `n % len` as sequence number `n / len`.
-    pub(crate) fn dump(&self, n: u64, out: &mut Vec<Vec<u8>>) -> u64 {
-        let (t, log) = &self.templates[(n % self.templates.len() as u64) as usize];
+    /// Dump `n` (template `n % len` as sequence number `n / len`): its packets' headers,
+    /// patched, in `heads`, and the template's packets, whose bytes after the header go out
+    /// as they are; and its log bytes.
+    pub(crate) fn dump(&self, n: u64, heads: &mut Vec<[u8; HEADER_LEN]>) -> (&[Vec<u8>], u64) {
+        let t = &self.templates[(n % self.templates.len() as u64) as usize];
         let seq = (n / self.templates.len() as u64) as u32;
-        out.clear();
-        for p in t {
-            let mut p = p.clone();
-            p[SEQ_OFFSET..SEQ_OFFSET + 4].copy_from_slice(&seq.to_le_bytes());
-            let crc = netoops_codec::wire::packet_crc(&p);
-            p[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
-            out.push(p);
+        heads.clear();
+        for ((p, crc), terms) in t.packets.iter().zip(&t.crcs).zip(&t.terms) {
+            let mut h: [u8; HEADER_LEN] = p[..HEADER_LEN].try_into().expect("a header");
+            h[SEQ_OFFSET..SEQ_OFFSET + 4].copy_from_slice(&seq.to_le_bytes());
+            let crc = (0..32)
+                .filter(|k| seq >> k & 1 == 1)
+                .fold(*crc, |c, k| c ^ terms[k]);
+            h[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+            heads.push(h);
         }
-        *log
+        (&t.packets, t.log_len)
     }
 
     /// Average packets per dump.
     fn avg_packets(&self) -> f64 {
-        let n: usize = self.templates.iter().map(|(t, _)| t.len()).sum();
+        let n: usize = self.templates.iter().map(|t| t.packets.len()).sum();
         n as f64 / self.templates.len() as f64
     }
+}
+
+/// The [`SeqTerms`] of packets of `len` bytes: for each bit `k`, the CRC of a packet of
+/// zeros with sequence number `1 << k` XOR that of the packet of zeros (the affine part
+/// cancels, so what is left is the bit's own contribution to any packet's CRC).
+fn seq_terms(len: usize) -> SeqTerms {
+    let mut zeros = vec![0u8; len];
+    let base = packet_crc(&zeros);
+    std::sync::Arc::new(std::array::from_fn(|k| {
+        zeros[SEQ_OFFSET..SEQ_OFFSET + 4].copy_from_slice(&(1u32 << k).to_le_bytes());
+        packet_crc(&zeros) ^ base
+    }))
 }
 
 /// Which receiver a step measures.
@@ -301,17 +352,26 @@ impl Step {
     }
 }
 
-/// Sends `packets` on the connected socket with `sendmmsg`, retrying what the kernel did
-/// not take (ENOBUFS on loopback is the sender's own queue, not a loss).
-fn send_batch(tx: &UdpSocket, packets: &[Vec<u8>]) -> Result<(), String> {
+/// Sends packets on the connected socket with `sendmmsg`, each as its header from `heads`
+/// and the rest of its bytes from `packets`, retrying what the kernel did not take (ENOBUFS
+/// on loopback is the sender's own queue, not a loss).
+fn send_batch(
+    tx: &UdpSocket,
+    heads: &[[u8; HEADER_LEN]],
+    packets: &[Vec<u8>],
+) -> Result<(), String> {
     use nix::sys::socket::{sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
     use std::io::IoSlice;
     use std::os::fd::AsRawFd;
-    let mut rest = packets;
-    while !rest.is_empty() {
-        let iovs: Vec<[IoSlice<'_>; 1]> = rest.iter().map(|p| [IoSlice::new(p)]).collect();
-        let addrs: Vec<Option<SockaddrStorage>> = vec![None; rest.len()];
-        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(rest.len(), None);
+    let mut rest = 0;
+    while rest < heads.len() {
+        let iovs: Vec<[IoSlice<'_>; 2]> = heads[rest..]
+            .iter()
+            .zip(&packets[rest..])
+            .map(|(h, p)| [IoSlice::new(h), IoSlice::new(&p[HEADER_LEN..])])
+            .collect();
+        let addrs: Vec<Option<SockaddrStorage>> = vec![None; iovs.len()];
+        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(iovs.len(), None);
         match sendmmsg(
             tx.as_raw_fd(),
             &mut headers,
@@ -322,7 +382,7 @@ fn send_batch(tx: &UdpSocket, packets: &[Vec<u8>]) -> Result<(), String> {
         ) {
             Ok(r) => {
                 let n = r.count();
-                rest = &rest[n..];
+                rest += n;
                 if n == 0 {
                     std::thread::yield_now();
                 }
@@ -432,20 +492,21 @@ fn step(
     let machines = machines(addr)?;
     let (mut sent, mut log_bytes) = (0u64, 0u64);
     let interval = 1.0 / rate as f64;
-    let mut packets = Vec::new();
+    let mut heads = Vec::new();
     let generator_cpu = crate::cpu::process();
     let start = Instant::now();
     for n in 0..ndumps {
-        log_bytes += pool.dump(n, &mut packets);
+        let (packets, log) = pool.dump(n, &mut heads);
+        log_bytes += log;
         let tx = &machines[(n % machines.len() as u64) as usize];
-        for batch in packets.chunks(SEND_BATCH) {
+        for (batch, bodies) in heads.chunks(SEND_BATCH).zip(packets.chunks(SEND_BATCH)) {
             // The batch's first packet is due at its place in the schedule.
             let due = start + Duration::from_secs_f64(sent as f64 * interval);
             let now = Instant::now();
             if due > now + Duration::from_micros(100) {
                 std::thread::sleep(due - now);
             }
-            send_batch(tx, batch)?;
+            send_batch(tx, batch, bodies)?;
             sent += batch.len() as u64;
         }
     }
@@ -714,6 +775,41 @@ mod tests {
             sustained_line("netoopsd", &b, &[90_000, 110_000]),
             format!("{head}; but packets were lost at the lower rate(s) 90000, 110000\n")
         );
+    }
+
+    #[test]
+    fn pooled_dumps_are_the_templates_under_their_sequence_number() {
+        let pool = Pool::new(3, (16, 20));
+        let mut heads = Vec::new();
+        // Sequence numbers 0, 1, 2^31 + 5 and 0xffff_ffff: no bit, one, the top and all.
+        for n in [1, 4, 3 * ((1u64 << 31) + 5) + 2, 3 * 0xffff_ffff] {
+            let (packets, log) = pool.dump(n, &mut heads);
+            let seq = (n / 3) as u32;
+            assert_eq!(heads.len(), packets.len());
+            let sent: Vec<Vec<u8>> = heads
+                .iter()
+                .zip(packets)
+                .map(|(h, p)| [&h[..], &p[HEADER_LEN..]].concat())
+                .collect();
+            // As the sender would build them from scratch: the template, its sequence number
+            // patched, the CRC computed over the whole packet.
+            let expected: Vec<Vec<u8>> = packets
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    p[SEQ_OFFSET..SEQ_OFFSET + 4].copy_from_slice(&seq.to_le_bytes());
+                    let crc = packet_crc(&p);
+                    p[CRC_OFFSET..CRC_OFFSET + 4].copy_from_slice(&crc.to_le_bytes());
+                    p
+                })
+                .collect();
+            assert_eq!(sent, expected, "sequence number {seq}");
+            let d = crate::reassembly::DumpState::from_packets(sent.iter().map(Vec::as_slice), "t")
+                .unwrap();
+            assert!(d.is_complete());
+            assert_eq!(d.key.seq, seq);
+            assert_eq!(u64::from(d.info.log_len), log);
+        }
     }
 
     #[test]
