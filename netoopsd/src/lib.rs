@@ -3,8 +3,9 @@
 //!
 //! Modules, one job each: [`receive`] binds sockets and receives datagrams in batches,
 //! [`live`] reassembles dumps per sender with timeouts and limits, [`caps`] bounds what each
-//! source may hold and send (allow-list, rates, bytes), [`reassembly`] is the per-dump logic (shared with [`decode`]), [`keys`] opens sealed packets, [`zpiece`] inflates
-//! compressed log pieces, [`signature`] turns a log into a crash title,
+//! source may hold and send (allow-list, rates, bytes), [`reassembly`] is the per-dump logic
+//! (shared with [`decode`]), [`packets`] holds a dump's packets in one buffer, [`keys`]
+//! opens sealed packets, [`zpiece`] inflates compressed log pieces, [`signature`] turns a log into a crash title,
 //! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
 //! collector, [`query`] prints `ls`/`show`/`top`, [`bench`](mod@bench) measures the collector under
 //! load ([`bench_memory`] its stages without the socket), [`input`] reads capture files,
@@ -30,6 +31,7 @@ pub mod keys;
 pub mod listen;
 pub mod live;
 pub mod metrics;
+pub mod packets;
 pub mod priority;
 pub mod query;
 pub mod reassembly;

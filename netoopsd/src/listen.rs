@@ -359,7 +359,7 @@ impl Held {
     }
 
     fn size(r: &NewReport) -> usize {
-        r.packets.iter().map(Vec::len).sum::<usize>()
+        r.packets.iter().map(<[u8]>::len).sum::<usize>()
             + r.log.len()
             + r.packed.as_ref().map_or(0, Vec::len)
     }

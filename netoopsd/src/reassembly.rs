@@ -14,6 +14,7 @@ use netoops_codec::wire::{
 };
 
 use crate::keys::{unwrap_datagram, Keys, Refused};
+use crate::packets::{Packets, LEN_PREFIX};
 use crate::zpiece::ZPiece;
 
 /// A validated (unsealed) packet: data or parity.
@@ -173,7 +174,8 @@ pub struct PacketMeta {
     pub crc: u32,
     /// Where it was first seen.
     pub origin: Origin,
-    bytes: Vec<u8>,
+    /// Where its bytes start in the dump's buffer of packets.
+    at: usize,
     /// Its header and `DUMP_INFO`, as parsed (to compare new packets with, unparsed again).
     header: Header,
     dump_info: DumpInfo,
@@ -233,6 +235,12 @@ pub struct DumpState {
     info_known: bool,
     /// [`Self::memory`], kept as packets are added.
     held: usize,
+    /// The data packets' bytes, in the order they were added (`PacketMeta::at` says where).
+    data: Packets,
+    /// Whether `data` holds the data packets of `packets` in index order and nothing else
+    /// (they came in order, none was replaced): then it is what [`Self::into_raw_packets`]
+    /// gives, as it is.
+    data_in_order: bool,
     /// The plain log chunks, by log offset: where each lies in a packet held (the log is
     /// not copied out of the packets until a report asks for it).
     chunks: BTreeMap<u32, ChunkAt>,
@@ -297,6 +305,8 @@ impl DumpState {
             recovered: 0,
             info_known: false,
             held: 0,
+            data: Packets::new(),
+            data_in_order: true,
             chunks: BTreeMap::new(),
             zpieces: BTreeMap::new(),
             fact_from: BTreeMap::new(),
@@ -320,7 +330,7 @@ impl DumpState {
             against.push(m);
         }
         for m in against {
-            if relate_parts(&m.header, &m.dump_info, &m.bytes, p)?
+            if relate_parts(&m.header, &m.dump_info, self.bytes_of(m), p)?
                 == netoops_codec::wire::Relation::Copy
             {
                 return Ok(true);
@@ -346,9 +356,10 @@ impl DumpState {
         let index = p.header.index;
         // Not reached: a packet at an index held is a copy or inconsistent (`check`). Were
         // it, the new packet would replace the old one, with the log chunks read from it.
-        if let Some(old) = self.packets.remove(&index) {
-            self.held -= old.bytes.len();
+        // Its bytes stay in `data`, unused but counted in `held`.
+        if self.packets.remove(&index).is_some() {
             self.chunks.retain(|_, c| c.packet != index);
+            self.data_in_order = false;
         }
         let mut seen_here: Vec<u16> = Vec::new();
         for r in p.records() {
@@ -434,17 +445,25 @@ impl DumpState {
                 }),
             }
         }
+        let at = self.data.push(p.bytes());
+        self.held += LEN_PREFIX + p.bytes().len();
+        if self
+            .packets
+            .last_key_value()
+            .is_some_and(|(&i, _)| i > index)
+        {
+            self.data_in_order = false;
+        }
         let meta = PacketMeta {
             index,
             len: p.bytes().len(),
             packet_offset: p.header.packet_offset,
             crc: p.header.crc,
             origin,
-            bytes: p.bytes().to_vec(),
+            at,
             header: p.header,
             dump_info: p.dump_info,
         };
-        self.held += meta.bytes.len();
         self.packets.insert(index, meta);
     }
 
@@ -530,7 +549,7 @@ impl DumpState {
         let mut shards = vec![vec![0u8; shard_len]; k + m];
         let mut present = vec![false; k + m];
         for (&i, meta) in self.packets.range(..k as u16) {
-            let area = &meta.bytes[usize::from(HEADER_LEN_V)..];
+            let area = &self.bytes_of(meta)[usize::from(HEADER_LEN_V)..];
             if area.len() + SHARD_PREFIX_LEN > shard_len {
                 return; // inconsistent with the parity: nothing to rebuild from
             }
@@ -640,17 +659,26 @@ impl DumpState {
     pub fn raw_packets(&self) -> impl Iterator<Item = &[u8]> {
         self.packets
             .values()
-            .map(|m| m.bytes.as_slice())
+            .map(|m| self.bytes_of(m))
             .chain(self.parity.values().map(Vec::as_slice))
     }
 
-    /// [`Self::raw_packets`], taken out of the dump.
-    pub fn into_raw_packets(self) -> Vec<Vec<u8>> {
-        let data = self.packets.into_values().map(|m| m.bytes);
-        data.chain(self.parity.into_values()).collect()
+    /// [`Self::raw_packets`], taken out of the dump: the buffer they were received into when
+    /// they came in order (no copy), else a copy in order.
+    pub fn into_raw_packets(self) -> Packets {
+        if self.data_in_order && self.parity.is_empty() {
+            return self.data;
+        }
+        self.raw_packets().collect()
     }
 
-    /// Bytes held for this dump: its packets (the log's chunks are read from them).
+    /// The bytes of packet `m` (held by this dump).
+    fn bytes_of(&self, m: &PacketMeta) -> &[u8] {
+        self.data.slice(m.at, m.len)
+    }
+
+    /// Bytes held for this dump: its packets, each with its length before it (the log's
+    /// chunks are read from them). The buffer they are in takes at most twice that.
     pub fn memory(&self) -> usize {
         self.held
     }
@@ -728,9 +756,7 @@ impl DumpState {
     fn plain_chunks(&self) -> impl Iterator<Item = (u32, &[u8])> {
         self.chunks.iter().filter_map(|(&off, c)| {
             let bytes = self
-                .packets
-                .get(&c.packet)?
-                .bytes
+                .bytes_of(self.packets.get(&c.packet)?)
                 .get(c.start..c.start + c.len)?;
             Some((off, bytes))
         })
@@ -1040,6 +1066,37 @@ mod tests {
     }
 
     #[test]
+    fn packets_come_out_in_index_order_whatever_order_they_came_in() {
+        let pk = packets(OOPS, 512);
+        let n = pk.len();
+        assert!(n > 4);
+        let reversed: Vec<usize> = (0..n).rev().collect();
+        // In order; reversed; in order but one missing, then it; and a copy among them.
+        let orders: [Vec<usize>; 4] = [
+            (0..n).collect(),
+            reversed,
+            (0..n).filter(|&i| i != 2).chain([2]).collect(),
+            (0..n)
+                .flat_map(|i| if i == 3 { vec![3, 3] } else { vec![i] })
+                .collect(),
+        ];
+        for order in orders {
+            let mut r = Reassembler::new();
+            for &i in &order {
+                r.push(&pk[i], origin(i));
+            }
+            let d = r.dumps().next().unwrap().clone();
+            assert!(d.is_complete(), "{order:?}");
+            assert_eq!(
+                d.raw_packets().collect::<Packets>(),
+                pk.clone(),
+                "{order:?}"
+            );
+            assert_eq!(d.into_raw_packets(), pk.clone(), "{order:?}");
+        }
+    }
+
+    #[test]
     fn lost_packets_show_as_missing_ranges() {
         let pk = packets(OOPS, 512);
         let mut r = Reassembler::new();
@@ -1072,10 +1129,11 @@ mod tests {
             "from the joined log alike"
         );
         assert_eq!(want[1].1, OOPS.log.len() as u64);
+        let n = d.raw_packets().count();
         let held: usize = d.raw_packets().map(<[u8]>::len).sum();
         assert_eq!(
             d.memory(),
-            held,
+            held + n * LEN_PREFIX,
             "the log's chunks are read from the packets held"
         );
         for s in d.log_segments() {

@@ -593,7 +593,7 @@ fn fleet(now: i64) -> Vec<NewReport> {
                 frames: vec!["f".into(), "g".into()],
                 ..Fields::default()
             },
-            packets: vec![vec![1, 2, 3], vec![i as u8; 40]],
+            packets: vec![vec![1, 2, 3], vec![i as u8; 40]].into(),
             log: format!("log line\nkernel BUG in {bucket}_Function {i}\n"),
             log_in_packets: false,
             packed: None,

@@ -22,6 +22,7 @@ use netoops_codec::wire::{golden, packet_crc, CRC_OFFSET};
 use netoopsd::caps::Caps;
 use netoopsd::keys::Keys;
 use netoopsd::live::{Collector, Finished, Limits};
+use netoopsd::packets::Packets;
 use netoopsd::reassembly::{parse_incoming, DumpState};
 use netoopsd::store::sqlite::SqliteStore;
 use netoopsd::store::{NewReport, Store};
@@ -36,6 +37,9 @@ fn check(f: &Finished, store: &mut SqliteStore) {
         let p = parse_incoming(raw).expect("a held packet is valid");
         assert_eq!(p.key(), d.key);
     }
+    // Taken out of the dump (the buffer they came in when in order), the same packets.
+    let raw: Packets = d.raw_packets().collect();
+    assert_eq!(d.clone().into_raw_packets(), raw);
     if d.is_complete() {
         let log = d.full_log().expect("a complete dump has its whole log");
         assert_eq!(log.len(), d.info.log_len as usize);

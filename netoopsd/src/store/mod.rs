@@ -19,6 +19,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use crate::display::{lossy, uuid};
 use crate::live::Finished;
+use crate::packets::Packets;
 use crate::reassembly::DumpState;
 use crate::signature;
 use stats::Stats;
@@ -54,7 +55,7 @@ pub fn open_existing(spec: &str) -> Result<Box<dyn Store + Send>, String> {
 /// first stored time and the earlier first-packet time. `None` if no packet parses.
 pub fn merge(held: &Full, new: &NewReport) -> Option<NewReport> {
     let dump = DumpState::from_packets(
-        held.packets.iter().chain(&new.packets).map(Vec::as_slice),
+        held.packets.iter().map(Vec::as_slice).chain(&new.packets),
         "store",
     )?;
     let sender: IpAddr = new
@@ -88,7 +89,7 @@ pub struct NewReport {
     /// Index fields.
     pub fields: Fields,
     /// The packets of the dump, in index order.
-    pub packets: Vec<Vec<u8>>,
+    pub packets: Packets,
     /// The received log as text (received parts joined by newlines), for free-text search.
     pub log: String,
     /// Whether `log` is what `packets` hold (a report made from them): then SQLite stores
@@ -168,7 +169,7 @@ impl NewReport {
     /// The report of a finished dump, handed out at `now`: signature from its log (the
     /// received part of it, when incomplete), index fields from its facts.
     pub fn from_finished(f: &Finished, now: std::time::SystemTime) -> Self {
-        let packets = f.dump.raw_packets().map(<[u8]>::to_vec).collect();
+        let packets = f.dump.raw_packets().collect();
         Self::with_packets(f, now, packets)
     }
 
@@ -176,13 +177,13 @@ impl NewReport {
     /// into the report instead of being copied, and are packed here (what a receiver's
     /// report threads do).
     pub fn of_finished(f: Finished, now: std::time::SystemTime) -> Self {
-        let mut r = Self::with_packets(&f, now, Vec::new());
+        let mut r = Self::with_packets(&f, now, Packets::new());
         r.packets = f.dump.into_raw_packets();
         r.packed = Some(sql::pack(&r.packets));
         r
     }
 
-    fn with_packets(f: &Finished, now: std::time::SystemTime, packets: Vec<Vec<u8>>) -> Self {
+    fn with_packets(f: &Finished, now: std::time::SystemTime, packets: Packets) -> Self {
         let d = &f.dump;
         let segs = d.log_segments();
         let missing_log = d.missing_in(&segs);

@@ -4,6 +4,7 @@
 //! [`Dialect`]; placeholders are written `?` and numbered (`$1`, `$2`, ...) for PostgreSQL.
 
 use super::{merge, Bucket, Fields, Filter, Full, NewReport, Stored};
+use crate::packets::Packets;
 
 /// The SQL dialect of a backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,18 +212,14 @@ pub fn stored_from_row(r: &Row<'_>) -> Result<Stored, String> {
 /// little-endian u32 of at most 65,535), never with these.
 const LZ4_BLOB: [u8; 4] = *b"NOZ1";
 
-/// Packets as one blob: for each, a little-endian u32 length, then the bytes; the whole
-/// compressed with LZ4 (an LZ4 block of the plain blob, its length before it) after
+/// Packets as one blob: their [`Packets::plain`] layout (for each, a little-endian u32
+/// length, then the bytes) compressed with LZ4 (an LZ4 block, its length before it) after
 /// `LZ4_BLOB`.
-pub fn pack(packets: &[Vec<u8>]) -> Vec<u8> {
-    let mut plain = Vec::with_capacity(packets.iter().map(|p| p.len() + 4).sum());
-    for p in packets {
-        plain.extend_from_slice(&(p.len() as u32).to_le_bytes());
-        plain.extend_from_slice(p);
-    }
+pub fn pack(packets: &Packets) -> Vec<u8> {
+    let plain = packets.plain();
     let mut out = Vec::with_capacity(LZ4_BLOB.len() + 4 + plain.len() / 2);
     out.extend_from_slice(&LZ4_BLOB);
-    out.extend_from_slice(&lz4_flex::block::compress_prepend_size(&plain));
+    out.extend_from_slice(&lz4_flex::block::compress_prepend_size(plain));
     out
 }
 
@@ -681,7 +678,7 @@ mod tests {
     #[test]
     fn packs_and_unpacks() {
         assert_eq!(
-            unpack(&pack(&[vec![1], vec![2, 3]])),
+            unpack(&pack(&vec![vec![1], vec![2, 3]].into())),
             Some(vec![vec![1], vec![2, 3]])
         );
         assert_eq!(unpack(&[5, 0, 0, 0, 1]), None);
@@ -693,7 +690,7 @@ mod tests {
             .map(|i| format!("[{i:5}.000000] eth0: link up, 1000 Mbps\n").repeat(30))
             .map(String::into_bytes)
             .collect();
-        let blob = pack(&text);
+        let blob = pack(&text.clone().into());
         let size: usize = text.iter().map(Vec::len).sum();
         assert!(
             blob.starts_with(b"NOZ1") && blob.len() < size / 4,

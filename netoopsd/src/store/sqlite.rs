@@ -405,7 +405,7 @@ mod tests {
                 frames: vec!["f".into(), "g".into()],
                 ..Fields::default()
             },
-            packets: vec![vec![1, 2, 3], vec![], vec![9; 1460]],
+            packets: vec![vec![1, 2, 3], vec![], vec![9; 1460]].into(),
             log: format!("log of {bucket}"),
             log_in_packets: false,
             packed: None,
@@ -448,7 +448,7 @@ mod tests {
         // The same data packets plus a parity packet (not counted as received): it may
         // recover a missing one later, so it is kept.
         let mut more = partial.clone();
-        more.packets.push(vec![7; 100]);
+        more.packets.push(&[7; 100]);
         assert_eq!(s.put(std::slice::from_ref(&more)).unwrap(), id);
         assert_eq!(s.get(id[0]).unwrap().unwrap().packets, more.packets);
         // Fewer packets in all do not replace it.
@@ -611,7 +611,7 @@ mod tests {
                  complete, packets_received, packet_count, log_len, missing_log, machine, title,
                  bucket, frames, packets) VALUES (1, 1, '10.0.0.1', 'b', 0, 'oops', 1, 1, 1, 10,
                  '[]', 'm', 't', 'x', '[]', ?1)",
-                [pack(&packets)],
+                [pack(&packets.clone().into())],
             )
             .unwrap();
         }
@@ -724,7 +724,7 @@ mod tests {
         let e = SqliteStore::open_existing(&junk).err().unwrap();
         assert!(e.starts_with(&format!("{}:", junk.display())), "{e}");
         assert_eq!(
-            unpack(&pack(&[vec![1], vec![2, 3]])),
+            unpack(&pack(&vec![vec![1], vec![2, 3]].into())),
             Some(vec![vec![1], vec![2, 3]])
         );
         assert_eq!(unpack(&[5, 0, 0, 0, 1]), None);
@@ -760,7 +760,7 @@ mod tests {
         let batch: Vec<NewReport> = (1..=100)
             .map(|i| {
                 let mut r = report(i, "b", "m", "k");
-                r.packets = vec![noise(i, 20_000)];
+                r.packets = vec![noise(i, 20_000)].into();
                 r
             })
             .collect();
@@ -797,7 +797,7 @@ mod tests {
         // 300 reports of 20,000 bytes of packets and 1,000 of log, stored at 1 s, 2 s, ...
         for i in 1..=300 {
             let mut r = report(i, "b", "m", "k");
-            r.packets = vec![noise(i, 20_000)];
+            r.packets = vec![noise(i, 20_000)].into();
             r.log = "é".repeat(500);
             s.put(&[r]).unwrap();
         }

@@ -468,7 +468,7 @@ mod tests {
                 bucket: bucket.into(),
                 ..Fields::default()
             },
-            packets: vec![],
+            packets: Default::default(),
             log: format!("log line\nkernel BUG in {bucket}_function\n"),
             log_in_packets: false,
             packed: None,
