@@ -316,20 +316,16 @@ impl DumpState {
     /// Checks `p` against a packet already held and its neighbours by index.
     fn check(&self, p: &Packet<'_>) -> Result<bool, Inconsistency> {
         let idx = p.header.index;
-        let mut against: Vec<&PacketMeta> = Vec::new();
-        if let Some(same) = self.packets.get(&idx) {
-            against.push(same);
-        }
-        if let Some((_, m)) = self.packets.range(..idx).next_back() {
-            against.push(m);
-        }
-        if let Some((_, m)) = self.packets.range(idx.saturating_add(1)..).next() {
-            against.push(m);
-        }
-        if let Some((_, m)) = self.packets.iter().next() {
-            against.push(m);
-        }
-        for m in against {
+        let against = [
+            self.packets.get(&idx),
+            self.packets.range(..idx).next_back().map(|(_, m)| m),
+            self.packets
+                .range(idx.saturating_add(1)..)
+                .next()
+                .map(|(_, m)| m),
+            self.packets.values().next(),
+        ];
+        for m in against.into_iter().flatten() {
             if relate_parts(&m.header, &m.dump_info, self.bytes_of(m), p)?
                 == netoops_codec::wire::Relation::Copy
             {
