@@ -14,7 +14,7 @@ use netoops_codec::wire::{
 };
 
 use crate::keys::{unwrap_datagram, Keys, Refused};
-use crate::packets::{Packets, LEN_PREFIX};
+use crate::packets::Packets;
 use crate::zpiece::ZPiece;
 
 /// A validated (unsealed) packet: data or parity.
@@ -233,8 +233,8 @@ pub struct DumpState {
     /// Whether a data packet gave `info` (a dump first seen through a parity packet does
     /// not know its `DUMP_INFO` yet).
     info_known: bool,
-    /// [`Self::memory`], kept as packets are added.
-    held: usize,
+    /// Bytes of the parity packets held (the data packets' are `data`'s length).
+    parity_bytes: usize,
     /// The data packets' bytes, in the order they were added (`PacketMeta::at` says where).
     data: Packets,
     /// Whether `data` holds the data packets of `packets` in index order and nothing else
@@ -304,7 +304,7 @@ impl DumpState {
             parity: BTreeMap::new(),
             recovered: 0,
             info_known: false,
-            held: 0,
+            parity_bytes: 0,
             data: Packets::new(),
             data_in_order: true,
             chunks: BTreeMap::new(),
@@ -352,7 +352,7 @@ impl DumpState {
         let index = p.header.index;
         // Not reached: a packet at an index held is a copy or inconsistent (`check`). Were
         // it, the new packet would replace the old one, with the log chunks read from it.
-        // Its bytes stay in `data`, unused but counted in `held`.
+        // Its bytes stay in `data`, unused but counted in [`Self::memory`].
         if self.packets.remove(&index).is_some() {
             self.chunks.retain(|_, c| c.packet != index);
             self.data_in_order = false;
@@ -442,7 +442,6 @@ impl DumpState {
             }
         }
         let at = self.data.push(p.bytes());
-        self.held += LEN_PREFIX + p.bytes().len();
         if self
             .packets
             .last_key_value()
@@ -520,7 +519,7 @@ impl DumpState {
             }
             None => {
                 self.parity.insert(row, p.bytes.to_vec());
-                self.held += p.bytes.len();
+                self.parity_bytes += p.bytes.len();
                 Outcome::Added
             }
         }
@@ -676,7 +675,7 @@ impl DumpState {
     /// Bytes held for this dump: its packets, each with its length before it (the log's
     /// chunks are read from them). The buffer they are in takes at most twice that.
     pub fn memory(&self) -> usize {
-        self.held
+        self.data.plain().len() + self.parity_bytes
     }
 
     /// Whether every packet was received and they cover the whole log (`log_len` bytes).
@@ -922,6 +921,7 @@ impl Reassembler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::packets::LEN_PREFIX;
     use netoops_codec::wire::golden::{OOPS, SOFT};
     use netoops_codec::wire::packet_crc;
 
