@@ -5,10 +5,11 @@
 //! [`live`] reassembles dumps per sender with timeouts and limits, [`caps`] bounds what each
 //! source may hold and send (allow-list, rates, bytes), [`reassembly`] is the per-dump logic
 //! (shared with [`decode`]), [`packets`] holds a dump's packets in one buffer, [`keys`]
-//! opens sealed packets, [`zpiece`] inflates compressed log pieces, [`signature`] turns a log into a crash title,
-//! stack and bucket, [`store`] keeps reports (trait + SQLite), [`listen`] runs the
-//! collector, [`query`] prints `ls`/`show`/`top`, [`bench`](mod@bench) measures the collector under
-//! load ([`bench_memory`] its stages without the socket), [`input`] reads capture files,
+//! opens sealed packets, [`zpiece`] inflates compressed log pieces, [`signature`] turns a
+//! log into a crash title, stack and bucket, [`store`] keeps reports (trait + SQLite),
+//! [`listen`] runs the collector, [`query`] prints `ls`/`show`/`top`, [`bench`](mod@bench)
+//! measures the collector under load ([`bench_memory`] its stages without the socket),
+//! [`input`] reads capture files,
 //! [`text`] and [`json`] print dumps, [`web`] serves the web view of the store (`serve`),
 //! [`config`] reads `--config` files (TOML), [`metrics`] serves Prometheus metrics of
 //! `listen`, [`sd_notify`] tells systemd it is ready.
