@@ -339,6 +339,8 @@ struct Held {
     retry_max: Duration,
     /// Retention, applied by the storing thread.
     retain: Retain,
+    /// How often retention is applied at least (when set).
+    prune_every: Duration,
     /// Where store latency and stored reports are published (`/metrics`).
     metrics: Option<Arc<Metrics>>,
 }
@@ -354,6 +356,7 @@ impl Held {
             retry_first: RETRY_FIRST,
             retry_max: RETRY_MAX,
             retain: Retain::default(),
+            prune_every: PRUNE_EVERY,
             metrics: None,
         }
     }
@@ -489,7 +492,7 @@ fn store_loop(
     loop {
         crate::cpu::tick();
         if retain.is_set()
-            && (since_prune >= retain.every_bytes() || last_prune.elapsed() >= PRUNE_EVERY)
+            && (since_prune >= retain.every_bytes() || last_prune.elapsed() >= held.prune_every)
         {
             prune_now(&mut *store)?;
             last_prune = Instant::now();
@@ -500,7 +503,13 @@ fn store_loop(
                 prune_now(&mut *store)?;
                 return Ok(());
             }
-            match rx.recv_timeout(PRUNE_EVERY.saturating_sub(last_prune.elapsed())) {
+            // Without retention there is nothing to wake for but a report.
+            let got = if retain.is_set() {
+                rx.recv_timeout(held.prune_every.saturating_sub(last_prune.elapsed()))
+            } else {
+                rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            };
+            match got {
                 Ok(f) => held.take(f, &counters),
                 Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => {
@@ -948,6 +957,50 @@ mod tests {
         // without it).
         let puts = puts.load(Ordering::SeqCst);
         assert!(puts <= 2, "{puts} transactions for 5 reports");
+    }
+
+    /// An idle storing thread sleeps until a report comes: it did spin (a whole core) once
+    /// the first retention interval had passed without retention set.
+    #[test]
+    fn an_idle_storing_thread_takes_no_cpu() {
+        for retain in [
+            Retain::default(),
+            Retain {
+                age: Some(Duration::from_secs(3600)),
+                bytes: None,
+            },
+        ] {
+            let (tx, rx) = sync_channel(8);
+            let store = Flaky {
+                inner: SqliteStore::in_memory().unwrap(),
+                failures: 0,
+                puts: Arc::new(AtomicU64::new(0)),
+                poison: None,
+            };
+            let counters = Arc::new(StoreCounters::default());
+            let held = Held {
+                retain,
+                prune_every: Duration::from_millis(20),
+                ..Held::new(10, usize::MAX)
+            };
+            let thread = {
+                let counters = Arc::clone(&counters);
+                std::thread::spawn(move || {
+                    store_all(store, rx, &counters, std::io::sink(), held).unwrap();
+                    crate::cpu::thread()
+                })
+            };
+            // Fifty retention intervals with nothing to store, then one report.
+            std::thread::sleep(Duration::from_secs(1));
+            tx.send(report_of(finished(0), SystemTime::now())).unwrap();
+            drop(tx);
+            let cpu = thread.join().unwrap();
+            assert_eq!(counters.stored.load(Ordering::SeqCst), 1);
+            assert!(
+                cpu < Duration::from_millis(150),
+                "{retain:?}: the storing thread took {cpu:?} of CPU in a second mostly idle"
+            );
+        }
     }
 
     #[test]
