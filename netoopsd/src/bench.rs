@@ -311,14 +311,19 @@ pub struct Step {
     pub generator_cpu_s: f64,
     /// Seconds the sending took.
     pub send_s: f64,
+    /// Machines (source addresses) the dumps came from.
+    pub machines: usize,
+    /// Packets the collector refused by its caps per source.
+    pub refused: u64,
 }
 
 impl Step {
-    /// No packet lost anywhere and, for the collector, every dump stored complete.
+    /// No packet lost anywhere or refused and, for the collector, every dump stored complete.
     pub fn lossless(&self) -> bool {
         self.received == self.sent
             && self.socket_drops == 0
             && self.rcvbuf_errors == 0
+            && self.refused == 0
             && (self.receiver == Receiver::CountOnly || self.complete == self.dumps)
     }
     /// Packets sent that the receiver neither received nor saw dropped at its socket.
@@ -345,8 +350,12 @@ impl Step {
             parts.push(format!("other {:.0} us", per_dump(other.max(0.0))));
             line += &format!("CPU per dump: {}; ", parts.join(", "));
         }
+        if self.refused > 0 {
+            line += &format!("{} packets refused by the caps per source; ", self.refused);
+        }
         line + &format!(
-            "the generator took {:.2} of a core\n",
+            "{} machines; the generator took {:.2} of a core\n",
+            self.machines,
             self.generator_cpu_s / self.send_s.max(1e-9)
         )
     }
@@ -396,27 +405,51 @@ fn send_batch(
     Ok(())
 }
 
-/// Machines the generator plays: dump `n` comes from loopback address `n % MACHINES`
-/// (127.1.x.y), as a crash storm comes from many machines, each sending a few dumps (so that
-/// the collector's caps per source see what they would see in a fleet).
+/// Machines the generator plays at least: dump `n` comes from loopback address
+/// `n % machines` (127.1.x.y), as a crash storm comes from many machines, each sending a few
+/// dumps (so that the collector's caps per source see what they would see in a fleet). A long
+/// run plays more of them ([`machines_for`]).
 pub const MACHINES: usize = 4000;
 
-/// The loopback address of machine `i` (of [`MACHINES`]).
+/// Machines [`machine_ip`] can name.
+const MACHINES_MAX: usize = 250 * 256;
+
+/// How many machines send `dumps` dumps over `secs` seconds: at least [`MACHINES`], and enough
+/// that none starts more than half the dumps the collector's caps per source let it start in
+/// that time (its burst, and the refill over the run) with `listen`'s default caps, which the
+/// benchmark runs; at most `descriptors` (a socket each) and what [`machine_ip`] can name.
+/// Otherwise a run long enough to show a sustained rate would measure the caps refusing a
+/// few machines that crash hundreds of times, not the collector taking a fleet's storm.
+fn machines_for(dumps: u64, secs: f64, descriptors: u64) -> usize {
+    let caps = crate::caps::Caps::default();
+    let allowed =
+        f64::from(caps.new_dumps_burst) + f64::from(caps.new_dumps_per_minute) * secs / 60.0;
+    let want = (dumps as f64 / (allowed / 2.0).max(1.0)).ceil() as usize;
+    want.clamp(MACHINES, MACHINES_MAX)
+        .min(usize::try_from(descriptors).unwrap_or(usize::MAX))
+}
+
+/// The loopback address of machine `i` (of at most [`MACHINES_MAX`]).
 pub fn machine_ip(i: usize) -> std::net::Ipv4Addr {
     std::net::Ipv4Addr::new(127, 1, (i / 250) as u8, (1 + i % 250) as u8)
 }
 
-/// One socket per machine, bound to its own loopback address and connected to `to`.
-fn machines(to: SocketAddr) -> Result<Vec<UdpSocket>, String> {
+/// One socket per machine (as many as [`machines_for`] `dumps` over `secs` gives), bound to
+/// its own loopback address and connected to `to`.
+fn machines(to: SocketAddr, dumps: u64, secs: f64) -> Result<Vec<UdpSocket>, String> {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    // A descriptor per machine: raise the soft limit as far as the hard one allows.
+    // A descriptor per machine: raise the soft limit as far as the hard one allows, keeping
+    // 1024 for the rest.
+    let mut spare = MACHINES as u64;
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        let want = (MACHINES as u64 + 1024).min(hard);
+        let want = (MACHINES_MAX as u64 + 1024).min(hard);
         if soft < want {
             let _ = setrlimit(Resource::RLIMIT_NOFILE, want, hard);
         }
+        let now = getrlimit(Resource::RLIMIT_NOFILE).map_or(soft, |(s, _)| s);
+        spare = spare.max(now.saturating_sub(1024));
     }
-    (0..MACHINES)
+    (0..machines_for(dumps, secs, spare))
         .map(|i| {
             let ip = machine_ip(i);
             let s = UdpSocket::bind((ip, 0)).map_err(|e| format!("{ip}: {e}"))?;
@@ -489,7 +522,7 @@ fn step(
         }
     };
     let before = rcvbuf_errors();
-    let machines = machines(addr)?;
+    let machines = machines(addr, ndumps, secs)?;
     let (mut sent, mut log_bytes) = (0u64, 0u64);
     let interval = 1.0 / rate as f64;
     let mut heads = Vec::new();
@@ -574,6 +607,8 @@ fn step(
             .unwrap_or_default(),
         generator_cpu_s,
         send_s: elapsed,
+        machines: machines.len(),
+        refused: g("refused"),
     })
 }
 
@@ -657,7 +692,7 @@ pub fn run(a: &BenchArgs, _db: &Path) -> Result<String, String> {
     eprintln!("bench: encoding {} dumps to send", POOL_DUMPS);
     let pool = Pool::new(POOL_DUMPS, kib);
     let mut out = format!(
-        "{:.1} s per rate, logs {}-{} KiB ({:.1} packets per dump) from {MACHINES} loopback addresses; receivers measured in turn against one generator\n",
+        "{:.1} s per rate, logs {}-{} KiB ({:.1} packets per dump) from {MACHINES} or more loopback addresses (machines); receivers measured in turn against one generator\n",
         a.seconds,
         kib.0,
         kib.1,
@@ -768,6 +803,8 @@ mod tests {
             cpu_by_thread: Vec::new(),
             generator_cpu_s: 5.0,
             send_s: 10.0,
+            machines: MACHINES,
+            refused: 0,
         };
         let head = "netoopsd: sustained without loss: 119994 packets/s, 163.1 MB/s of log, 1.000 CPU-s per 100k packets, peak RSS 100.0 MiB";
         assert_eq!(sustained_line("netoopsd", &b, &[]), format!("{head}\n"));
@@ -775,6 +812,30 @@ mod tests {
             sustained_line("netoopsd", &b, &[90_000, 110_000]),
             format!("{head}; but packets were lost at the lower rate(s) 90000, 110000\n")
         );
+    }
+
+    /// However long the run, no machine starts more dumps than the collector's default caps
+    /// per source let it (half of it, where descriptors allow): the caps see a fleet.
+    #[test]
+    fn machines_are_enough_that_the_caps_per_source_take_every_dump() {
+        let caps = crate::caps::Caps::default();
+        let allowed = |secs: f64| {
+            f64::from(caps.new_dumps_burst) + f64::from(caps.new_dumps_per_minute) * secs / 60.0
+        };
+        // 10 s at 150,000 packets/s (31.6 packets per dump): the 4000 machines do.
+        assert_eq!(machines_for(47_525, 10.0, 20_000), MACHINES);
+        for (dumps, secs) in [(285_149, 60.0), (500_000, 200.0), (20_000, 1.0)] {
+            let m = machines_for(dumps, secs, 20_000);
+            let most = dumps.div_ceil(m as u64) as f64;
+            assert!(
+                most <= allowed(secs) / 2.0,
+                "{dumps} dumps in {secs} s from {m} machines"
+            );
+        }
+        // Never more than the descriptors, or the addresses.
+        assert_eq!(machines_for(10_000_000, 60.0, 5_000), 5_000);
+        assert_eq!(machines_for(100_000_000, 60.0, 1 << 30), MACHINES_MAX);
+        assert!(machine_ip(MACHINES_MAX - 1) > machine_ip(MACHINES_MAX - 2));
     }
 
     #[test]
