@@ -18,6 +18,11 @@ pub const DEFAULT_PORT: u16 = 6667;
 /// Largest datagram received whole (receivers accept packets up to 65535 bytes).
 const MAX_DATAGRAM: usize = 65536;
 
+/// How long reception lets datagrams queue up after a call that received some without
+/// filling a batch: 75 datagrams at 150,000 a second, a few percent of what a 4 MiB socket
+/// buffer holds; the delay it adds to a dump is below a millisecond.
+pub const LINGER: Duration = Duration::from_micros(500);
+
 /// Binds one UDP socket per address. An IPv6 wildcard address also receives IPv4 (dual
 /// stack) unless an IPv4 address is bound as well. `rcvbuf` is the socket receive buffer
 /// asked for (the kernel may cap it at `net.core.rmem_max`).
@@ -124,6 +129,11 @@ pub struct Receiver {
     drops: Vec<u32>,
     /// The last call filled a batch.
     full: bool,
+    /// The last call received datagrams without filling a batch.
+    busy: bool,
+    /// How long to let datagrams queue up after a call that received some without filling a
+    /// batch ([`LINGER`]).
+    pub linger: Duration,
     /// `recvmmsg` calls that returned datagrams.
     pub batches: u64,
 }
@@ -147,6 +157,8 @@ impl Receiver {
             bufs: vec![vec![0; MAX_DATAGRAM]; batch],
             rxq_ovfl,
             full: false,
+            busy: false,
+            linger: LINGER,
             batches: 0,
         }
     }
@@ -178,13 +190,26 @@ impl Receiver {
     /// Waits up to `timeout` for datagrams, then receives what is queued (one batch per
     /// ready socket) and calls `f(payload, sender)` for each. Returns the number received.
     /// After a full batch, which says more is likely queued, it first receives without
-    /// waiting: under load, one system call per batch instead of two.
+    /// waiting: under load, one system call per batch instead of two. After a batch that was
+    /// not full, it first sleeps [`Receiver::linger`] (at most `timeout`), then receives
+    /// without waiting: under load, one wake per batch, not one per datagram.
     pub fn recv(
         &mut self,
         timeout: Duration,
         mut f: impl FnMut(&[u8], IpAddr),
     ) -> Result<usize, String> {
         if std::mem::take(&mut self.full) {
+            let every = vec![true; self.sockets.len()];
+            let got = self.recv_from(&every, &mut f)?;
+            if got > 0 {
+                return Ok(got);
+            }
+        }
+        if std::mem::take(&mut self.busy) && !self.linger.is_zero() {
+            // Datagrams are coming, but slower than they are taken: let them queue up for a
+            // moment, then take them in one call, instead of being woken for each one
+            // (which, on a loaded machine, also preempts whoever is running for each one).
+            std::thread::sleep(self.linger.min(timeout));
             let every = vec![true; self.sockets.len()];
             let got = self.recv_from(&every, &mut f)?;
             if got > 0 {
@@ -272,6 +297,7 @@ impl Receiver {
                 total += 1;
             }
         }
+        self.busy = total > 0 && !self.full;
         Ok(total)
     }
 }
@@ -336,6 +362,41 @@ mod tests {
         let mut n = 0;
         r.recv(Duration::from_secs(1), |_, _| n += 1).unwrap();
         assert_eq!(n, 1);
+    }
+
+    /// Datagrams that come a few at a time, slower than they are taken, are taken in batches
+    /// after a linger, not one wake (and one system call) each.
+    #[test]
+    fn datagrams_trickling_in_are_taken_in_batches() {
+        // (Without the linger: 146-248 batches here; with it, 14-15.)
+        let mut r = Receiver::new(
+            bind(&["127.0.0.1:0".parse().unwrap()], 1 << 20).unwrap(),
+            64,
+        );
+        let to = r.local_addrs()[0];
+        // 400 datagrams, one every 20 us (waited for without sleeping, whose slack is
+        // longer): 8 ms.
+        let sender = std::thread::spawn(move || {
+            let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let start = std::time::Instant::now();
+            for i in 0..400u16 {
+                while start.elapsed() < Duration::from_micros(20) * u32::from(i) {
+                    std::hint::spin_loop();
+                }
+                tx.send_to(&i.to_le_bytes(), to).unwrap();
+            }
+        });
+        let mut got = Vec::new();
+        while got.len() < 400 {
+            let n = r
+                .recv(Duration::from_secs(2), |p, _| got.push(p.to_vec()))
+                .unwrap();
+            assert!(n > 0, "{} of 400 received", got.len());
+        }
+        sender.join().unwrap();
+        let expected: Vec<Vec<u8>> = (0..400u16).map(|i| i.to_le_bytes().to_vec()).collect();
+        assert_eq!(got, expected);
+        assert!(r.batches <= 50, "{} batches for 400 datagrams", r.batches);
     }
 
     #[test]
