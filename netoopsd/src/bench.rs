@@ -408,11 +408,11 @@ fn send_batch(
 /// Machines the generator plays at least: dump `n` comes from loopback address
 /// `n % machines` (127.1.x.y), as a crash storm comes from many machines, each sending a few
 /// dumps (so that the collector's caps per source see what they would see in a fleet). A long
-/// run plays more of them ([`machines_for`]).
+/// run plays more of them (`machines_for`).
 pub const MACHINES: usize = 4000;
 
 /// Machines [`machine_ip`] can name.
-const MACHINES_MAX: usize = 250 * 256;
+pub const MACHINES_MAX: usize = 250 * 256;
 
 /// How many machines send `dumps` dumps over `secs` seconds: at least [`MACHINES`], and enough
 /// that none starts more than half the dumps the collector's caps per source let it start in
