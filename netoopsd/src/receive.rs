@@ -198,18 +198,19 @@ impl Receiver {
         timeout: Duration,
         mut f: impl FnMut(&[u8], IpAddr),
     ) -> Result<usize, String> {
-        if std::mem::take(&mut self.full) {
-            let every = vec![true; self.sockets.len()];
-            let got = self.recv_from(&every, &mut f)?;
-            if got > 0 {
-                return Ok(got);
+        // (At most one of the two: `recv_from` sets `busy` only when no batch was full.)
+        let (full, busy) = (
+            std::mem::take(&mut self.full),
+            std::mem::take(&mut self.busy),
+        );
+        let linger = busy && !self.linger.is_zero();
+        if full || linger {
+            if linger {
+                // Datagrams are coming, but slower than they are taken: let them queue up for
+                // a moment, then take them in one call, instead of being woken for each one
+                // (which, on a loaded machine, also preempts whoever is running each time).
+                std::thread::sleep(self.linger.min(timeout));
             }
-        }
-        if std::mem::take(&mut self.busy) && !self.linger.is_zero() {
-            // Datagrams are coming, but slower than they are taken: let them queue up for a
-            // moment, then take them in one call, instead of being woken for each one
-            // (which, on a loaded machine, also preempts whoever is running for each one).
-            std::thread::sleep(self.linger.min(timeout));
             let every = vec![true; self.sockets.len()];
             let got = self.recv_from(&every, &mut f)?;
             if got > 0 {
